@@ -1,0 +1,1 @@
+"""Mining: many executions -> one consensus procedure."""

@@ -1,0 +1,498 @@
+"""All inter-stage types: frozen dataclasses, each keeping where its facts came from.
+
+Dependency rule: this module imports only the standard library. Every stage imports it;
+it imports no stage. Fields may be *added* (with defaults) but never renamed: the JSON
+schema and the evidence cache are built from them.
+
+Datetimes are naive and mean UTC: readers convert aware timestamps to UTC and drop the
+zone (see ``timeparse.to_utc_naive``), so comparisons never mix aware and naive values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+# --------------------------------------------------------------------------- enums
+
+
+class OperationType(StrEnum):
+    """The five operation types of the original `/runbook`, plus "none"."""
+
+    DEPLOYMENT = "deployment"
+    ROLLBACK = "rollback"
+    INCIDENT = "incident-response"
+    MIGRATION = "migration"
+    SCALING = "scaling"
+    NONE = "none"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    UNKNOWN = "unknown"
+
+
+class EvidenceKind(StrEnum):
+    """What kind of record a file is (decided by discovery from its path)."""
+
+    OBSERVATION = "observation"  # .claude/observations/**/{execution,failure,behavior}-*.md
+    JOURNAL = "journal"  # .claude/journals/**/*.md
+    NOTES = "notes"  # generic operations notes: docs/, session reports, runbooks
+    CI_WORKFLOW = "ci-workflow"  # .github/workflows/*.yml
+    CI_LOG = "ci-log"  # GitHub Actions / GitLab CI run logs
+    SHELL_HISTORY = "shell-history"  # bash / zsh / fish / atuin
+    CAST = "cast"  # asciinema recordings
+    MIGRATION_FILE = "migration-file"  # migrations/*.sql, alembic versions
+    ALARM = "alarm"  # CloudWatch / Terraform / Prometheus alert definitions
+    RUN_RECORD = "run-record"  # the tool's own .runbook/runs/*.jsonl
+
+
+class ObservationMode(StrEnum):
+    EXECUTION = "execution"
+    FAILURE = "failure"
+    BEHAVIOR = "behavior"
+
+
+# ------------------------------------------------------------------ provenance
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SourceRef:
+    """A place in the evidence: root-relative POSIX path and 1-based line (0 = whole file)."""
+
+    path: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A non-fatal problem found while reading (bad front matter, unparsable duration...)."""
+
+    source: SourceRef
+    message: str
+    level: str = "warning"  # "warning" | "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file discovery or reading refused, with a one-line reason."""
+
+    path: str
+    reason: str
+
+
+# -------------------------------------------------------------------- evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command as it was run (text already redacted)."""
+
+    text: str
+    source: SourceRef
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    duration_s: float | None = None
+    output: str = ""  # bounded, redacted excerpt
+    cwd: str | None = None
+    outcome_note: str = ""  # free text such as "success" / "timed out" from a list item
+    origin: str = ""  # which part of the record: "tool-call", "commands-executed", "raw-log", "fence", "prompt", ...
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """An error seen during a run: the exact (redacted) message and what failed."""
+
+    message: str
+    source: SourceRef
+    command: str | None = None
+    at: datetime | None = None
+    signature: str = ""  # templated message (normalize.error_signature); filled by readers or later
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One recorded run of an operation (or one failure report)."""
+
+    id: str  # stable: path plus an index when a file holds several runs
+    source: SourceRef
+    kind: EvidenceKind
+    title: str = ""
+    context: str = ""
+    mode: ObservationMode | None = None
+    environment: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float | None = None  # total as recorded (e.g. "**Time**: 4m 10s")
+    outcome: Outcome = Outcome.UNKNOWN
+    commands: tuple[Command, ...] = ()
+    errors: tuple[ErrorEvent, ...] = ()
+    notes: tuple[str, ...] = ()  # unknown sections, kept as context ("Heading: text")
+    tags: tuple[str, ...] = ()
+    severity: str | None = None
+    resolved: bool | None = None
+    declared_type: str | None = None  # operation type stated by the author (front matter / slug)
+    expectations: tuple[str, ...] = ()  # "Expected: ..." lines
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """A journal entry; error journals carry symptoms, root cause, solution and prevention."""
+
+    id: str
+    source: SourceRef
+    category: str  # error | process | architecture | pattern | meta | other
+    title: str = ""
+    date: date | None = None
+    resolved: bool | None = None
+    severity: str | None = None
+    environment: str | None = None
+    tags: tuple[str, ...] = ()
+    symptoms: tuple[str, ...] = ()  # bullet lines and error lines, redacted
+    error_messages: tuple[str, ...] = ()  # exact error lines quoted in the journal
+    investigation: str = ""
+    root_cause: str = ""
+    solution: str = ""
+    solution_commands: tuple[Command, ...] = ()
+    verification: str = ""
+    verification_commands: tuple[Command, ...] = ()
+    prevention: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmDef:
+    """An alert definition (CloudWatch, Terraform, Prometheus)."""
+
+    name: str
+    source: SourceRef
+    metric: str = ""
+    comparison: str = ""
+    threshold: str = ""
+    period: str = ""
+    evaluation: str = ""
+    severity: str = ""
+    action: str = ""
+    runbook_url: str = ""
+    expression: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationDef:
+    """A schema migration file and what its statements do."""
+
+    version: str
+    name: str
+    source: SourceRef
+    tool: str = ""  # flyway | golang-migrate | dbmate | alembic | plain
+    up_statements: tuple[str, ...] = ()
+    down_statements: tuple[str, ...] = ()
+    down_source: SourceRef | None = None
+    destructive: tuple[str, ...] = ()  # statements that destroy data
+    locking: tuple[str, ...] = ()  # statements that take heavy locks
+    reversible: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """Everything one evidence file yielded."""
+
+    path: str  # root-relative POSIX path
+    kind: EvidenceKind
+    sha256: str = ""
+    executions: tuple[Execution, ...] = ()
+    journals: tuple[Journal, ...] = ()
+    alarms: tuple[AlarmDef, ...] = ()
+    migrations: tuple[MigrationDef, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    redactions: int = 0  # secrets replaced while reading this file
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What an execution is: operation type, scopes, environment, outcome, and why."""
+
+    operation_type: OperationType
+    scopes: tuple[str, ...] = ()
+    environment: str | None = None
+    outcome: Outcome = Outcome.UNKNOWN
+    confidence: float = 0.0
+    reasons: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- normalization
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A command token; ``slot`` is the placeholder name when a masking rule matched."""
+
+    text: str
+    slot: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTemplate:
+    """A command reduced to a template: ``key`` groups equal commands across runs."""
+
+    raw: str  # redacted original text
+    key: str  # template text, placeholders as {name}, whitespace normalized
+    tokens: tuple[Token, ...] = ()
+    program: str = ""  # main executable after env prefixes / wrappers (sudo, doppler run --, ...)
+    subcommand: str = ""  # leading non-flag words after the program ("lambda update-function-code")
+    redactions: int = 0
+
+
+# ------------------------------------------------------------------------ mining
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    """Robust summary of observed seconds."""
+
+    median_s: float
+    p90_s: float
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A placeholder: its name and observed example values (sorted, bounded)."""
+
+    name: str
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MinedCommand:
+    """A command template that recurs across runs, with its support and evidence."""
+
+    key: str  # grouping key (normalize)
+    text: str  # display text: constants literal, varying values as {placeholders}
+    params: tuple[Param, ...] = ()
+    support: int = 0  # runs in which it occurs
+    of: int = 0  # runs considered
+    optional: bool = False
+    is_check: bool = False  # reads / verifies rather than changes state
+    duration: Stat | None = None
+    expected_output: str = ""
+    evidence: tuple[SourceRef, ...] = ()
+    program: str = ""
+    subcommand: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MinedStep:
+    """One procedure step: an action command group plus the check that verifies it."""
+
+    phase: str  # pattern phase, e.g. "Build", "Deploy", "Verify"
+    title: str
+    commands: tuple[MinedCommand, ...]
+    verification: MinedCommand | None = None
+    duration: Stat | None = None
+    support: int = 0
+    of: int = 0
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """The consensus procedure mined from the successful runs."""
+
+    steps: tuple[MinedStep, ...]
+    runs: tuple[str, ...]  # execution ids used
+    total: Stat | None = None
+    noise_dropped: int = 0
+    one_offs_dropped: int = 0
+    pre_checks: tuple[MinedCommand, ...] = ()
+    monitoring: tuple[MinedCommand, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCluster:
+    """Failures sharing an error signature, with what fixed them."""
+
+    signature: str
+    title: str
+    symptoms: tuple[str, ...]
+    cause: str  # "" when not recorded
+    solution: tuple[str, ...]  # commands (templated) or prose lines
+    solution_is_commands: bool = True
+    prevention: str = ""
+    occurrences: int = 0
+    step_key: str | None = None  # the failing command's template key, when known
+    rolled_back: int = 0  # how many of these failures were followed by a rollback
+    evidence: tuple[SourceRef, ...] = ()
+    verification: str = ""
+
+
+# ------------------------------------------------------------------ the runbook
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    median_seconds: float | None
+    p90_seconds: float | None
+    runs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
+    path: str
+    kind: str
+    date: str | None
+    outcome: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A prerequisite / watch item: text plus where it came from ("derived"/"default" if not observed)."""
+
+    text: str
+    provenance: str = ""
+    evidence: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Prerequisites:
+    environment: tuple[Item, ...] = ()
+    pre_checks: tuple[Item, ...] = ()
+    tools: tuple[Item, ...] = ()
+    access: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    command: str
+    expected: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    runs: int
+    of: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    number: int
+    name: str  # slug used for Runme fence names: "step-3-deploy"
+    title: str
+    purpose: str
+    commands: tuple[str, ...]
+    parameters: tuple[Param, ...] = ()
+    expected_output: str = ""
+    duration: Duration | None = None
+    verification: Verification | None = None
+    if_failed: tuple[str, ...] = ()
+    support: Support = Support(0, 0)
+    optional: bool = False
+    evidence: tuple[SourceRef, ...] = ()
+    phase: str = ""
+    log_command: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    title: str
+    command: str
+    expected: str = ""
+    if_failed: str = ""
+    evidence: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    condition: str
+    action: str
+    provenance: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackStep:
+    title: str
+    commands: tuple[str, ...]
+    verification: str = ""
+    evidence: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    when: tuple[str, ...] = ()
+    decision_matrix: tuple[Decision, ...] = ()
+    steps: tuple[RollbackStep, ...] = ()
+    provenance: str = "none"  # "observed: N rollback runs" | "derived — never observed" | "none"
+    duration: Duration | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    metric: str
+    warning: str
+    critical: str
+    action: str
+    provenance: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Monitoring:
+    watch: tuple[Item, ...] = ()
+    alert_thresholds: tuple[Threshold, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TroubleshootingEntry:
+    title: str
+    signature: str
+    symptoms: tuple[str, ...]
+    cause: str
+    solution: tuple[str, ...]
+    prevention: str = ""
+    occurrences: int = 0
+    evidence: tuple[SourceRef, ...] = ()
+    solution_is_commands: bool = True
+    verification: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    path: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    purpose: str
+    when_to_use: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Runbook:
+    """The whole runbook; markdown and JSON are both rendered from this."""
+
+    title: str
+    operation_type: OperationType
+    scope: str
+    generated: date
+    last_validated: date | None
+    owner: str
+    review_frequency: str
+    estimated_duration: Duration
+    sources: tuple[SourceEntry, ...]
+    overview: Overview
+    prerequisites: Prerequisites
+    steps: tuple[Step, ...]
+    verification_checks: tuple[Check, ...] = ()
+    rollback: Rollback = field(default_factory=Rollback)
+    monitoring: Monitoring = field(default_factory=Monitoring)
+    troubleshooting: tuple[TroubleshootingEntry, ...] = ()
+    related: tuple[Related, ...] = ()
+    notes: tuple[str, ...] = ()  # honest remarks: what was missing, defaults used, runs excluded

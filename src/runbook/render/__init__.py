@@ -1,0 +1,1 @@
+"""Rendering: `Runbook` -> markdown / JSON."""

@@ -1,0 +1,1 @@
+"""Evidence readers: one module per format, each turning text into model objects."""

@@ -1,0 +1,345 @@
+"""Secret redaction: every piece of evidence passes through ``redact`` before anything else.
+
+Sample input line this module is built for:
+    PGPASSWORD=hunter2 psql "postgres://app:s3cr3t@db:5432/app" -H "Authorization: Bearer eyJ..."
+
+Rules are data (``RULES``): an ordered tuple of ``SecretRule`` (name, compiled pattern, the
+group(s) holding the secret). Each secret value is replaced in place by ``{redacted:NAME}``
+where NAME is the rule name, or for ``KEY=value`` style assignments the key in kebab-case
+(``DB_PASSWORD=x`` -> ``DB_PASSWORD={redacted:db-password}``); the key itself stays so the
+command still reads well. Placeholders (``$TOKEN``, ``${TOKEN}``, ``{token}``, ``<token>``,
+``***``, ``REDACTED``...) are never counted as secrets, which also makes ``redact``
+idempotent: a second pass finds only ``{redacted:...}`` markers and changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["RULES", "SecretRule", "contains_secret", "redact", "redacted_marker"]
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRule:
+    """One redaction rule: the secret is the first of ``groups`` that matched."""
+
+    name: str
+    pattern: re.Pattern[str]
+    groups: tuple[str, ...] = ("secret",)
+    # Group whose text, kebab-cased, names the placeholder instead of ``name``.
+    named_by: str | None = None
+    # False: a bare value must look like a secret (digit/symbol, or long) - used where the
+    # key word also appears in prose ("invalid token: expired").
+    weak_ok: bool = True
+    # Flag-style rules: boolean flags such as ``--no-password`` take no value.
+    flag: bool = False
+
+
+# Key names that say "this value is a secret". They must END the key, so token_count,
+# password_file, secret_id or max_tokens never match. ``pwd`` only after a separator:
+# bare PWD / OLDPWD are the shell's working directory.
+_SECRET_KEY = (
+    r"(?:password|passwd|passphrase|secret|token|credentials?|"
+    r"api[_.-]?key|apikey|access[_.-]?key|secret[_.-]?key|private[_.-]?key|"
+    r"signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|auth[_.-]?key|"
+    r"account[_.-]?key|client[_.-]?secret|"
+    r"[_.-]pwd|[_.-]pass)"
+)
+_NAME = r"[A-Za-z0-9_.-]{0,60}?" + _SECRET_KEY
+# A value in one of three spellings; the first group that matched is the secret.
+_DQ = r'"(?P<dq>(?:[^"\\\n]|\\.){1,500})"'
+_SQ = r"'(?P<sq>[^'\n]{1,500})'"
+_BARE = r"(?P<bare>[^\s\"'`,;&|<>]+)"
+_VALUE_GROUPS = ("dq", "sq", "bare")
+
+_F = re.IGNORECASE
+
+
+def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
+
+
+RULES: tuple[SecretRule, ...] = (
+    # PEM private keys: the body between the markers (to end of text when cut off).
+    SecretRule(
+        "private-key",
+        _rx(
+            r"-----BEGIN [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----(?:\\n|\s)*"
+            r"(?P<secret>.+?)(?:\\n|\s)*(?:-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            re.DOTALL,
+        ),
+    ),
+    SecretRule(
+        "jwt",
+        _rx(
+            r"(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)"
+        ),
+    ),
+    SecretRule(
+        "aws-access-key-id",
+        _rx(
+            r"(?<![A-Za-z0-9])(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Za-z0-9])"
+        ),
+    ),
+    SecretRule(
+        "aws-secret-access-key",
+        _rx(
+            r"(?:aws_?secret_?access_?key|secret_?access_?key)[\"']?\s*[:=]?\s*[\"']?"
+            r"(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
+            _F,
+        ),
+    ),
+    SecretRule(
+        "github-token",
+        _rx(
+            r"(?<![A-Za-z0-9_])(?P<secret>gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})"
+        ),
+    ),
+    SecretRule(
+        "gitlab-token",
+        _rx(
+            r"(?<![A-Za-z0-9_-])(?P<secret>gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft)-[A-Za-z0-9_-]{20,})"
+        ),
+    ),
+    SecretRule(
+        "slack-webhook",
+        _rx(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9/_-]{8,})"),
+    ),
+    SecretRule(
+        "slack-token",
+        _rx(
+            r"(?<![A-Za-z0-9_-])(?P<secret>xox[abposr]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})"
+        ),
+    ),
+    SecretRule(
+        "stripe-key",
+        _rx(
+            r"(?<![A-Za-z0-9_])(?P<secret>(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"
+        ),
+    ),
+    SecretRule(
+        "anthropic-key",
+        _rx(r"(?<![A-Za-z0-9_-])(?P<secret>sk-ant-[A-Za-z0-9_-]{20,})"),
+    ),
+    SecretRule(
+        "openai-key",
+        _rx(
+            r"(?<![A-Za-z0-9_-])(?P<secret>sk-(?:proj-|svcacct-|admin-)?"
+            r"(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,})"
+        ),
+    ),
+    SecretRule(
+        "google-api-key",
+        _rx(r"(?<![A-Za-z0-9_-])(?P<secret>AIza[0-9A-Za-z_-]{35})"),
+    ),
+    SecretRule(
+        "npm-token",
+        _rx(r"(?<![A-Za-z0-9_])(?P<secret>npm_[A-Za-z0-9]{36})"),
+    ),
+    SecretRule(
+        "doppler-token",
+        _rx(r"(?<![A-Za-z0-9_])(?P<secret>dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_.-]{16,})"),
+    ),
+    # Authorization headers, also inside -H "..." and JSON/YAML ("Authorization": "Bearer x").
+    SecretRule(
+        "authorization",
+        _rx(
+            r"\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+            r"(?:(?:bearer|basic|token|bot|digest|apikey|negotiate|sso-key)\s+)?"
+            r"(?P<secret>[^\s\"',;]+)",
+            _F,
+        ),
+    ),
+    SecretRule(
+        "bearer-token",
+        _rx(r"\bBearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{16,})", _F),
+    ),
+    # scheme://user:PASS@host
+    SecretRule(
+        "url-password",
+        _rx(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'{}]*:(?P<secret>[^\s@/\"']+)@", _F),
+    ),
+    # curl -u user:pass / wget --user ... --password handled below
+    SecretRule(
+        "basic-auth",
+        _rx(
+            r"\b(?:curl|http|https|xh)\b[^\n|;&]*?\s(?:-u|--user)[\s=]+[\"']?[^\s:'\"]+:"
+            r"(?P<secret>[^\s'\"]+)"
+        ),
+    ),
+    # mysql -pSECRET (attached form only: "-p value" prompts and names the database),
+    # docker login -p, sshpass -p, redis-cli -a.
+    SecretRule(
+        "password",
+        _rx(
+            r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-dump)\b"
+            r"[^\n|;&]*?(?<=\s)-p(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")"
+        ),
+        groups=_VALUE_GROUPS,
+    ),
+    SecretRule(
+        "password",
+        _rx(
+            r"\b(?:docker|podman|helm|oras|skopeo)\s+(?:registry\s+)?login\b[^\n|;&]*?\s-p\s+"
+            r"(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")"
+        ),
+        groups=_VALUE_GROUPS,
+    ),
+    SecretRule(
+        "password",
+        _rx(
+            r"\b(?:sshpass\s+-p|redis-cli\b[^\n|;&]*?\s-a)\s*(?:"
+            + _DQ
+            + "|"
+            + _SQ
+            + "|"
+            + _BARE
+            + ")"
+        ),
+        groups=_VALUE_GROUPS,
+    ),
+    # KEY=value, key: value, "key": "value", --flag=value, ?token=value
+    SecretRule(
+        "assignment",
+        _rx(
+            r"(?<![A-Za-z0-9_.-])(?P<key>" + _NAME + r")[\"']?[ \t]*=[ \t]*"
+            r"(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")",
+            _F,
+        ),
+        groups=_VALUE_GROUPS,
+        named_by="key",
+    ),
+    SecretRule(
+        "assignment",
+        _rx(
+            r"(?<![A-Za-z0-9_.:/-])(?P<key>" + _NAME + r")[\"']?[ \t]*:[ \t]*"
+            r"(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")",
+            _F,
+        ),
+        groups=_VALUE_GROUPS,
+        named_by="key",
+        weak_ok=False,
+    ),
+    # --password VALUE, --api-key "VALUE"
+    SecretRule(
+        "flag",
+        _rx(
+            r"(?<![A-Za-z0-9_.-])(?P<key>--?" + _NAME + r")[ \t]+"
+            r"(?:" + _DQ + "|" + _SQ + r"|(?P<bare>(?![-|&;<>])[^\s\"'`,;&|<>]+))",
+            _F,
+        ),
+        groups=_VALUE_GROUPS,
+        named_by="key",
+        flag=True,
+    ),
+)
+
+_MARKER = re.compile(r"\{redacted:[a-z0-9-]*\}")
+# Values that stand for a secret rather than being one.
+_PLACEHOLDER = re.compile(
+    r"""^(?:
+        \{.*\}                      # {token}, {redacted:x}, {{ .Values.password }}
+      | \$.*                        # $TOKEN, ${TOKEN}, $(cat file), ${{ secrets.X }}
+      | %.*                         # %s, %(password)s, %TOKEN%
+      | <.*>                        # <token>, <redacted>
+      | \[.*\]                      # [REDACTED], [FILTERED]
+      | \(.*\)                      # (redacted)
+      | [*xX.•#?_-]+                # ***, xxxx, ..., ???
+      | .*\*{3}.*                   # partially masked: ****1234
+      | -----BEGIN.*                # a PEM block, handled by its own rule
+      | (?i:redacted|masked|hidden|filtered|removed|omitted|secret|password|token|
+            none|null|nil|true|false|yes|no|undefined|empty|required|optional|
+            string|str|env|stdin|prompt)
+    )$""",
+    re.VERBOSE | re.DOTALL,
+)
+# Boolean flags whose name ends in a secret word but take no value.
+_FLAG_VERBS = frozenset(
+    [
+        "no",
+        "skip",
+        "without",
+        "with",
+        "ask",
+        "prompt",
+        "use",
+        "require",
+        "disable",
+        "enable",
+        "reset",
+        "show",
+        "get",
+        "print",
+        "generate",
+        "rotate",
+        "create",
+        "delete",
+        "list",
+        "update",
+        "read",
+        "from",
+    ]
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def redacted_marker(name: str) -> str:
+    """The text that replaces a secret: ``{redacted:NAME}``."""
+    return "{redacted:" + name + "}"
+
+
+def _kebab(key: str) -> str:
+    key = _CAMEL.sub("-", key.strip("-_. \"'"))
+    return re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-") or "secret"
+
+
+def _is_placeholder(value: str) -> bool:
+    return not value or bool(_PLACEHOLDER.match(value)) or bool(_MARKER.search(value))
+
+
+def _looks_secret(value: str) -> bool:
+    # For prose-prone spellings ("token: expired"): a real secret has a digit or symbol,
+    # or is long.
+    return len(value) >= 16 or any(not c.isalpha() for c in value)
+
+
+def _apply(rule: SecretRule, text: str) -> tuple[str, int]:
+    count = 0
+
+    def replace(m: re.Match[str]) -> str:
+        nonlocal count
+        group = next((g for g in rule.groups if m.group(g) is not None), None)
+        if group is None:
+            return m.group(0)
+        value = m.group(group)
+        if _is_placeholder(value.strip()):
+            return m.group(0)
+        if not rule.weak_ok and group == "bare" and not _looks_secret(value):
+            return m.group(0)
+        name = rule.name
+        if rule.named_by is not None:
+            name = _kebab(m.group(rule.named_by))
+            if rule.flag and name.split("-", 1)[0] in _FLAG_VERBS:
+                return m.group(0)
+        count += 1
+        start, end = m.span(group)
+        base = m.start(0)
+        whole = m.group(0)
+        return whole[: start - base] + redacted_marker(name) + whole[end - base :]
+
+    return rule.pattern.sub(replace, text), count
+
+
+def redact(text: str) -> tuple[str, int]:
+    """Replace every secret in ``text`` by ``{redacted:NAME}``; return the text and how many."""
+    total = 0
+    for rule in RULES:
+        text, n = _apply(rule, text)
+        total += n
+    return text, total
+
+
+def contains_secret(text: str) -> bool:
+    """True when ``redact`` would replace something in ``text``."""
+    return redact(text)[1] > 0

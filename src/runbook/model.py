@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 
 # --------------------------------------------------------------------------- enums
 
@@ -215,6 +216,42 @@ class ParsedFile:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file discovery chose as evidence, with the stat facts the cache keys on."""
+
+    path: Path  # absolute (or root-joined) path to open
+    rel: str  # root-relative POSIX path
+    kind: EvidenceKind
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """Every parsed evidence file under a root (sorted by path), plus what was skipped."""
+
+    files: tuple[ParsedFile, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()  # corpus-level (cache unusable, ...)
+
+    @property
+    def executions(self) -> tuple[Execution, ...]:
+        return tuple(e for f in self.files for e in f.executions)
+
+    @property
+    def journals(self) -> tuple[Journal, ...]:
+        return tuple(j for f in self.files for j in f.journals)
+
+    @property
+    def alarms(self) -> tuple[AlarmDef, ...]:
+        return tuple(a for f in self.files for a in f.alarms)
+
+    @property
+    def migrations(self) -> tuple[MigrationDef, ...]:
+        return tuple(m for f in self.files for m in f.migrations)
+
+
+@dataclass(frozen=True, slots=True)
 class Classification:
     """What an execution is: operation type, scopes, environment, outcome, and why."""
 
@@ -224,6 +261,75 @@ class Classification:
     outcome: Outcome = Outcome.UNKNOWN
     confidence: float = 0.0
     reasons: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------ `runbook sources`
+
+
+@dataclass(frozen=True, slots=True)
+class EntryReport:
+    """One record of an evidence file (execution, journal, alarm, migration) as classified."""
+
+    id: str
+    record: str  # "execution" | "journal" | "alarm" | "migration"
+    title: str
+    operation_type: OperationType
+    scopes: tuple[str, ...] = ()
+    environment: str | None = None
+    outcome: Outcome = Outcome.UNKNOWN
+    confidence: float = 0.0
+    reasons: tuple[str, ...] = ()
+    commands: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """What one evidence file yielded, for `runbook sources`."""
+
+    path: str
+    kind: EvidenceKind
+    entries: tuple[EntryReport, ...] = ()
+    commands: int = 0
+    errors: int = 0  # error events (exact messages) recorded in the file
+    failures: int = 0  # executions whose outcome is failure
+    journals: int = 0
+    redactions: int = 0
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesTotals:
+    files: int = 0
+    executions: int = 0
+    journals: int = 0
+    alarms: int = 0
+    migrations: int = 0
+    commands: int = 0
+    errors: int = 0
+    failures: int = 0
+    skipped: int = 0
+    diagnostics: int = 0
+    redactions: int = 0
+    by_kind: tuple[Count, ...] = ()
+    by_type: tuple[Count, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesReport:
+    """Every evidence file under a root with its classification, and every skipped file."""
+
+    root: str
+    files: tuple[FileReport, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()  # corpus-level (cache) diagnostics
+    totals: SourcesTotals = SourcesTotals()
 
 
 # ---------------------------------------------------------------- normalization

@@ -182,6 +182,13 @@ class AlarmDef:
     action: str = ""
     runbook_url: str = ""
     expression: str = ""
+    tool: str = ""  # cloudwatch | cloudformation | terraform | prometheus
+    namespace: str = ""  # CloudWatch namespace ("AWS/Lambda")
+    statistic: str = ""  # Average | Sum | p99 ...
+    dimensions: tuple[str, ...] = ()  # "FunctionName=report_worker", sorted
+    period_s: float | None = None  # one evaluation period, seconds
+    window_s: float | None = None  # period x evaluation periods, or Prometheus `for`
+    summary: str = ""  # AlarmDescription / annotations.summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +205,11 @@ class MigrationDef:
     destructive: tuple[str, ...] = ()  # statements that destroy data
     locking: tuple[str, ...] = ()  # statements that take heavy locks
     reversible: bool = False
+    direction: str = ""  # one file's half before link_migrations: "up" | "down"; "" = complete
+    depends_on: tuple[str, ...] = ()  # previous revision(s) (Alembic down_revision)
+    repeatable: bool = False  # Flyway R__ migrations: re-applied when changed, after versioned ones
+    down_destructive: tuple[str, ...] = ()  # rollback statements that destroy data
+    notes: tuple[str, ...] = ()  # why a statement is risky ("CREATE INDEX without CONCURRENTLY ...")
 
 
 @dataclass(frozen=True, slots=True)

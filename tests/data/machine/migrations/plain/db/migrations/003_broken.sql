@@ -1,0 +1,2 @@
+ALTER TABLE gadgets ADD COLUMN (((;
+SELECT 1;

@@ -353,6 +353,9 @@ class Token:
 
     text: str
     slot: str | None = None
+    # The token as it appears in CommandTemplate.key (canonical quoting, {placeholders});
+    # " ".join(t.template for t in tokens) == key. "" when built by hand.
+    template: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,378 @@
+"""The parsed-evidence cache and corpus loading: discover, read one file at a time, remember.
+
+Cache: ``ROOT/.runbook/cache.sqlite`` (stdlib sqlite3), one row per evidence file:
+``entries(rel, size, mtime_ns, sha256, payload)`` where payload is the typed JSON of the
+``ParsedFile`` (or ``Skipped``) the readers returned — JSON via ``codec``, never pickle,
+because the root may be an untrusted repository.
+
+Lookup, designed so an unchanged corpus costs one stat per file and no hashing:
+(rel, size, mtime_ns) equal -> reuse; size or mtime changed -> hash the bytes and reuse
+when the sha256 is unchanged (a ``touch`` or a checkout); otherwise re-parse. The whole
+cache is dropped when the fingerprint changes: tool version, the shape of every model
+dataclass, the reader code, and the parsing-relevant configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+
+from runbook import __version__, model
+from runbook.codec import CodecError, from_json, to_json, type_hints
+from runbook.config import Config
+from runbook.discover import discover
+from runbook.model import (
+    Candidate,
+    Corpus,
+    Diagnostic,
+    EvidenceKind,
+    ParsedFile,
+    Skipped,
+    SourceRef,
+)
+
+Reader = Callable[[Path, Path, EvidenceKind, Config], "ParsedFile | Skipped"]
+Progress = Callable[[int, int], None]
+
+CACHE_DIR = ".runbook"
+CACHE_NAME = "cache.sqlite"
+CACHE_REL = f"{CACHE_DIR}/{CACHE_NAME}"
+_BATCH = 500  # rows per executemany; all inside one transaction
+_HASH_CHUNK = 1 << 20
+# Configuration fields that change what readers produce (owner/out_dir/exclude do not).
+_PARSE_CONFIG = ("max_file_bytes", "output_excerpt_chars", "history_idle_gap_s")
+
+
+def _default_reader(
+    path: Path, root: Path, kind: EvidenceKind, config: Config
+) -> ParsedFile | Skipped:
+    from runbook.sources import read_evidence  # imported late: readers are the heavy part
+
+    return read_evidence(path, root, kind, config)
+
+
+@cache
+def schema_hash() -> str:
+    """A hash of every model dataclass's field names and types: changes when the schema does."""
+    h = hashlib.sha256()
+    for name in sorted(vars(model)):
+        obj = getattr(model, name)
+        if (
+            isinstance(obj, type)
+            and dataclasses.is_dataclass(obj)
+            and obj.__module__ == model.__name__
+        ):
+            hints = type_hints(obj)
+            h.update(name.encode())
+            for f in dataclasses.fields(obj):
+                h.update(f"|{f.name}:{hints[f.name]!r}".encode())
+            h.update(b"\n")
+    return h.hexdigest()
+
+
+@cache
+def _code_hash() -> str:
+    # Reader fixes ship without version bumps during development; any change to the
+    # package's code must invalidate parsed results, or a fixed parser would be invisible.
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(pkg.rglob("*.py")):
+        try:
+            h.update(path.relative_to(pkg).as_posix().encode())
+            h.update(path.read_bytes())
+        except OSError:
+            continue
+    return h.hexdigest()
+
+
+def fingerprint(config: Config) -> str:
+    """What a cache entry depends on besides the file: version, schema, code, config."""
+    parts = [__version__, schema_hash(), _code_hash()]
+    parts += [f"{name}={getattr(config, name)!r}" for name in _PARSE_CONFIG]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def load_corpus(
+    root: Path,
+    config: Config,
+    *,
+    progress: Progress | None = None,
+    reader: Reader | None = None,
+) -> Corpus:
+    """Discover and parse every evidence file under ``root``, reusing the cache when valid."""
+    read = reader or _default_reader
+    candidates: list[Candidate] = []
+    skipped: list[Skipped] = []
+    for found in discover(root, config):
+        if isinstance(found, Skipped):
+            skipped.append(found)
+        else:
+            candidates.append(found)
+    candidates.sort(key=lambda c: c.rel)
+
+    diagnostics: list[Diagnostic] = []
+    store = _Store.open(root, config, diagnostics) if config.cache else None
+    files: list[ParsedFile] = []
+    total = len(candidates)
+    try:
+        for i, cand in enumerate(candidates, 1):
+            result = _load_one(cand, root, config, read, store)
+            if isinstance(result, Skipped):
+                skipped.append(result)
+            else:
+                files.append(result)
+            if progress is not None:
+                progress(i, total)
+        if store is not None:
+            store.finish({c.rel for c in candidates}, diagnostics)
+    finally:
+        if store is not None:
+            store.close()
+    skipped.sort(key=lambda s: (s.path, s.reason))
+    return Corpus(files=tuple(files), skipped=tuple(skipped), diagnostics=tuple(diagnostics))
+
+
+def _load_one(
+    cand: Candidate, root: Path, config: Config, read: Reader, store: _Store | None
+) -> ParsedFile | Skipped:
+    digest: str | None = None
+    if store is not None:
+        hit = store.lookup(cand)
+        if hit is not None:
+            return hit
+        if cand.rel in store.keys:
+            # Stat changed; content may not have (touch, checkout): compare hashes.
+            digest = _sha256(cand.path)
+            if digest is not None:
+                hit = store.lookup_by_hash(cand, digest)
+                if hit is not None:
+                    return hit
+    try:
+        result = read(cand.path, root, cand.kind, config)
+    except Exception as exc:  # a reader bug must not take the whole corpus down
+        result = Skipped(cand.rel, f"reader failed: {type(exc).__name__}: {exc}")
+    if isinstance(result, ParsedFile) and not result.sha256:
+        digest = digest or _sha256(cand.path) or ""
+        result = dataclasses.replace(result, sha256=digest)
+    if store is not None:
+        sha = (
+            result.sha256
+            if isinstance(result, ParsedFile)
+            else (digest or _sha256(cand.path) or "")
+        )
+        store.put(cand, sha, result)
+    return result
+
+
+def _sha256(path: Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _encode(result: ParsedFile | Skipped) -> str:
+    tag = "skipped" if isinstance(result, Skipped) else "parsed"
+    return json.dumps({tag: to_json(result)}, separators=(",", ":"), ensure_ascii=False)
+
+
+def _decode(payload: str) -> ParsedFile | Skipped | None:
+    try:
+        data = json.loads(payload)
+        if isinstance(data, dict) and "parsed" in data:
+            return from_json(ParsedFile, data["parsed"])
+        if isinstance(data, dict) and "skipped" in data:
+            return from_json(Skipped, data["skipped"])
+    except (ValueError, CodecError, RecursionError):
+        pass
+    return None  # unreadable entry: treated as a miss and re-parsed
+
+
+class _Store:
+    """The SQLite cache: keys loaded with one SELECT, writes batched in one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.keys: dict[str, tuple[int, int, str]] = {}
+        self.pending: list[tuple[str, str, int, int, str, str]] = []  # (op, row...)
+        self.in_txn = False
+        self.failed = False
+
+    @classmethod
+    def open(cls, root: Path, config: Config, diagnostics: list[Diagnostic]) -> _Store | None:
+        path = root / CACHE_DIR / CACHE_NAME
+        try:
+            return cls._open(path, config)
+        except sqlite3.OperationalError as exc:  # locked, read-only, cannot open
+            diagnostics.append(
+                _diag(f"cache disabled: cannot use {path} ({exc}); every file is parsed")
+            )
+            return None
+        except sqlite3.DatabaseError as exc:
+            # Corrupt or foreign file: rebuild from scratch rather than fail the run.
+            diagnostics.append(_diag(f"cache was unreadable ({exc}); rebuilt it"))
+            _remove(path)
+            try:
+                return cls._open(path, config)
+            except (sqlite3.Error, OSError) as exc2:
+                diagnostics.append(_diag(f"cache disabled: {exc2}; every file is parsed"))
+                return None
+        except (sqlite3.Error, OSError) as exc:
+            diagnostics.append(
+                _diag(f"cache disabled: cannot write {path} ({exc}); every file is parsed")
+            )
+            return None
+
+    @classmethod
+    def _open(cls, path: Path, config: Config) -> _Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _ignore_file(path.parent)
+        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+                " mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL, payload TEXT NOT NULL)"
+            )
+            want = fingerprint(config)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+            if row is None or row[0] != want:
+                conn.execute("BEGIN")
+                conn.execute("DELETE FROM entries")
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (want,))
+                conn.execute("COMMIT")
+            store = cls(conn, path)
+            store.keys = {
+                rel: (size, mtime, sha)
+                for rel, size, mtime, sha in conn.execute(
+                    "SELECT rel, size, mtime_ns, sha256 FROM entries"
+                )
+            }
+            return store
+        except BaseException:
+            conn.close()
+            raise
+
+    def lookup(self, cand: Candidate) -> ParsedFile | Skipped | None:
+        key = self.keys.get(cand.rel)
+        if key is None or key[0] != cand.size or key[1] != cand.mtime_ns:
+            return None
+        return self._payload(cand.rel)
+
+    def lookup_by_hash(self, cand: Candidate, digest: str) -> ParsedFile | Skipped | None:
+        key = self.keys.get(cand.rel)
+        if key is None or key[2] != digest:
+            return None
+        hit = self._payload(cand.rel)
+        if hit is not None:
+            # Same content, new stat: refresh the key so the next run is a plain hit.
+            self._queue("UPDATE", (cand.rel, cand.size, cand.mtime_ns, digest, ""))
+        return hit
+
+    def _payload(self, rel: str) -> ParsedFile | Skipped | None:
+        try:
+            row = self.conn.execute("SELECT payload FROM entries WHERE rel = ?", (rel,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return _decode(row[0]) if row else None
+
+    def put(self, cand: Candidate, sha: str, result: ParsedFile | Skipped) -> None:
+        self._queue("UPSERT", (cand.rel, cand.size, cand.mtime_ns, sha, _encode(result)))
+
+    def _queue(self, op: str, row: tuple[str, int, int, str, str]) -> None:
+        self.pending.append((op, *row))
+        if len(self.pending) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending or self.failed:
+            self.pending.clear()
+            return
+        rows = self.pending
+        self.pending = []
+        try:
+            if not self.in_txn:
+                self.conn.execute("BEGIN")
+                self.in_txn = True
+            upserts = [r[1:] for r in rows if r[0] == "UPSERT"]
+            updates = [(r[2], r[3], r[1]) for r in rows if r[0] == "UPDATE"]
+            self.conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", upserts)
+            self.conn.executemany(
+                "UPDATE entries SET size = ?, mtime_ns = ? WHERE rel = ?", updates
+            )
+        except sqlite3.Error:
+            self.failed = True
+
+    def finish(self, present: Iterable[str], diagnostics: list[Diagnostic]) -> None:
+        """Write pending rows, drop entries for files that disappeared, commit once."""
+        self._flush()
+        gone = sorted(set(self.keys) - set(present))
+        try:
+            if not self.failed and (gone or self.in_txn):
+                if not self.in_txn:
+                    self.conn.execute("BEGIN")
+                    self.in_txn = True
+                self.conn.executemany("DELETE FROM entries WHERE rel = ?", [(r,) for r in gone])
+            if self.in_txn:
+                self.conn.execute("ROLLBACK" if self.failed else "COMMIT")
+                self.in_txn = False
+        except sqlite3.Error as exc:
+            self.failed = True
+            diagnostics.append(_diag(f"cache not updated: {exc}"))
+            return
+        if self.failed:
+            diagnostics.append(
+                _diag("cache not updated: a write failed; results were still parsed")
+            )
+
+    def close(self) -> None:
+        try:
+            if self.in_txn:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        finally:
+            self.conn.close()
+
+
+def _diag(message: str) -> Diagnostic:
+    return Diagnostic(SourceRef(CACHE_REL), message)
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _ignore_file(directory: Path) -> None:
+    # Keep the cache out of version control, but not the run records next to it.
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(f"{CACHE_NAME}\n{CACHE_NAME}-*\n", encoding="utf-8")
+
+
+def clear_cache(root: Path) -> bool:
+    """Delete the cache file under ``root``; True when there was one."""
+    path = root / CACHE_DIR / CACHE_NAME
+    existed = path.exists()
+    _remove(path)
+    return existed and not path.exists()
+
+
+__all__ = ["Progress", "Reader", "clear_cache", "fingerprint", "load_corpus", "schema_hash"]

@@ -1,0 +1,1228 @@
+"""Assemble the mined parts (procedure, failure clusters, rollback runs, alarms...) into a `Runbook`.
+
+Every section of the original `/runbook` template is filled here from evidence. What was not
+observed is either left empty (the renderer then says so) or filled with a clearly marked
+*default* (the original template's generic advice) or *derived* item (inferred from the
+commands, e.g. the access a tool implies), never passed off as observed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from runbook.model import (
+    AlarmDef,
+    Check,
+    Classification,
+    Decision,
+    Duration,
+    EvidenceKind,
+    Execution,
+    FailureCluster,
+    Item,
+    Journal,
+    MigrationDef,
+    MinedCommand,
+    MinedStep,
+    Monitoring,
+    OperationType,
+    Overview,
+    Param,
+    ParsedFile,
+    Prerequisites,
+    Procedure,
+    Related,
+    Rollback,
+    RollbackStep,
+    Runbook,
+    SourceEntry,
+    SourceRef,
+    Stat,
+    Step,
+    Support,
+    Threshold,
+    TroubleshootingEntry,
+    Verification,
+)
+
+DEFAULT = "default"
+DERIVED = "derived"
+NEVER_OBSERVED = "derived — never observed"
+
+TYPE_TITLES: Mapping[OperationType, str] = {
+    OperationType.DEPLOYMENT: "Deployment",
+    OperationType.ROLLBACK: "Rollback",
+    OperationType.INCIDENT: "Incident Response",
+    OperationType.MIGRATION: "Migration",
+    OperationType.SCALING: "Scaling",
+    OperationType.NONE: "Operation",
+}
+
+# The original's "Runbook Maintenance": critical runbooks monthly, regular ones quarterly.
+REVIEW_FREQUENCY: Mapping[OperationType, str] = {
+    OperationType.DEPLOYMENT: "Monthly",
+    OperationType.ROLLBACK: "Monthly",
+    OperationType.INCIDENT: "Monthly",
+    OperationType.MIGRATION: "Quarterly",
+    OperationType.SCALING: "Quarterly",
+    OperationType.NONE: "Quarterly",
+}
+
+# Why a phase exists, phrased generically: the evidence records what was run, not why.
+PHASE_PURPOSE: Mapping[str, str] = {
+    "build": "Produce the artifact that the later steps ship",
+    "test": "Check the change before it reaches the target environment",
+    "deploy": "Apply the change to the target environment",
+    "verify": "Confirm the change took effect and the service is healthy",
+    "monitor": "Watch logs and metrics for regressions after the change",
+    "detect": "Confirm the problem and how far it reaches",
+    "decide": "Decide whether to revert, using the decision matrix below",
+    "revert": "Return the service to its last known-good version",
+    "investigate": "Collect what is needed to find out why the change failed",
+    "triage": "Assess severity and impact to decide how urgently to act",
+    "mitigate": "Restore service quickly, before the root cause is known",
+    "root cause": "Find the underlying cause of the incident",
+    "fix": "Apply the permanent fix",
+    "document": "Record what happened so the next responder is faster",
+    "backup": "Make the change recoverable before touching data",
+    "apply": "Apply the change",
+    "rollback plan": "Prepare and check the way back before it is needed",
+    "analyze": "Measure the current load and capacity",
+    "plan": "Decide the target capacity and how to get there",
+    "execute": "Change the capacity",
+    "optimize": "Tune the new capacity to the observed load",
+    "prepare": "Put the prerequisites in place",
+}
+
+# Shell words that are not tools an operator needs to install.
+_BUILTINS = frozenset(
+    [
+        "cd",
+        "ls",
+        "cat",
+        "echo",
+        "export",
+        "set",
+        "unset",
+        "source",
+        ".",
+        "clear",
+        "history",
+        "sleep",
+        "true",
+        "false",
+        "pwd",
+        "exit",
+        "printf",
+        "read",
+        "test",
+        "[",
+        "wait",
+        "time",
+        "env",
+        "sudo",
+        "nohup",
+        "xargs",
+        "tee",
+        "grep",
+        "head",
+        "tail",
+        "sed",
+        "awk",
+        "sort",
+        "uniq",
+        "wc",
+        "cut",
+        "tr",
+        "date",
+        "mkdir",
+        "rm",
+        "cp",
+        "mv",
+        "touch",
+        "chmod",
+        "which",
+        "type",
+        "alias",
+    ]
+)
+
+TOOL_NAMES: Mapping[str, str] = {
+    "aws": "AWS CLI",
+    "terraform": "Terraform CLI",
+    "tofu": "OpenTofu CLI",
+    "doppler": "Doppler CLI",
+    "gh": "GitHub CLI",
+    "git": "Git",
+    "kubectl": "kubectl",
+    "helm": "Helm",
+    "docker": "Docker",
+    "psql": "psql (PostgreSQL client)",
+    "mysql": "mysql client",
+    "alembic": "Alembic",
+    "flyway": "Flyway",
+    "migrate": "golang-migrate",
+    "dbmate": "dbmate",
+    "npm": "npm",
+    "npx": "npx",
+    "yarn": "Yarn",
+    "pnpm": "pnpm",
+    "make": "make",
+    "python": "Python",
+    "python3": "Python",
+    "pip": "pip",
+    "pytest": "pytest",
+    "curl": "curl",
+    "jq": "jq",
+    "sam": "AWS SAM CLI",
+    "cdk": "AWS CDK",
+    "serverless": "Serverless Framework",
+    "sls": "Serverless Framework",
+    "gcloud": "Google Cloud CLI",
+    "az": "Azure CLI",
+    "redis-cli": "redis-cli",
+    "dr": "dr (project CLI)",
+}
+
+# What a tool implies an operator must be allowed to do; always marked "derived".
+ACCESS_BY_TOOL: Mapping[str, str] = {
+    "aws": "AWS credentials (IAM role/profile) allowed to run: {subcommands}",
+    "sam": "AWS credentials (IAM role/profile) for SAM deployments",
+    "cdk": "AWS credentials (IAM role/profile) for CDK deployments",
+    "gh": "GitHub access for `gh` (authenticated; write access to the repository for workflow runs)",
+    "git": "Git write access to the repository",
+    "doppler": "Doppler access to read the secrets of the target environment",
+    "kubectl": "A Kubernetes context with rights for: {subcommands}",
+    "helm": "A Kubernetes context with rights to install/upgrade Helm releases",
+    "terraform": "Cloud credentials and access to the Terraform state backend (and its lock)",
+    "tofu": "Cloud credentials and access to the OpenTofu state backend (and its lock)",
+    "psql": "Database credentials for the target database",
+    "mysql": "Database credentials for the target database",
+    "alembic": "Database credentials for the target database (migrations)",
+    "flyway": "Database credentials for the target database (migrations)",
+    "migrate": "Database credentials for the target database (migrations)",
+    "dbmate": "Database credentials for the target database (migrations)",
+    "redis-cli": "Credentials for the Redis endpoint",
+    "gcloud": "Google Cloud credentials for: {subcommands}",
+    "az": "Azure credentials for: {subcommands}",
+}
+
+AWS_SERVICES: Mapping[str, str] = {
+    "lambda": "AWS Lambda",
+    "ecr": "Amazon ECR",
+    "ecs": "Amazon ECS",
+    "eks": "Amazon EKS",
+    "rds": "Amazon RDS / Aurora",
+    "dynamodb": "Amazon DynamoDB",
+    "s3": "Amazon S3",
+    "cloudfront": "Amazon CloudFront",
+    "cloudwatch": "Amazon CloudWatch",
+    "logs": "CloudWatch Logs",
+    "apigateway": "Amazon API Gateway",
+    "sqs": "Amazon SQS",
+    "sns": "Amazon SNS",
+    "elasticache": "Amazon ElastiCache",
+    "application-autoscaling": "Application Auto Scaling",
+    "autoscaling": "EC2 Auto Scaling",
+    "ec2": "Amazon EC2",
+    "secretsmanager": "AWS Secrets Manager",
+    "ssm": "AWS Systems Manager",
+    "stepfunctions": "AWS Step Functions",
+    "sts": "AWS STS",
+}
+
+_WHEN_DEFAULTS = (
+    "Any verification check fails",
+    "Error rate > 5% for 5+ minutes",
+    "Critical functionality broken (smoke tests fail)",
+    "Stakeholder decision (business impact)",
+)
+
+_MATRIX_DEFAULTS = (
+    ("Smoke tests fail", "Rollback immediately (no discussion)"),
+    ("Error rate 5-10%", "Rollback (high confidence)"),
+    ("Error rate 10-20%", "Rollback mandatory"),
+    ("Metrics degraded but tests pass", "Investigate 10 min, then decide"),
+)
+
+_THRESHOLD_DEFAULTS = (
+    ("Error Rate", "> 5%", "> 10%", "Rollback"),
+    ("Latency p99", "> 10s", "> 20s", "Investigate"),
+    ("5xx Errors", "> 5 in 5min", "> 10 in 5min", "Rollback"),
+    ("Memory Usage", "> 80%", "> 90%", "Scale up"),
+)
+
+_COMPARISON = {
+    "greaterthanthreshold": ">",
+    "greaterthanorequaltothreshold": "≥",
+    "lessthanthreshold": "<",
+    "lessthanorequaltothreshold": "≤",
+    "greaterthanupperthreshold": ">",
+    "lessthanlowerthreshold": "<",
+}
+
+_CRITICAL_SEVERITIES = frozenset(
+    {"critical", "crit", "high", "sev1", "sev-1", "p1", "page", "error"}
+)
+
+MAX_EVIDENCE_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RunSet:
+    """A group of executions with their classifications (keyed by execution id)."""
+
+    executions: tuple[Execution, ...] = ()
+    classifications: Mapping[str, Classification] | None = None
+
+    def classification(self, execution: Execution) -> Classification | None:
+        """The classification of ``execution`` when one was given."""
+        if self.classifications is None:
+            return None
+        return self.classifications.get(execution.id)
+
+
+def assemble(
+    *,
+    op_type: OperationType,
+    scope: str,
+    procedure: Procedure,
+    clusters: Sequence[FailureCluster],
+    runs: RunSet,
+    failures: RunSet,
+    journals: Sequence[Journal],
+    rollback_procedure: Procedure | None,
+    rollback_runs: Sequence[Execution],
+    alarms: Sequence[AlarmDef] = (),
+    migrations: Sequence[MigrationDef] = (),
+    files: Sequence[ParsedFile] = (),
+    guides: Sequence[str] = (),
+    today: date,
+    owner: str = "",
+) -> Runbook:
+    """Fill every section of the runbook template from the mined evidence, with provenance."""
+    used_runs = _used_runs(procedure, runs.executions)
+    ordered_clusters = sort_clusters(clusters)
+    steps = _steps(procedure, ordered_clusters, op_type)
+    title = f"Runbook: {TYPE_TITLES[op_type]}" + (f" - {scope}" if scope else "")
+    total = procedure.total
+    rollback = _rollback(
+        op_type,
+        procedure,
+        ordered_clusters,
+        rollback_procedure,
+        rollback_runs,
+        migrations,
+    )
+    alarm_rows = _thresholds(alarms)
+    monitoring = Monitoring(watch=_watch(procedure, steps), alert_thresholds=alarm_rows)
+    file_index = {f.path: f for f in files}
+    sources = _sources(
+        file_index,
+        [*used_runs, *failures.executions, *rollback_runs],
+        journals,
+        alarms,
+        migrations,
+    )
+    runbook = Runbook(
+        title=title,
+        operation_type=op_type,
+        scope=scope,
+        generated=today,
+        last_validated=_last_validated(used_runs),
+        owner=_owner(used_runs, owner),
+        review_frequency=REVIEW_FREQUENCY[op_type],
+        estimated_duration=Duration(
+            median_seconds=total.median_s if total else None,
+            p90_seconds=total.p90_s if total else None,
+            runs=total.n if total else 0,
+        ),
+        sources=sources,
+        overview=_overview(op_type, scope, procedure, used_runs, runs, ordered_clusters, alarms),
+        prerequisites=_prerequisites(op_type, procedure, used_runs, runs),
+        steps=steps,
+        verification_checks=_checks(procedure, ordered_clusters),
+        rollback=rollback,
+        monitoring=monitoring,
+        troubleshooting=tuple(_troubleshooting(c) for c in ordered_clusters),
+        related=_related(sources, guides),
+        notes=(),
+    )
+    notes = _notes(runbook, procedure, used_runs, rollback_runs, alarms, op_type)
+    return _with_notes(runbook, notes)
+
+
+# ------------------------------------------------------------------ helpers: commands
+
+
+def program_of(command: MinedCommand | str) -> tuple[str, str]:
+    """(program, subcommand) of a mined command, falling back to a plain split of its text."""
+    if isinstance(command, MinedCommand) and command.program:
+        return command.program, command.subcommand
+    text = command.text if isinstance(command, MinedCommand) else command
+    words = _split(text)
+    # Skip env assignments and wrappers (`ENV=prod doppler run -- aws ...`): the tool is what runs.
+    while words:
+        head = words[0]
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", head) or head in {
+            "sudo",
+            "time",
+            "nohup",
+            "env",
+        }:
+            words = words[1:]
+        elif head == "doppler" and len(words) > 2 and words[1] == "run" and "--" in words:
+            words = words[words.index("--") + 1 :]
+        else:
+            break
+    if not words:
+        return "", ""
+    program = posixpath.basename(words[0])
+    sub: list[str] = []
+    for word in words[1:3]:
+        if word.startswith("-") or "{" in word or "/" in word or "=" in word:
+            break
+        sub.append(word)
+    return program, " ".join(sub)
+
+
+def _split(text: str) -> list[str]:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    try:
+        return shlex.split(first, comments=False)
+    except ValueError:
+        return first.split()
+
+
+def programs_in(text: str) -> list[str]:
+    """Every program a command line runs, including after pipes and `&&`."""
+    found: list[str] = []
+    for part in re.split(r"\|\||&&|\||;", text):
+        program, _ = program_of(part)
+        if program and program not in found:
+            found.append(program)
+    return found
+
+
+def is_log_command(command: MinedCommand | str) -> bool:
+    """A command that tails or reads service logs (`aws logs tail`, `kubectl logs`...)."""
+    program, sub = program_of(command)
+    text = command.text if isinstance(command, MinedCommand) else command
+    if program == "aws":
+        return sub.startswith("logs")
+    if program in {"kubectl", "docker", "heroku", "stern", "fly", "flyctl"}:
+        return "logs" in sub.split() or program == "stern"
+    if program == "journalctl":
+        return True
+    return program == "gcloud" and "logging" in text
+
+
+def _all_commands(procedure: Procedure) -> list[MinedCommand]:
+    out: list[MinedCommand] = []
+    for step in procedure.steps:
+        out.extend(step.commands)
+        if step.verification is not None:
+            out.append(step.verification)
+    out.extend(procedure.pre_checks)
+    out.extend(procedure.monitoring)
+    return out
+
+
+def _dedupe_refs(refs: Iterable[SourceRef]) -> tuple[SourceRef, ...]:
+    return tuple(sorted(set(refs)))
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """Lowercase ASCII slug of ``[a-z0-9-]``, bounded, never empty."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if len(slug) > max_len:
+        slug = slug[:max_len].rsplit("-", 1)[0] if "-" in slug[:max_len] else slug[:max_len]
+    return slug.strip("-") or "step"
+
+
+# ---------------------------------------------------------------------- header
+
+
+def _used_runs(procedure: Procedure, runs: Sequence[Execution]) -> tuple[Execution, ...]:
+    ids = set(procedure.runs)
+    used = [e for e in runs if e.id in ids] if ids else list(runs)
+    return tuple(sorted(used, key=lambda e: e.id))
+
+
+def _last_validated(runs: Sequence[Execution]) -> date | None:
+    dates = [d for d in (_run_date(e) for e in runs) if d is not None]
+    return max(dates) if dates else None
+
+
+def _run_date(execution: Execution) -> date | None:
+    when = execution.finished_at or execution.started_at
+    return when.date() if when else None
+
+
+def _owner(runs: Sequence[Execution], configured: str) -> str:
+    counts = Counter(e.owner.strip() for e in runs if e.owner and e.owner.strip())
+    if counts:
+        # Most runs win; ties go to the alphabetically first so the choice is stable.
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return configured.strip() or "unassigned"
+
+
+# -------------------------------------------------------------------- overview
+
+
+def _overview(
+    op_type: OperationType,
+    scope: str,
+    procedure: Procedure,
+    used: Sequence[Execution],
+    runs: RunSet,
+    clusters: Sequence[FailureCluster],
+    alarms: Sequence[AlarmDef],
+) -> Overview:
+    target = scope or "the service"
+    envs = _environments(used, runs)
+    env_text = f" ({', '.join(name for name, _ in envs)})" if envs else ""
+    n = len(used)
+    purposes = {
+        OperationType.DEPLOYMENT: f"Deploy {target}{env_text} the way the {n} recorded successful runs did, with a verification gate after each change.",
+        OperationType.ROLLBACK: f"Return {target}{env_text} to its last known-good version, following the {n} recorded rollback runs.",
+        OperationType.INCIDENT: f"Detect, triage, mitigate and resolve \u201c{target}\u201d incidents, following {n} recorded responses.",
+        OperationType.MIGRATION: f"Apply the {target} migration{env_text} recoverably (backup, test, apply, verify, rollback plan), following {n} recorded runs.",
+        OperationType.SCALING: f"Change the capacity of {target}{env_text} (analyze, plan, execute, monitor, optimize), following {n} recorded runs.",
+        OperationType.NONE: f"Carry out the {target} operation as recorded in {n} runs.",
+    }
+    when: list[str] = []
+    contexts = Counter(_first_sentence(e.context or e.title) for e in used)
+    contexts.pop("", None)
+    for text, count in sorted(contexts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]:
+        when.append(f"{text} (observed: {count} run{'s' if count != 1 else ''})")
+    if op_type in (OperationType.ROLLBACK, OperationType.INCIDENT):
+        for cluster in clusters[:3]:
+            label = (
+                f"followed by a rollback {cluster.rolled_back}×"
+                if cluster.rolled_back
+                else f"seen {cluster.occurrences}×"
+            )
+            when.append(f"`{_one_line(cluster.signature)}` ({label})")
+    for alarm in sorted(alarms, key=lambda a: (a.name, a.source))[:3]:
+        when.append(f"Alarm `{alarm.name}` fires (defined in {alarm.source.path})")
+    if not when:
+        when.append("No trigger recorded in evidence")
+    deps = _dependencies(procedure)
+    return Overview(purpose=purposes[op_type], when_to_use=tuple(when), dependencies=deps)
+
+
+def _first_sentence(text: str) -> str:
+    line = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(\s|$)", line)
+    sentence = match.group(1) if match else line
+    return sentence[:160].rstrip()
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _dependencies(procedure: Procedure) -> tuple[str, ...]:
+    tools: list[str] = []
+    services: list[str] = []
+    for command in _all_commands(procedure):
+        for program in programs_in(command.text):
+            if program in _BUILTINS:
+                continue
+            name = TOOL_NAMES.get(program, f"`{program}`")
+            label = f"{name} (`{program}`)" if program in TOOL_NAMES else name
+            if label not in tools:
+                tools.append(label)
+        program, sub = program_of(command)
+        if program == "aws" and sub:
+            service = AWS_SERVICES.get(sub.split()[0], f"AWS {sub.split()[0]}")
+            if service not in services:
+                services.append(service)
+    return tuple(tools + services)
+
+
+# --------------------------------------------------------------- prerequisites
+
+
+def _environments(used: Sequence[Execution], runs: RunSet) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    for execution in used:
+        cls = runs.classification(execution)
+        env = (cls.environment if cls and cls.environment else execution.environment) or ""
+        if env:
+            counts[env.lower()] += 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _prerequisites(
+    op_type: OperationType, procedure: Procedure, used: Sequence[Execution], runs: RunSet
+) -> Prerequisites:
+    n = len(used)
+    env_items = tuple(
+        Item(
+            text=f"Environment: {name} ({count} of {n} runs)",
+            provenance="observed",
+            evidence=tuple(sorted(e.source for e in used if _env_of(e, runs) == name))[:5],
+        )
+        for name, count in _environments(used, runs)
+    )
+    pre = [
+        Item(
+            text=f"`{c.text}`",
+            provenance=f"observed: {c.support}/{c.of} runs" if c.of else "observed",
+            evidence=c.evidence,
+        )
+        for c in procedure.pre_checks
+    ]
+    pre.append(
+        Item(
+            text=f"No other {TYPE_TITLES[op_type].lower()} in progress (check CI)",
+            provenance=DEFAULT,
+        )
+    )
+    if op_type in (OperationType.DEPLOYMENT, OperationType.MIGRATION, OperationType.SCALING):
+        pre.append(Item(text="Stakeholders notified (if production)", provenance=DEFAULT))
+    return Prerequisites(
+        environment=env_items,
+        pre_checks=tuple(pre),
+        tools=_tools(procedure, used),
+        access=_access(procedure),
+    )
+
+
+def _env_of(execution: Execution, runs: RunSet) -> str:
+    cls = runs.classification(execution)
+    return ((cls.environment if cls and cls.environment else execution.environment) or "").lower()
+
+
+def _tool_usage(procedure: Procedure) -> dict[str, list[MinedCommand]]:
+    usage: dict[str, list[MinedCommand]] = {}
+    for command in _all_commands(procedure):
+        for program in programs_in(command.text):
+            if program in _BUILTINS:
+                continue
+            usage.setdefault(program, []).append(command)
+    return usage
+
+
+def _tools(procedure: Procedure, used: Sequence[Execution]) -> tuple[Item, ...]:
+    items: list[Item] = []
+    for program, commands in _tool_usage(procedure).items():
+        versions = _versions(program, used)
+        name = TOOL_NAMES.get(program, program)
+        text = f"{name} (`{program}`)" if name != program else f"`{program}`"
+        if versions:
+            shown = ", ".join(v for v, _ in versions[:3])
+            text += f" — version seen in run output: {shown}"
+            evidence = tuple(sorted({ref for _, refs in versions for ref in refs}))[:5]
+        else:
+            evidence = _dedupe_refs(r for c in commands for r in c.evidence)[:5]
+        count = len({c.key for c in commands})
+        items.append(
+            Item(
+                text=f"{text} (used by {count} command{'s' if count != 1 else ''})",
+                provenance="observed",
+                evidence=evidence,
+            )
+        )
+    return tuple(items)
+
+
+_VERSION = r"v?(\d+\.\d+(?:\.\d+)?)"
+
+
+def _versions(program: str, used: Sequence[Execution]) -> list[tuple[str, list[SourceRef]]]:
+    """Versions of ``program`` printed in run output (`aws-cli/2.15.0`, `Terraform v1.6.5`)."""
+    name = re.escape(program)
+    anywhere = re.compile(rf"(?<![\w-]){name}(?:-cli)?(?:/|\s+version\s+|\s+){_VERSION}\b", re.I)
+    found: dict[str, list[SourceRef]] = {}
+    for execution in used:
+        for command in execution.commands:
+            if not command.output:
+                continue
+            hits = anywhere.findall(command.output)
+            own, _ = program_of(command.text)
+            if own == program and re.search(r"(^|\s)(--version|version|-v)(\s|$)", command.text):
+                generic = re.search(_VERSION, command.output)
+                if generic:
+                    hits.append(generic.group(1))
+            for version in hits:
+                found.setdefault(version, []).append(command.source)
+    return sorted(found.items(), key=lambda kv: [-int(p) for p in kv[0].split(".") if p.isdigit()])
+
+
+def _access(procedure: Procedure) -> tuple[Item, ...]:
+    items: list[Item] = []
+    for program, commands in _tool_usage(procedure).items():
+        template = ACCESS_BY_TOOL.get(program)
+        if template is None:
+            continue
+        subs: list[str] = []
+        for command in commands:
+            own, sub = program_of(command)
+            if own == program and sub and sub not in subs:
+                subs.append(sub)
+        text = template.format(
+            subcommands=", ".join(f"`{s}`" for s in subs) or "the commands below"
+        )
+        items.append(
+            Item(
+                text=text,
+                provenance=DERIVED,
+                evidence=_dedupe_refs(r for c in commands for r in c.evidence)[:3],
+            )
+        )
+    return tuple(items)
+
+
+# ----------------------------------------------------------------------- steps
+
+
+def sort_clusters(clusters: Sequence[FailureCluster]) -> tuple[FailureCluster, ...]:
+    """Most frequent first; ties by signature so the order never depends on input order."""
+    return tuple(sorted(clusters, key=lambda c: (-c.occurrences, c.signature, c.title)))
+
+
+def _steps(
+    procedure: Procedure, clusters: Sequence[FailureCluster], op_type: OperationType
+) -> tuple[Step, ...]:
+    log_command = next((c.text for c in procedure.monitoring if is_log_command(c)), "")
+    if not log_command:
+        log_command = next(
+            (c.text for s in procedure.steps for c in s.commands if is_log_command(c)), ""
+        )
+    steps: list[Step] = []
+    for index, mined in enumerate(procedure.steps, start=1):
+        keys = {c.key for c in mined.commands}
+        if mined.verification is not None:
+            keys.add(mined.verification.key)
+        steps.append(
+            Step(
+                number=index,
+                name=f"step-{index}-{slugify(mined.title or mined.phase, 30)}",
+                title=mined.title or mined.phase or f"Step {index}",
+                purpose=_purpose(mined),
+                commands=tuple(c.text for c in mined.commands),
+                parameters=_merge_params(mined.commands),
+                expected_output=_expected_output(mined),
+                duration=_duration(mined.duration),
+                verification=_verification(mined.verification),
+                if_failed=_if_failed(keys, clusters),
+                support=Support(mined.support, mined.of),
+                optional=mined.optional,
+                evidence=_dedupe_refs(
+                    r for c in (*mined.commands, *_opt(mined.verification)) for r in c.evidence
+                ),
+                phase=mined.phase,
+                log_command=log_command if _watch_logs_during(mined) else "",
+            )
+        )
+    return tuple(steps)
+
+
+def _opt(command: MinedCommand | None) -> tuple[MinedCommand, ...]:
+    return (command,) if command is not None else ()
+
+
+# Phases that change a running system: the service logs are worth tailing while they run.
+_LIVE_PHASES = frozenset({"deploy", "revert", "apply", "execute", "mitigate", "fix"})
+
+# Tools whose commands change a deployed system (as opposed to building or testing locally):
+# only these get a "previous version" inverse in a derived rollback.
+_REMOTE_TOOLS = frozenset(
+    [
+        "aws",
+        "gcloud",
+        "az",
+        "kubectl",
+        "helm",
+        "terraform",
+        "tofu",
+        "sam",
+        "cdk",
+        "serverless",
+        "sls",
+        "fly",
+        "flyctl",
+        "heroku",
+        "ecs-cli",
+        "eksctl",
+        "pulumi",
+        "ansible-playbook",
+    ]
+)
+
+
+def _watch_logs_during(step: MinedStep) -> bool:
+    return step.phase.strip().lower() in _LIVE_PHASES and any(
+        not c.is_check and not is_log_command(c) for c in step.commands
+    )
+
+
+def _purpose(step: MinedStep) -> str:
+    phase = step.phase.strip().lower()
+    base = PHASE_PURPOSE.get(phase)
+    if base is None:
+        base = f"{step.phase} phase" if step.phase else "Part of the recorded procedure"
+    return f"{base} (derived from the {step.phase or 'procedure'} phase; the evidence records what was run, not why)"
+
+
+def _merge_params(commands: Sequence[MinedCommand]) -> tuple[Param, ...]:
+    merged: dict[str, set[str]] = {}
+    for command in commands:
+        for param in command.params:
+            merged.setdefault(param.name, set()).update(param.examples)
+    return tuple(Param(name, tuple(sorted(ex))[:5]) for name, ex in sorted(merged.items()))
+
+
+def _expected_output(step: MinedStep) -> str:
+    outputs = [c.expected_output.strip("\n") for c in step.commands if c.expected_output.strip()]
+    return "\n".join(outputs)
+
+
+def _duration(stat: Stat | None) -> Duration | None:
+    if stat is None:
+        return None
+    return Duration(median_seconds=stat.median_s, p90_seconds=stat.p90_s, runs=stat.n)
+
+
+def _verification(command: MinedCommand | None) -> Verification | None:
+    if command is None:
+        return None
+    expected = command.expected_output.strip("\n")
+    if not expected:
+        support = f" in {command.support}/{command.of} runs" if command.of else ""
+        expected = (
+            f"Completes without error (seen{support} of the successful runs; no output recorded)"
+        )
+    return Verification(command=command.text, expected=expected)
+
+
+def _if_failed(keys: set[str], clusters: Sequence[FailureCluster]) -> tuple[str, ...]:
+    lines: list[str] = []
+    for number, cluster in enumerate(clusters, start=1):
+        if cluster.step_key is None or cluster.step_key not in keys:
+            continue
+        fix = _fix_text(cluster)
+        lines.append(
+            f"Seen {cluster.occurrences}×: `{_one_line(cluster.signature, 120)}` → {fix} "
+            f"(see Troubleshooting, Issue {number})"
+        )
+    if not lines:
+        lines.append(
+            "Check: the command's exit code and output against Expected Output above "
+            "(default — no failure recorded at this step)"
+        )
+        lines.append("Fallback: stop and follow the Rollback Procedure (default)")
+    return tuple(lines)
+
+
+def _fix_text(cluster: FailureCluster) -> str:
+    if not cluster.solution:
+        return "no fix recorded"
+    first = _one_line(cluster.solution[0], 120)
+    return f"fix: `{first}`" if cluster.solution_is_commands else f"fix: {first}"
+
+
+# ------------------------------------------------------------------ verification
+
+
+def _check_title(command: MinedCommand) -> str:
+    program, sub = program_of(command)
+    text = command.text.lower()
+    if "smoke" in text:
+        return "Smoke tests"
+    if program in {"curl", "wget", "http", "https"}:
+        return "Service health (HTTP)"
+    if is_log_command(command):
+        return "Recent logs"
+    if "rollout status" in text:
+        return "Rollout status"
+    if " wait " in f" {sub} " or sub.endswith("wait"):
+        return "Resource reached its target state"
+    if program in {"pytest", "npm", "make"} and "test" in text:
+        return "Tests"
+    if any(word in sub.split() for word in ("describe", "get", "status", "list", "show")) or any(
+        w.startswith(("describe", "get-", "list-")) for w in sub.split()
+    ):
+        return f"State: `{program} {sub}`".strip()
+    return f"Check: `{(program + ' ' + sub).strip()}`"
+
+
+def _checks(procedure: Procedure, clusters: Sequence[FailureCluster]) -> tuple[Check, ...]:
+    seen: set[str] = set()
+    checks: list[Check] = []
+    candidates = [s.verification for s in procedure.steps if s.verification is not None]
+    candidates += [c for c in procedure.monitoring if c.is_check or is_log_command(c)]
+    for command in candidates:
+        if command.key in seen:
+            continue
+        seen.add(command.key)
+        related = [(n, c) for n, c in enumerate(clusters, start=1) if c.step_key == command.key]
+        if related:
+            number, cluster = related[0]
+            if_failed = f"Seen {cluster.occurrences}×: {_fix_text(cluster)} (see Troubleshooting, Issue {number})"
+        else:
+            if_failed = "Investigate before continuing; consider the Rollback Procedure (default)"
+        verification = _verification(command)
+        checks.append(
+            Check(
+                title=_check_title(command),
+                command=command.text,
+                expected=verification.expected if verification else "",
+                if_failed=if_failed,
+                evidence=command.evidence,
+            )
+        )
+    return tuple(checks)
+
+
+# ----------------------------------------------------------------------- rollback
+
+# Placeholder names that identify "the version being shipped": their previous value reverts it.
+_VERSIONED = re.compile(
+    r"\{((?:[a-z0-9]+-)*(?:image|digest|version|tag|uri|revision|task-definition|sha|commit|release|artifact|replicas|capacity|count|instance-class|size)(?:-[a-z0-9]+)*)\}"
+)
+
+
+def _inverse(command: MinedCommand) -> tuple[str, str] | None:
+    """(title, command) that undoes ``command``, or None when no inverse can be derived."""
+    program, sub = program_of(command)
+    text = command.text
+    if command.is_check or is_log_command(command):
+        return None
+    if program == "kubectl" and (
+        sub.startswith(("set image", "apply")) or "rollout restart" in sub
+    ):
+        target = re.search(r"\b(deployment|deploy|statefulset|daemonset)/(\S+)", text)
+        resource = f"{target.group(1)}/{target.group(2)}" if target else "deployment/{deployment}"
+        return "Undo the Kubernetes rollout", f"kubectl rollout undo {resource}"
+    if program == "kubectl" and sub.startswith("scale"):
+        return "Restore the previous replica count", re.sub(
+            r"--replicas[= ]\S+", "--replicas={previous-replicas}", text
+        )
+    if program == "helm" and sub.startswith("upgrade"):
+        words = _split(text)
+        idx = words.index("upgrade") if "upgrade" in words else -1
+        rest = [w for w in words[idx + 1 :] if not w.startswith("-")] if idx >= 0 else []
+        release = rest[0] if rest else "{release}"
+        return "Roll back the Helm release", f"helm rollback {release}"
+    if program == "alembic" and sub.startswith("upgrade"):
+        return "Downgrade the database one revision", "alembic downgrade -1"
+    if program == "dbmate" and sub.startswith(("up", "migrate")):
+        return "Roll back the last migration", "dbmate rollback"
+    if program == "migrate" and re.search(r"\bup\b", text):
+        return "Roll back the last migration", re.sub(r"\bup\b(\s+\d+)?", "down 1", text, count=1)
+    if program == "aws" and sub.startswith("rds create-db-instance-read-replica"):
+        ident = re.search(r"--db-instance-identifier[= ](\S+)", text)
+        name = ident.group(1) if ident else "{db-instance-identifier}"
+        return (
+            "Remove the added read replica",
+            f"aws rds delete-db-instance --db-instance-identifier {name} --skip-final-snapshot",
+        )
+    if program in _REMOTE_TOOLS and _VERSIONED.search(text):
+        reverted = _VERSIONED.sub(lambda m: "{previous-" + m.group(1) + "}", text)
+        return "Re-run the change with the previous version", reverted
+    return None
+
+
+def _rollback(
+    op_type: OperationType,
+    procedure: Procedure,
+    clusters: Sequence[FailureCluster],
+    rollback_procedure: Procedure | None,
+    rollback_runs: Sequence[Execution],
+    migrations: Sequence[MigrationDef],
+) -> Rollback:
+    when: list[str] = [f"{text} (default)" for text in _WHEN_DEFAULTS]
+    matrix = [Decision(condition=c, action=a, provenance=DEFAULT) for c, a in _MATRIX_DEFAULTS]
+    for cluster in clusters:
+        if cluster.rolled_back:
+            when.append(
+                f"observed: `{_one_line(cluster.signature, 100)}` → rolled back "
+                f"({cluster.rolled_back} run{'s' if cluster.rolled_back != 1 else ''})"
+            )
+            matrix.append(
+                Decision(
+                    condition=_one_line(cluster.title or cluster.signature, 100),
+                    action=f"Rolled back after {cluster.rolled_back} of {cluster.occurrences} occurrences",
+                    provenance="observed: " + ", ".join(r.path for r in cluster.evidence[:3]),
+                )
+            )
+    if op_type is OperationType.ROLLBACK:
+        return Rollback(
+            when=tuple(when),
+            decision_matrix=tuple(matrix),
+            steps=(),
+            provenance=f"observed: {len(procedure.runs)} rollback runs (the Procedure above)",
+            duration=_duration(procedure.total),
+        )
+    if rollback_procedure is not None and rollback_procedure.steps:
+        steps = tuple(
+            RollbackStep(
+                title=s.title or s.phase,
+                commands=tuple(c.text for c in s.commands),
+                verification=s.verification.text if s.verification else "",
+                evidence=_dedupe_refs(r for c in s.commands for r in c.evidence),
+            )
+            for s in rollback_procedure.steps
+        )
+        count = len(rollback_runs) or len(rollback_procedure.runs)
+        return Rollback(
+            when=tuple(when),
+            decision_matrix=tuple(matrix),
+            steps=steps,
+            provenance=f"observed: {count} rollback run{'s' if count != 1 else ''}",
+            duration=_duration(rollback_procedure.total),
+        )
+    derived: list[RollbackStep] = []
+    seen: set[str] = set()
+    for step in procedure.steps:
+        if step.phase.strip().lower() in {"build", "test"}:
+            continue
+        for command in step.commands:
+            inverse = _inverse(command)
+            if inverse is None or inverse[1] in seen:
+                continue
+            seen.add(inverse[1])
+            derived.append(
+                RollbackStep(
+                    title=inverse[0], commands=(inverse[1],), evidence=command.evidence[:3]
+                )
+            )
+    for migration in sorted(migrations, key=lambda m: (m.version, m.name), reverse=True):
+        if migration.down_statements:
+            ref = migration.down_source or migration.source
+            derived.append(
+                RollbackStep(
+                    title=f"Apply the down migration of {migration.version} {migration.name}".strip(),
+                    commands=tuple(migration.down_statements[:10]),
+                    evidence=(ref,),
+                )
+            )
+    if derived:
+        checks = [s.verification.text for s in procedure.steps if s.verification is not None]
+        derived.append(
+            RollbackStep(
+                title="Verify the rollback (re-run the verification checks)",
+                commands=tuple(dict.fromkeys(checks)),
+                verification="All checks pass",
+            )
+        )
+    return Rollback(
+        when=tuple(when),
+        decision_matrix=tuple(matrix),
+        steps=tuple(derived),
+        provenance=NEVER_OBSERVED if derived else "none",
+        duration=None,
+    )
+
+
+# --------------------------------------------------------------------- monitoring
+
+
+def _watch(procedure: Procedure, steps: Sequence[Step]) -> tuple[Item, ...]:
+    items: list[Item] = []
+    seen: set[str] = set()
+    for command in procedure.monitoring:
+        if command.key in seen:
+            continue
+        seen.add(command.key)
+        support = (
+            f"observed after {command.support}/{command.of} runs" if command.of else "observed"
+        )
+        items.append(Item(text=f"`{command.text}`", provenance=support, evidence=command.evidence))
+    for step in steps:
+        if step.log_command and step.log_command not in {i.text.strip("`") for i in items}:
+            items.append(Item(text=f"`{step.log_command}`", provenance="observed"))
+            break
+    return tuple(items)
+
+
+def _thresholds(alarms: Sequence[AlarmDef]) -> tuple[Threshold, ...]:
+    if not alarms:
+        return tuple(
+            Threshold(metric=m, warning=w, critical=c, action=a, provenance=DEFAULT)
+            for m, w, c, a in _THRESHOLD_DEFAULTS
+        )
+    rows: list[Threshold] = []
+    for alarm in sorted(alarms, key=lambda a: (a.metric or a.name, a.name, a.source)):
+        op = _COMPARISON.get(alarm.comparison.lower().replace("_", ""), alarm.comparison)
+        condition = f"{op} {alarm.threshold}".strip() if alarm.threshold else alarm.expression
+        if alarm.period or alarm.evaluation:
+            window = " × ".join(p for p in (alarm.evaluation, alarm.period) if p)
+            condition = f"{condition} ({window})"
+        critical = alarm.severity.lower() in _CRITICAL_SEVERITIES
+        rows.append(
+            Threshold(
+                metric=alarm.metric or alarm.name,
+                warning="—" if critical else condition or "—",
+                critical=condition or "—" if critical else "—",
+                action=alarm.action
+                or (f"see {alarm.runbook_url}" if alarm.runbook_url else "not recorded"),
+                provenance=str(alarm.source),
+            )
+        )
+    return tuple(rows)
+
+
+# ---------------------------------------------------------------- troubleshooting
+
+
+def _troubleshooting(cluster: FailureCluster) -> TroubleshootingEntry:
+    solution = cluster.solution or ("No fix recorded in evidence",)
+    return TroubleshootingEntry(
+        title=cluster.title or _one_line(cluster.signature, 80),
+        signature=cluster.signature,
+        symptoms=cluster.symptoms,
+        cause=cluster.cause or "Cause not recorded in evidence",
+        solution=solution,
+        prevention=cluster.prevention or "not recorded",
+        occurrences=cluster.occurrences,
+        evidence=_dedupe_refs(cluster.evidence),
+        solution_is_commands=cluster.solution_is_commands and bool(cluster.solution),
+        verification=cluster.verification,
+    )
+
+
+# ------------------------------------------------------------- sources, related
+
+
+def _sources(
+    files: Mapping[str, ParsedFile],
+    executions: Sequence[Execution],
+    journals: Sequence[Journal],
+    alarms: Sequence[AlarmDef],
+    migrations: Sequence[MigrationDef],
+) -> tuple[SourceEntry, ...]:
+    by_path: dict[str, list[Execution]] = {}
+    for execution in executions:
+        by_path.setdefault(execution.source.path, []).append(execution)
+    entries: dict[str, SourceEntry] = {}
+    for path, group in by_path.items():
+        outcomes = {e.outcome for e in group}
+        outcome = outcomes.pop().value if len(outcomes) == 1 else "mixed"
+        dates = sorted(d for d in (_run_date(e) for e in group) if d is not None)
+        entries[path] = SourceEntry(
+            path=path,
+            kind=_kind(files, path, group[0].kind),
+            date=dates[0].isoformat() if dates else None,
+            outcome=outcome,
+            sha256=files[path].sha256 if path in files else "",
+        )
+    for journal in journals:
+        path = journal.source.path
+        if path not in entries:
+            entries[path] = SourceEntry(
+                path=path,
+                kind=_kind(files, path, EvidenceKind.JOURNAL),
+                date=journal.date.isoformat() if journal.date else None,
+                outcome="n/a",
+                sha256=files[path].sha256 if path in files else "",
+            )
+    for ref, kind in [(a.source, EvidenceKind.ALARM) for a in alarms] + [
+        (m.source, EvidenceKind.MIGRATION_FILE) for m in migrations
+    ]:
+        if ref.path not in entries:
+            entries[ref.path] = SourceEntry(
+                path=ref.path,
+                kind=_kind(files, ref.path, kind),
+                date=None,
+                outcome="n/a",
+                sha256=files[ref.path].sha256 if ref.path in files else "",
+            )
+    return tuple(entries[p] for p in sorted(entries))
+
+
+def _kind(files: Mapping[str, ParsedFile], path: str, fallback: EvidenceKind) -> str:
+    return files[path].kind.value if path in files else fallback.value
+
+
+def _related(sources: Sequence[SourceEntry], guides: Sequence[str]) -> tuple[Related, ...]:
+    rows = {s.path: Related(path=s.path, kind=s.kind) for s in sources}
+    for guide in guides:
+        rows.setdefault(guide, Related(path=guide, kind="guide"))
+    return tuple(sorted(rows.values(), key=lambda r: (_related_order(r.kind), r.path)))
+
+
+_RELATED_ORDER = ("guide", "notes", "observation", "journal", "ci-log", "ci-workflow")
+
+
+def _related_order(kind: str) -> int:
+    return _RELATED_ORDER.index(kind) if kind in _RELATED_ORDER else len(_RELATED_ORDER)
+
+
+# ------------------------------------------------------------------------ notes
+
+
+def _notes(
+    runbook: Runbook,
+    procedure: Procedure,
+    used: Sequence[Execution],
+    rollback_runs: Sequence[Execution],
+    alarms: Sequence[AlarmDef],
+    op_type: OperationType,
+) -> tuple[str, ...]:
+    notes: list[str] = []
+    n = len(used)
+    majority = sum(1 for s in runbook.steps if not s.optional)
+    optional = len(runbook.steps) - majority
+    notes.append(
+        f"Mined from {n} successful run{'s' if n != 1 else ''}: {majority} step{'s' if majority != 1 else ''} "
+        f"recur in a majority of runs" + (f", {optional} optional" if optional else "") + "."
+    )
+    if len(runbook.steps) < 5:
+        notes.append(
+            f"Only {len(runbook.steps)} steps recur across runs (the original asks for 5-10); "
+            "record more runs to fill the pattern."
+        )
+    if procedure.noise_dropped or procedure.one_offs_dropped:
+        notes.append(
+            f"Dropped {procedure.noise_dropped} noise command{'s' if procedure.noise_dropped != 1 else ''} "
+            f"(typos, `ls`, retries...) and {procedure.one_offs_dropped} one-off command"
+            f"{'s' if procedure.one_offs_dropped != 1 else ''}."
+        )
+    timed = procedure.total.n if procedure.total else 0
+    if n and timed < n:
+        notes.append(
+            f"{n - timed} of {n} runs had no usable timing (or were excluded as outliers) "
+            "and do not count in the durations."
+        )
+    if op_type is not OperationType.ROLLBACK:
+        if runbook.rollback.provenance == NEVER_OBSERVED:
+            notes.append("No rollback run recorded: rollback steps are derived, never observed.")
+        elif runbook.rollback.provenance == "none":
+            notes.append(
+                "No rollback run recorded and no command could be inverted: rollback steps are missing."
+            )
+        elif rollback_runs:
+            notes.append(f"Rollback steps come from {len(rollback_runs)} recorded rollback runs.")
+    if not alarms:
+        notes.append(
+            "No alarm definition found: alert thresholds are the original template's defaults."
+        )
+    if not runbook.troubleshooting:
+        notes.append("No failure recorded for this operation: Troubleshooting is empty.")
+    if runbook.last_validated is None:
+        notes.append("No supporting run carries a date: Last Validated is unknown.")
+    return tuple(notes)
+
+
+def _with_notes(runbook: Runbook, notes: tuple[str, ...]) -> Runbook:
+    return replace(runbook, notes=notes)
+
+
+def output_link(path: str, out_dir: str) -> str:
+    """Relative link from a runbook written in ``out_dir`` (root-relative) to ``path``."""
+    return posixpath.relpath(path, out_dir or ".")

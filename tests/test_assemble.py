@@ -1,0 +1,259 @@
+"""assemble(): every section filled from evidence, with provenance; nothing invented."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from _assemble_fixtures import (
+    ALARM,
+    CLASSIFICATIONS,
+    CLUSTERS,
+    DEPLOY,
+    PROCEDURE,
+    RUNS,
+    make_runbook,
+)
+
+from runbook.assemble import NEVER_OBSERVED, RunSet, assemble, slugify
+from runbook.model import (
+    EvidenceKind,
+    Execution,
+    MigrationDef,
+    MinedCommand,
+    MinedStep,
+    OperationType,
+    Procedure,
+    SourceRef,
+    Stat,
+)
+
+
+def test_header_from_evidence() -> None:
+    rb = make_runbook()
+    assert rb.title == "Runbook: Deployment - lambda"
+    assert rb.generated == date(2025, 12, 28)
+    assert rb.last_validated == date(2025, 12, 11)  # newest supporting run
+    assert rb.estimated_duration.median_seconds == 390.0
+    assert rb.estimated_duration.runs == 10
+    assert rb.review_frequency == "Monthly"
+    assert rb.owner == "platform-team"  # front matter owner of the runs
+
+
+def test_owner_falls_back_to_config_then_unassigned() -> None:
+    runs = tuple(replace(e, owner=None) for e in RUNS)
+    kwargs = dict(
+        op_type=OperationType.MIGRATION,
+        scope="Aurora schema change",
+        procedure=PROCEDURE,
+        clusters=(),
+        runs=RunSet(runs),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=None,
+        rollback_runs=(),
+        today=date(2025, 12, 28),
+    )
+    assert assemble(**kwargs, owner="dba-team").owner == "dba-team"  # type: ignore[arg-type]
+    rb = assemble(**kwargs)  # type: ignore[arg-type]
+    assert rb.owner == "unassigned"
+    assert rb.review_frequency == "Quarterly"
+
+
+def test_steps_carry_support_params_and_evidence() -> None:
+    rb = make_runbook()
+    assert [s.number for s in rb.steps] == [1, 2, 3, 4, 5, 6]
+    deploy = rb.steps[3]
+    assert deploy.name == "step-4-update-the-lambda-function"
+    assert deploy.commands == (DEPLOY.text,)
+    assert "{image-uri}" in deploy.commands[0]
+    assert [p.name for p in deploy.parameters] == ["image-uri"]
+    assert deploy.verification is not None
+    assert deploy.verification.command.startswith("aws lambda wait")
+    assert (deploy.support.runs, deploy.support.of) == (11, 11)
+    assert deploy.duration is not None and deploy.duration.median_seconds == 57
+    assert "derived" in deploy.purpose
+    assert rb.steps[5].optional
+    # Parameters of several commands are merged, sorted and deduplicated.
+    assert [p.name for p in rb.steps[2].parameters] == ["account-id", "tag"]
+
+
+def test_if_failed_links_clusters_at_the_step_else_marked_default() -> None:
+    rb = make_runbook()
+    push, deploy, build = rb.steps[2], rb.steps[3], rb.steps[0]
+    assert push.if_failed[0].startswith("Seen 3×: `denied: Your authorization token has expired")
+    assert "Issue 1" in push.if_failed[0]
+    assert "Issue 2" in deploy.if_failed[0]
+    assert all("default" in line for line in build.if_failed)
+
+
+def test_prerequisites_tools_versions_and_derived_access() -> None:
+    rb = make_runbook()
+    tools = {i.text.split(" ")[0]: i for i in rb.prerequisites.tools}
+    assert "2.15.0" in next(i.text for i in rb.prerequisites.tools if "`aws`" in i.text)
+    assert "`ls`" not in " ".join(tools)
+    access = [i for i in rb.prerequisites.access]
+    assert access and all(i.provenance == "derived" for i in access)
+    assert any("lambda update-function-code" in i.text for i in access)
+    envs = [i.text for i in rb.prerequisites.environment]
+    assert envs == ["Environment: prod (9 of 11 runs)", "Environment: staging (2 of 11 runs)"]
+    provenances = [i.provenance for i in rb.prerequisites.pre_checks]
+    assert provenances[0] == "observed: 8/11 runs"
+    assert "default" in provenances[1:]
+
+
+def test_troubleshooting_sorted_by_frequency_and_honest_about_gaps() -> None:
+    rb = make_runbook()
+    assert [t.occurrences for t in rb.troubleshooting] == [3, 2, 2]
+    conflict = rb.troubleshooting[1]
+    assert conflict.cause == "Cause not recorded in evidence"
+    assert conflict.prevention == "not recorded"
+    assert rb.troubleshooting[0].cause.startswith("The ECR login token")
+    # Input order must not matter.
+    shuffled = assemble(
+        op_type=OperationType.DEPLOYMENT,
+        scope="lambda",
+        procedure=PROCEDURE,
+        clusters=tuple(reversed(CLUSTERS)),
+        runs=RunSet(RUNS, CLASSIFICATIONS),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=None,
+        rollback_runs=(),
+        today=date(2025, 12, 28),
+    )
+    assert [t.title for t in shuffled.troubleshooting] == [t.title for t in rb.troubleshooting]
+
+
+def test_rollback_derived_when_never_observed() -> None:
+    rb = make_runbook()
+    assert rb.rollback.provenance == NEVER_OBSERVED
+    commands = [c for s in rb.rollback.steps for c in s.commands]
+    assert any("--image-uri {previous-image-uri}" in c for c in commands)
+    assert not any(c.startswith("docker build") for c in commands)  # building is not reverting
+    assert any(d.provenance == "default" for d in rb.rollback.decision_matrix)
+    observed = [d for d in rb.rollback.decision_matrix if d.provenance.startswith("observed")]
+    assert observed and "2 of 2" in observed[0].action
+    assert any("rolled back (2 runs)" in w for w in rb.rollback.when)
+    assert any("derived" in n for n in rb.notes)
+
+
+def test_rollback_observed_from_rollback_runs() -> None:
+    undo = MinedCommand(
+        key="kubectl rollout undo deployment/api",
+        text="kubectl rollout undo deployment/api",
+        support=4,
+        of=4,
+        evidence=(SourceRef("rb.md", 3),),
+    )
+    status = MinedCommand(
+        key="kubectl rollout status deployment/api", text="kubectl rollout status deployment/api"
+    )
+    rollback = Procedure(
+        steps=(MinedStep("Revert", "Undo the rollout", (undo,), status, None, 4, 4),),
+        runs=("a", "b", "c", "d"),
+        total=Stat(120, 200, 4),
+    )
+    runs = tuple(Execution(id=x, source=SourceRef(x), kind=EvidenceKind.NOTES) for x in "abcd")
+    rb = assemble(
+        op_type=OperationType.DEPLOYMENT,
+        scope="api",
+        procedure=PROCEDURE,
+        clusters=(),
+        runs=RunSet(RUNS),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=rollback,
+        rollback_runs=runs,
+        today=date(2025, 12, 28),
+    )
+    assert rb.rollback.provenance == "observed: 4 rollback runs"
+    assert rb.rollback.steps[0].commands == ("kubectl rollout undo deployment/api",)
+    assert rb.rollback.steps[0].verification == "kubectl rollout status deployment/api"
+    assert rb.rollback.duration is not None and rb.rollback.duration.median_seconds == 120
+
+
+def test_derived_inverses_for_common_tools() -> None:
+    def only(text: str, phase: str = "Deploy") -> tuple[str, ...]:
+        step = MinedStep(phase, "x", (MinedCommand(key=text, text=text),), None, None, 3, 3)
+        rb = assemble(
+            op_type=OperationType.DEPLOYMENT,
+            scope="",
+            procedure=Procedure(steps=(step,), runs=()),
+            clusters=(),
+            runs=RunSet(()),
+            failures=RunSet(()),
+            journals=(),
+            rollback_procedure=None,
+            rollback_runs=(),
+            today=date(2025, 12, 28),
+        )
+        return tuple(c for s in rb.rollback.steps for c in s.commands)
+
+    assert only("kubectl set image deployment/web web=repo/web:{tag}") == (
+        "kubectl rollout undo deployment/web",
+    )
+    assert only("helm upgrade --install api charts/api -f values.yaml") == ("helm rollback api",)
+    assert only("alembic upgrade head", "Apply") == ("alembic downgrade -1",)
+    assert only("ls -la") == ()
+
+
+def test_migration_down_files_become_rollback_steps() -> None:
+    migration = MigrationDef(
+        version="0042",
+        name="add_reports_index",
+        source=SourceRef("migrations/0042_add_reports_index.up.sql", 1),
+        down_statements=("DROP INDEX reports_created_at_idx;",),
+        down_source=SourceRef("migrations/0042_add_reports_index.down.sql", 1),
+        reversible=True,
+    )
+    rb = assemble(
+        op_type=OperationType.MIGRATION,
+        scope="Aurora schema change",
+        procedure=PROCEDURE,
+        clusters=(),
+        runs=RunSet(RUNS),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=None,
+        rollback_runs=(),
+        migrations=(migration,),
+        today=date(2025, 12, 28),
+    )
+    titles = [s.title for s in rb.rollback.steps]
+    assert any("0042" in t for t in titles)
+    assert any(s.path.endswith("0042_add_reports_index.up.sql") for s in rb.sources)
+
+
+def test_thresholds_from_alarms_else_defaults() -> None:
+    defaults = make_runbook().monitoring.alert_thresholds
+    assert defaults and {t.provenance for t in defaults} == {"default"}
+    rows = make_runbook(alarms=(ALARM,)).monitoring.alert_thresholds
+    assert len(rows) == 1
+    assert rows[0].critical.startswith("> 5")
+    assert rows[0].provenance == "infra/alarms/report-worker.tf:3"
+
+
+def test_sources_and_related_are_sorted_and_complete() -> None:
+    rb = make_runbook()
+    paths = [s.path for s in rb.sources]
+    assert paths == sorted(paths)
+    assert len(paths) == 12  # 11 runs + the journal
+    assert {s.outcome for s in rb.sources} == {"success", "n/a"}
+    assert rb.related[0].kind == "guide"
+    assert any(r.kind == "journal" for r in rb.related)
+
+
+def test_notes_are_honest() -> None:
+    rb = make_runbook()
+    joined = "\n".join(rb.notes)
+    assert "Mined from 11 successful runs" in joined
+    assert "1 of 11 runs had no usable timing" in joined
+    assert "defaults" in joined  # no alarm definitions
+
+
+def test_slugify_is_safe_and_bounded() -> None:
+    assert slugify("../../etc/passwd") == "etc-passwd"
+    assert slugify("Ünïcode API timeout!") == "unicode-api-timeout"
+    assert slugify("") == "step"
+    assert len(slugify("word " * 40, 60)) <= 60

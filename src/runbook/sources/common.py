@@ -1,0 +1,407 @@
+"""Helpers shared by the markdown readers: commands from fences, merging, errors, outcomes.
+
+Sample inputs: a fence opened with ``\u0060\u0060\u0060console`` holding ``$ terraform apply``, an error line
+``Error: Task timed out after 30.00 seconds``, an expectation ``Expected: HTTP 200``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from runbook.model import Command, ErrorEvent, Outcome, SourceRef
+from runbook.sources.markdown import Document, Fence, scalar
+from runbook.sources.shell import is_transcript, split_script
+from runbook.timeparse import parse_timestamp, to_utc_naive
+
+SCRIPT_INFOS = frozenset(
+    {"bash", "sh", "shell", "zsh", "ksh", "fish", "dash", "powershell", "ps1", "pwsh", "ps"}
+)
+TRANSCRIPT_INFOS = frozenset(
+    {
+        "console",
+        "shell-session",
+        "shellsession",
+        "terminal",
+        "session",
+        "sh-session",
+        "bash-session",
+    }
+)
+# fences that may hold a transcript but are not shell by declaration
+LOOSE_INFOS = frozenset({"", "text", "txt", "plain", "plaintext", "log", "output", "none"})
+
+_ERROR_LINE = re.compile(
+    r"(?:^|[\s\[(:])(?:[A-Z]\w*(?:Error|Exception|Fault)|Traceback|ERROR|FATAL|CRITICAL|PANIC|panic:"
+    r"|[Ee]rror(?:\[\w+\])?:|[Ff]atal:|E[0-9]{4}|AccessDenied\w*|Unauthorized|Forbidden|denied:"
+    r"|timed out|Timeout|Connection refused|No such file or directory|command not found"
+    r"|exit (?:code|status) [1-9]\d*|[Ff]ailed(?: to| with|:)|FAILED|FAIL\b|Permission denied)"
+)
+_NOT_ERROR = re.compile(
+    r"\b(?:0|no|zero) (?:errors?|failures?)\b|\berrors?: 0\b|\bfailed: 0\b", re.I
+)
+_EXPECTED = re.compile(
+    r"^\s*(?:>\s*)?(?:[-*+]\s+)?(?:\*\*|__)?Expected(?: (?:output|result|response|outcome|value))?"
+    r"(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(?P<text>.*)$",
+    re.IGNORECASE,
+)
+_EXIT_IN_OUTPUT = re.compile(
+    r"(?:exit(?:ed)?(?: with)?(?: code| status)?|return(?:ed)? code|rc)\s*[:=]?\s*(-?\d{1,3})\b",
+    re.I,
+)
+_OPERATION_WORDS: tuple[tuple[str, str], ...] = (
+    (r"roll(?:ed|ing)?[ _-]?back|rollback|revert", "rollback"),
+    (r"incident|outage|postmortem|post-mortem|sev[0-4]|on-?call|hotfix", "incident-response"),
+    (r"migrat\w*", "migration"),
+    (r"scal(?:e|ed|ing|eup|eout)\w*|autoscal\w*|replica", "scaling"),
+    (r"deploy\w*|release|rollout|ship(?:ped|ping)?", "deployment"),
+)
+_SUCCESS_WORDS = frozenset(
+    [
+        "success",
+        "successful",
+        "succeeded",
+        "ok",
+        "pass",
+        "passed",
+        "passing",
+        "completed",
+        "complete",
+        "done",
+        "resolved",
+        "green",
+        "fixed",
+    ]
+)
+_FAILURE_WORDS = frozenset(
+    [
+        "failure",
+        "failed",
+        "fail",
+        "error",
+        "errored",
+        "aborted",
+        "abort",
+        "broken",
+        "red",
+        "timeout",
+        "timedout",
+        "crashed",
+        "cancelled",
+        "canceled",
+        "rolledback",
+    ]
+)
+
+
+def is_error_line(line: str) -> bool:
+    """True when a line reads as an error message rather than ordinary output."""
+    return bool(_ERROR_LINE.search(line)) and not _NOT_ERROR.search(line)
+
+
+def expectation(line: str) -> str | None:
+    """The text of an ``Expected: ...`` line, else None."""
+    m = _EXPECTED.match(line)
+    if m is None:
+        return None
+    text = m.group("text").strip().strip("*_").strip()
+    return text or None
+
+
+def excerpt(text: str, limit: int) -> str:
+    """Output bounded to ``limit`` characters, keeping head and tail (errors often come last)."""
+    text = text.strip("\n")
+    if len(text) <= limit:
+        return text
+    head = max(limit * 2 // 3, 0)
+    tail = max(limit - head - 5, 0)
+    return text[:head] + "\n...\n" + (text[-tail:] if tail else "")
+
+
+def exit_code_in(text: str) -> int | None:
+    """An exit code stated in free text (``exit 1``, ``Exit code: 0``, ``(rc=2)``), else None."""
+    m = _EXIT_IN_OUTPUT.search(text)
+    return int(m.group(1)) if m else None
+
+
+def outcome_word(text: str) -> Outcome | None:
+    """SUCCESS/FAILURE for a status word such as ``succeeded`` or ``rolled back``, else None."""
+    words = re.sub(r"[^a-z ]+", " ", text.lower()).replace("rolled back", "rolledback").split()
+    if not words:
+        return None
+    if any(w in _FAILURE_WORDS for w in words) and not any(
+        w in ("no", "not", "without") for w in words[:1]
+    ):
+        return Outcome.FAILURE
+    if any(w in _SUCCESS_WORDS for w in words):
+        return Outcome.SUCCESS
+    return None
+
+
+def operation_from_words(text: str) -> str | None:
+    """The operation type named by words such as ``deploy``, ``rollback``, ``migrate``."""
+    low = text.lower()
+    for pattern, op in _OPERATION_WORDS:
+        if re.search(rf"(?:^|[^a-z]){pattern}", low):
+            return op
+    return None
+
+
+def declared_type(meta: dict[str, Any], slug: str) -> str | None:
+    """Operation type from front matter (``type``, ``operation``...) or the file's slug words."""
+    for key in ("operation_type", "operation", "type", "category", "kind"):
+        value = scalar(meta.get(key))
+        if value:
+            op = operation_from_words(value)
+            if op:
+                return op
+    return operation_from_words(slug.replace("_", "-"))
+
+
+def environment_name(text: str) -> str | None:
+    """Canonical environment for a value such as ``production`` or ``stg``."""
+    low = text.strip().lower()
+    for canon, names in (
+        ("prod", ("prod", "production", "prd", "live")),
+        ("staging", ("staging", "stage", "stg", "preprod", "pre-prod", "uat")),
+        ("dev", ("dev", "development", "develop", "sandbox")),
+        ("local", ("local", "localhost", "laptop")),
+        ("test", ("test", "testing", "qa", "ci")),
+    ):
+        if low in names or re.match(rf"^(?:{'|'.join(map(re.escape, names))})\b", low):
+            return canon
+    return low.split()[0][:40] if low and len(low.split()) <= 2 else None
+
+
+def meta_datetime(
+    meta: dict[str, Any], fallback: date | None
+) -> tuple[date | None, datetime | None]:
+    """The date and start datetime stated by front matter ``date``/``time`` (or ``timestamp``)."""
+    day: date | None = fallback
+    raw_date = meta.get("date")
+    start: datetime | None = None
+    if isinstance(raw_date, datetime):
+        start = _utc(raw_date)
+        day = start.date()
+    elif isinstance(raw_date, date):
+        day = raw_date
+    elif raw_date is not None:
+        parsed = parse_timestamp(str(raw_date), fallback)
+        if parsed is not None:
+            day = parsed.date()
+            if re.search(r"\d:\d", str(raw_date)):
+                start = parsed
+    for key in ("timestamp", "started", "started_at", "start"):
+        if start is None and meta.get(key) is not None:
+            value = meta[key]
+            start = _utc(value) if isinstance(value, datetime) else parse_timestamp(str(value), day)
+    raw_time = meta.get("time")
+    if start is None and raw_time is not None and day is not None:
+        if isinstance(raw_time, int) and not isinstance(raw_time, bool) and 0 <= raw_time < 86400:
+            # YAML 1.1 reads an unquoted 14:30:52 as base-60 seconds
+            start = datetime.combine(
+                day, time(raw_time // 3600, raw_time // 60 % 60, raw_time % 60)
+            )
+        elif isinstance(raw_time, datetime):
+            start = _utc(raw_time)
+        else:
+            t = str(raw_time).strip()
+            if re.fullmatch(r"\d{6}", t):
+                t = f"{t[:2]}:{t[2:4]}:{t[4:]}"
+            start = parse_timestamp(t, day)
+    return day, start
+
+
+def _utc(dt: datetime) -> datetime:
+    return to_utc_naive(dt)
+
+
+def fence_commands(
+    fence: Fence, rel: str, origin: str, limit: int, *, shell_only: bool = False
+) -> list[Command]:
+    """Commands in a code block: scripts by line, transcripts with their output."""
+    info = fence.info
+    transcript: bool | None
+    if info in TRANSCRIPT_INFOS:
+        transcript = True
+    elif info in SCRIPT_INFOS:
+        transcript = bool(is_transcript(fence.body))
+    elif info in LOOSE_INFOS and not shell_only:
+        if not is_transcript(fence.body):
+            return []
+        transcript = True
+    else:
+        return []
+    commands = []
+    for sl in split_script(fence.body, transcript=transcript):
+        commands.append(
+            Command(
+                text=sl.command,
+                source=SourceRef(rel, fence.body_line + sl.offset),
+                output=excerpt(sl.output, limit),
+                cwd=sl.cwd,
+                origin=origin,
+                exit_code=exit_code_in(sl.output.split("\n")[-1]) if sl.output else None,
+            )
+        )
+    return commands
+
+
+def input_commands(fence: Fence, rel: str, origin: str, limit: int) -> list[Command]:
+    """Commands in a tool call's ``**Input**`` block (a shell body or ``{"command": ...}`` JSON)."""
+    body = fence.body.strip()
+    if body.startswith("{"):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            for key in ("command", "cmd", "script", "commands"):
+                value = data.get(key)
+                if isinstance(value, str) and value.strip():
+                    sub = Fence("bash", value, fence.line, fence.body_line, fence.end)
+                    return fence_commands(sub, rel, origin, limit)
+            return []
+    m = re.match(r"^(?:command|cmd)\s*:\s*(.+)$", body, re.S)
+    if m:
+        sub = Fence("bash", m.group(1).strip().strip("'\""), fence.line, fence.body_line, fence.end)
+        return fence_commands(sub, rel, origin, limit)
+    info = fence.info if fence.info not in LOOSE_INFOS else "bash"
+    if is_transcript(body):
+        info = "console"
+    return fence_commands(replace(fence, info=info), rel, origin, limit)
+
+
+def command_key(text: str) -> str:
+    """Text used to recognize the same command written twice (whitespace, backticks, ``$ ``)."""
+    t = text.strip().strip("`").strip()
+    t = re.sub(r"^\$\s+", "", t)
+    t = re.sub(r"\s*\\\n\s*", " ", t)
+    return re.sub(r"\s+", " ", t).rstrip(";").strip()
+
+
+def _richer(a: Command, b: Command) -> Command:
+    """``a`` completed with what only ``b`` knows (exit code, times, output, note, cwd)."""
+    return replace(
+        a,
+        exit_code=a.exit_code if a.exit_code is not None else b.exit_code,
+        started_at=a.started_at or b.started_at,
+        duration_s=a.duration_s if a.duration_s is not None else b.duration_s,
+        output=a.output if len(a.output) >= len(b.output) else b.output,
+        cwd=a.cwd or b.cwd,
+        outcome_note=a.outcome_note or b.outcome_note,
+    )
+
+
+def merge_commands(base: Sequence[Command], extra: Iterable[Command]) -> list[Command]:
+    """Add ``extra`` to ``base`` without counting one command twice; merged records keep the richer fields.
+
+    Matching is in order, so a command retried twice in both lists is matched pairwise; an
+    unmatched extra command is inserted after the last matched position.
+    """
+    merged = list(base)
+    used = [False] * len(merged)
+    cursor = 0
+    for cmd in extra:
+        key = command_key(cmd.text)
+        hit = next(
+            (
+                i
+                for i in range(cursor, len(merged))
+                if not used[i] and command_key(merged[i].text) == key
+            ),
+            None,
+        )
+        if hit is None:
+            hit = next(
+                (
+                    i
+                    for i in range(len(merged))
+                    if not used[i] and command_key(merged[i].text) == key
+                ),
+                None,
+            )
+        if hit is None:
+            merged.insert(cursor, cmd)
+            used.insert(cursor, True)
+            cursor += 1
+            continue
+        merged[hit] = _richer(merged[hit], cmd)
+        used[hit] = True
+        cursor = hit + 1
+    return merged
+
+
+def fill_durations(commands: Sequence[Command], finished_at: datetime | None) -> list[Command]:
+    """Durations from consecutive start times where none was recorded (bounded to 6 hours)."""
+    out = list(commands)
+    for i, cmd in enumerate(out):
+        if cmd.duration_s is not None or cmd.started_at is None:
+            continue
+        nxt = next((c.started_at for c in out[i + 1 :] if c.started_at is not None), finished_at)
+        if nxt is None:
+            continue
+        gap = (nxt - cmd.started_at).total_seconds()
+        if 0 <= gap <= 6 * 3600:
+            out[i] = replace(cmd, duration_s=gap)
+    return out
+
+
+def roll_days(stamps: list[datetime | None]) -> list[datetime | None]:
+    """Move bare clock times that run past midnight to the next day (23:59 then 00:01)."""
+    out: list[datetime | None] = []
+    shift = timedelta(0)
+    prev: datetime | None = None
+    for st in stamps:
+        if st is None:
+            out.append(None)
+            continue
+        cur = st + shift
+        if prev is not None and (prev - cur) > timedelta(hours=12):
+            shift += timedelta(days=1)
+            cur = st + shift
+        out.append(cur)
+        prev = cur
+    return out
+
+
+def errors_from_output(cmd: Command, max_errors: int = 1) -> list[ErrorEvent]:
+    """The first error-looking line(s) of a failed command's output as error events."""
+    found: list[ErrorEvent] = []
+    lines = cmd.output.split("\n")
+    for line in lines:
+        if line.strip() and is_error_line(line):
+            found.append(
+                ErrorEvent(line.strip()[:500], cmd.source, command=cmd.text, at=cmd.started_at)
+            )
+            if len(found) >= max_errors:
+                break
+    if not found and cmd.exit_code not in (None, 0):
+        last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+        if last:
+            found.append(ErrorEvent(last[:500], cmd.source, command=cmd.text, at=cmd.started_at))
+    return found
+
+
+def expectations_in(doc: Document, start: int = 0, end: int | None = None) -> list[str]:
+    """All ``Expected: ...`` lines in a range of the document, outside code blocks."""
+    out: list[str] = []
+    stop = len(doc.lines) if end is None else end
+    for _, line in doc.prose(start, stop):
+        text = expectation(line)
+        if text:
+            out.append(text[:300])
+    return out
+
+
+def unique(items: Iterable[str]) -> tuple[str, ...]:
+    """Items in first-seen order without repeats (empty strings dropped)."""
+    seen: dict[str, None] = {}
+    for item in items:
+        if item and item not in seen:
+            seen[item] = None
+    return tuple(seen)

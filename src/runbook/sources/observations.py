@@ -1,0 +1,1024 @@
+"""Observation files: ``.claude/observations/YYYY-MM-DD/{execution|failure|behavior}-HHMMSS-slug.md``.
+
+Sample line: ``- `aws lambda wait function-updated --function-name report_worker` - 0 - success``.
+Format per DESIGN §4 (also the ``archive/YYYY-QN/`` layout). Parsing goes by headings and labels,
+never by position: tool-call blocks (``### Bash - 14:30:52`` with ``**Input**``/``**Output**``
+fences and ``**Duration**``), the ``**Commands Executed**`` list, ``## Raw Log`` transcripts and any
+other shell fence; one command seen in several places is merged into one record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import PurePosixPath
+from typing import Any
+
+from runbook.config import Config
+from runbook.model import (
+    Command,
+    Diagnostic,
+    ErrorEvent,
+    EvidenceKind,
+    Execution,
+    ObservationMode,
+    Outcome,
+    ParsedFile,
+    SourceRef,
+)
+from runbook.sources.common import (
+    declared_type,
+    environment_name,
+    errors_from_output,
+    excerpt,
+    exit_code_in,
+    expectations_in,
+    fence_commands,
+    fill_durations,
+    input_commands,
+    is_error_line,
+    merge_commands,
+    meta_datetime,
+    outcome_word,
+    roll_days,
+    unique,
+)
+from runbook.sources.markdown import (
+    Document,
+    Section,
+    boolean,
+    bullets,
+    heading_matches,
+    label,
+    norm_heading,
+    scalar,
+    words_list,
+)
+from runbook.timeparse import find_timestamp, parse_duration, parse_timestamp
+
+_FILE_NAME = re.compile(
+    r"^(?P<mode>execution|failure|behaviou?r)(?:[-_](?P<hms>\d{6}|\d{2}-\d{2}-\d{2}))?(?:[-_](?P<slug>.*))?$",
+    re.IGNORECASE,
+)
+_PATH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+# Heading variants (normalized by norm_heading: lowercase, singular) for each section role.
+_ROLES: dict[str, tuple[str, ...]] = {
+    "tool_calls": (
+        "tool call",
+        "tool use",
+        "tool invocation",
+        "tool usage",
+        "action",
+        "actions taken",
+        "step taken",
+        "execution step",
+        "execution log",
+        "command run",
+        "commands executed",
+        "command",
+        "commands run",
+        "shell command",
+        "session",
+        "procedure",
+        "step",
+    ),
+    "side_effects": ("side effect", "change made", "changes"),
+    "resources": (
+        "resource consumption",
+        "resource",
+        "resource usage",
+        "metric",
+        "performance",
+        "cost",
+        "timing",
+    ),
+    "raw_log": (
+        "raw log",
+        "raw output",
+        "log",
+        "transcript",
+        "terminal output",
+        "console output",
+        "session log",
+        "full log",
+        "output",
+    ),
+    "context": (
+        "context",
+        "summary",
+        "overview",
+        "description",
+        "goal",
+        "objective",
+        "purpose",
+        "task",
+        "background",
+    ),
+    "symptoms": (
+        "symptom",
+        "symptoms observed",
+        "observed symptom",
+        "observed behavior",
+        "what happened",
+        "observation",
+    ),
+    "errors": (
+        "error message",
+        "error",
+        "errors observed",
+        "error output",
+        "failure message",
+        "exception",
+    ),
+    "stack": ("stack trace", "traceback", "stacktrace", "backtrace"),
+    "input_state": (
+        "input state",
+        "input",
+        "what was attempted",
+        "reproduction",
+        "steps to reproduce",
+        "attempt",
+    ),
+    "environment": (
+        "environmental context",
+        "environment context",
+        "environment",
+        "env",
+        "system context",
+        "system state",
+    ),
+    "timeline": ("timeline", "sequence of events", "chronology", "event", "time line"),
+    "data": ("data captured", "captured data", "data", "evidence", "artifact", "attachment"),
+    "result": ("result", "outcome", "status", "conclusion", "final state", "verification"),
+    "expected": ("expected behavior", "expected result", "expected outcome", "expected"),
+    "advice": (
+        "next step",
+        "recommendation",
+        "suggestion",
+        "suggested fix",
+        "follow up",
+        "todo",
+        "possible fix",
+        "possible cause",
+        "hypothesis",
+        "hypothese",
+        "question",
+        "open question",
+        "prevention",
+        "lesson",
+        "lessons learned",
+        "rollback plan",
+        "idea",
+        "root cause",
+        "analysis",
+        "related",
+    ),
+}
+_ROLE_KEYS = {role: tuple(norm_heading(v) for v in vs) for role, vs in _ROLES.items()}
+# order matters: more specific roles first ("error message" before "error", "raw log" before "log")
+_ROLE_ORDER = (
+    "raw_log",
+    "stack",
+    "errors",
+    "input_state",
+    "environment",
+    "timeline",
+    "data",
+    "expected",
+    "symptoms",
+    "side_effects",
+    "resources",
+    "tool_calls",
+    "result",
+    "context",
+    "advice",
+)
+_SHELL_TOOLS = frozenset(
+    [
+        "bash",
+        "shell",
+        "sh",
+        "zsh",
+        "terminal",
+        "run",
+        "exec",
+        "execute",
+        "command",
+        "cmd",
+        "powershell",
+        "pwsh",
+        "run_command",
+        "execute_command",
+        "run_shell_command",
+        "shell_command",
+        "local_shell",
+        "computer",
+    ]
+)
+_OTHER_TOOLS = frozenset(
+    [
+        "read",
+        "write",
+        "edit",
+        "multiedit",
+        "glob",
+        "grep",
+        "ls",
+        "webfetch",
+        "websearch",
+        "task",
+        "todowrite",
+        "todoread",
+        "notebookedit",
+        "notebookread",
+        "view",
+        "create",
+        "str_replace",
+        "file_read",
+        "file_write",
+        "search",
+        "fetch",
+        "browser",
+    ]
+)
+_TOOL_HEADING = re.compile(
+    r"^(?P<tool>[A-Za-z][\w .:/()-]{0,60}?)\s*(?:[-–—:|@(\[]\s*)+(?P<ts>.+?)[)\]]?\s*$"
+)
+_EXIT_LABELS = ("exit code", "exit", "exit status", "return code", "rc", "status code", "exitcode")
+_DURATION_LABELS = (
+    "duration",
+    "time",
+    "elapsed",
+    "took",
+    "runtime",
+    "wall time",
+    "time taken",
+    "execution time",
+)
+_TOTAL_LABELS = (
+    "time",
+    "total time",
+    "duration",
+    "total duration",
+    "wall time",
+    "elapsed",
+    "wall clock",
+    "total",
+)
+_COMMAND_LIST_LABELS = (
+    "command executed",
+    "commands executed",
+    "command run",
+    "commands run",
+    "command",
+)
+_SEP = r"\s+[-—–|]\s+|\s*[→⇒]\s*|\s+->\s+"
+_EXIT_PART = re.compile(
+    r"^\(?\s*(?:exit(?:ed)?(?:\s*code)?|rc|status|code|return(?:\s*code)?)?\s*[:=]?\s*(-?\d{1,3})\s*\)?$",
+    re.I,
+)
+_EXIT_INLINE = re.compile(r"\(\s*(?:exit(?:\s*code)?|rc|status)\s*[:=]?\s*(-?\d{1,3})\s*\)", re.I)
+_EMOJI_OUTCOME = {
+    "✅": "success",
+    "✔": "success",
+    "✓": "success",
+    "❌": "failed",
+    "✗": "failed",
+    "✘": "failed",
+}
+_ENV_KEYS = ("environment", "env", "stage", "target environment", "target env", "aws environment")
+
+
+def parse(text: str, rel: str, config: Config) -> ParsedFile:
+    """One observation file → a ParsedFile holding one Execution."""
+    doc = Document(text)
+    diags: list[Diagnostic] = []
+    if doc.meta_problem:
+        diags.append(
+            Diagnostic(
+                SourceRef(rel, doc.meta_line),
+                f"{doc.meta_problem}; date, time and mode taken from the file name",
+            )
+        )
+    reader = _Reader(doc, rel, config, diags)
+    execution = reader.execution()
+    return ParsedFile(
+        path=rel,
+        kind=EvidenceKind.OBSERVATION,
+        executions=(execution,),
+        diagnostics=tuple(diags),
+    )
+
+
+def _path_date(rel: str) -> date | None:
+    for m in reversed(list(_PATH_DATE.finditer(rel))):
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            continue
+    return None
+
+
+def _role(sec: Section) -> str | None:
+    key = sec.key
+    for role in _ROLE_ORDER:
+        if any(heading_matches(key, k) for k in _ROLE_KEYS[role]):
+            return role
+    return None
+
+
+def _first_lines(doc: Document, start: int, end: int, n: int = 3) -> str:
+    lines = [
+        ln.strip()
+        for _, ln in doc.prose(start, end)
+        if ln.strip() and not ((lab := label(ln)) is not None and not lab[1])
+    ]
+    return " ".join(lines[:n])[:300]
+
+
+class _Reader:
+    """State for reading one observation document."""
+
+    def __init__(self, doc: Document, rel: str, config: Config, diags: list[Diagnostic]) -> None:
+        self.doc = doc
+        self.rel = rel
+        self.config = config
+        self.diags = diags
+        self.meta: dict[str, Any] = doc.meta
+        stem = PurePosixPath(rel).stem
+        m = _FILE_NAME.match(stem)
+        self.file_mode = m.group("mode").lower() if m else None
+        self.slug = (m.group("slug") or "") if m else stem
+        hms = (m.group("hms") or "").replace("-", "") if m else ""
+        self.day, self.start = meta_datetime(self.meta, _path_date(rel))
+        if self.start is None and self.day is not None and hms:
+            self.start = parse_timestamp(f"{hms[:2]}:{hms[2:4]}:{hms[4:]}", self.day)
+        self.consumed: set[int] = set()  # fence opening lines already used
+
+    # ------------------------------------------------------------------ helpers
+
+    def ref(self, index0: int) -> SourceRef:
+        return SourceRef(self.rel, index0 + 1)
+
+    def warn(self, index0: int, message: str) -> None:
+        self.diags.append(Diagnostic(self.ref(index0), message))
+
+    def mode(self) -> ObservationMode | None:
+        raw = (scalar(self.meta.get("mode")) or scalar(self.meta.get("type")) or "").lower()
+        for candidate in (raw, self.file_mode or ""):
+            candidate = "behavior" if candidate.startswith("behaviou") else candidate
+            if candidate in ("execution", "failure", "behavior"):
+                return ObservationMode(candidate)
+        return None
+
+    # ------------------------------------------------------------------ sections
+
+    def execution(self) -> Execution:
+        doc = self.doc
+        tool_cmds: list[Command] = []
+        list_cmds: list[Command] = []
+        log_cmds: list[Command] = []
+        attempt_cmds: list[Command] = []
+        fence_cmds: list[Command] = []
+        errors: list[ErrorEvent] = []
+        notes: list[str] = []
+        stamps: list[datetime] = []
+        expectations: list[str] = []
+        total: float | None = None
+        env: str | None = None
+        context = scalar(self.meta.get("context")) or scalar(self.meta.get("description")) or ""
+        result_outcome: Outcome | None = None
+        advice_ranges: list[tuple[int, int]] = []
+        error_ranges: list[tuple[int, int]] = []
+
+        total = self._meta_duration()
+        handled: list[tuple[int, int]] = []  # 0-based spans of sections whose subtree is read
+        for sec in doc.sections[1:]:
+            if any(a <= sec.line - 1 < b for a, b in handled):
+                continue
+            role = _role(sec)
+            # a section holding tool-call blocks is recognized by its content, whatever its title
+            if role not in ("errors", "raw_log", "stack", "data") and self._has_label(
+                sec, ("input",)
+            ):
+                tool_cmds.extend(self._tool_call(sec))
+                continue
+            if role is None:
+                if self._has_tool_children(sec):
+                    continue
+                if sec.level <= 1 or sec.body_end <= sec.start:
+                    continue
+                first = _first_lines(doc, sec.start, sec.body_end)
+                if first:
+                    notes.append(f"{sec.title}: {first}")
+                continue
+            if role == "tool_calls":
+                # children are visited on their own; fences are read below
+                list_cmds.extend(self._section_items(sec))
+                continue
+            handled.append((sec.start, sec.end))
+            if role == "raw_log":
+                for fence in doc.fences_in(sec.start, sec.end):
+                    log_cmds.extend(self._fence(fence, "raw-log", loose=True))
+            elif role == "errors":
+                error_ranges.append((sec.start, sec.end))
+                errors.extend(self._error_section(sec))
+            elif role == "stack":
+                error_ranges.append((sec.start, sec.end))
+                errors.extend(self._stack_section(sec))
+            elif role == "input_state":
+                attempt_cmds.extend(self._input_state(sec))
+                first = _first_lines(doc, sec.start, sec.end)
+                if first:
+                    notes.append(f"{sec.title}: {first}")
+            elif role == "environment":
+                env = env or self._environment(sec)
+                first = _first_lines(doc, sec.start, sec.end, 6)
+                if first:
+                    notes.append(f"{sec.title}: {first}")
+            elif role == "timeline":
+                t_stamps, t_errors = self._timeline(sec)
+                stamps.extend(t_stamps)
+                errors.extend(t_errors)
+            elif role in ("data", "symptoms"):
+                if role == "data":
+                    error_ranges.append((sec.start, sec.end))
+                    for fence in doc.fences_in(sec.start, sec.end):
+                        self.consumed.add(fence.line)
+                first = _first_lines(doc, sec.start, sec.end)
+                if first:
+                    notes.append(f"{sec.title}: {first}")
+            elif role == "resources":
+                total = total if total is not None else self._total(sec)
+            elif role == "context":
+                if not context:
+                    context = _first_lines(doc, sec.start, sec.end, 5)
+            elif role == "result":
+                first = _first_lines(doc, sec.start, sec.end)
+                result_outcome = outcome_word(first.split(".")[0]) if first else None
+                if first:
+                    notes.append(f"{sec.title}: {first}")
+            elif role == "expected":
+                expectations.extend(
+                    ln.strip().lstrip("-*+ ").strip()
+                    for _, ln in doc.prose(sec.start, sec.end)
+                    if ln.strip()
+                )
+            elif role == "advice":
+                advice_ranges.append((sec.start, sec.end))
+                for fence in doc.fences_in(sec.start, sec.end):
+                    self.consumed.add(fence.line)
+                first = _first_lines(doc, sec.start, sec.end)
+                if first:
+                    notes.append(f"{sec.title}: {first}")
+
+        # **Commands Executed** lists, wherever they are
+        list_cmds.extend(self._command_lists())
+        if total is None:
+            total = self._total_anywhere()
+        # every other shell fence not yet used
+        for fence in doc.fences:
+            if fence.line in self.consumed:
+                continue
+            fence_cmds.extend(self._fence(fence, "fence", loose=True))
+
+        commands = merge_commands(tool_cmds, list_cmds)
+        commands = merge_commands(commands, log_cmds)
+        commands = merge_commands(commands, attempt_cmds)
+        commands = merge_commands(commands, fence_cmds)
+        commands = self._timed(commands)
+
+        # errors: failed commands' output and "Error:" lines in prose
+        for cmd in commands:
+            if cmd.exit_code not in (None, 0):
+                errors.extend(errors_from_output(cmd))
+        errors.extend(self._prose_errors(advice_ranges + error_ranges))
+        failing = next((c.text for c in reversed(commands) if c.exit_code not in (None, 0)), None)
+        if failing is None and self.mode() is ObservationMode.FAILURE and attempt_cmds:
+            failing = attempt_cmds[-1].text
+        errors = _dedupe_errors(errors, failing)
+
+        expectations.extend(expectations_in(doc, doc.body_start))
+        if env is None:
+            for key in ("environment", "env", "stage"):
+                value = scalar(self.meta.get(key))
+                if value:
+                    env = environment_name(value)
+                    break
+        else:
+            meta_env = scalar(self.meta.get("environment")) or scalar(self.meta.get("env"))
+            env = environment_name(meta_env) if meta_env else env
+
+        started, finished, duration = self._span(commands, stamps, total)
+        mode = self.mode()
+        title = doc.title or scalar(self.meta.get("title")) or self.slug.replace("-", " ").strip()
+        return Execution(
+            id=self.rel,
+            source=SourceRef(self.rel, 1),
+            kind=EvidenceKind.OBSERVATION,
+            title=title[:200],
+            context=context[:1000],
+            mode=mode,
+            environment=env,
+            started_at=started,
+            finished_at=finished,
+            duration_s=duration,
+            outcome=self._outcome(mode, commands, result_outcome),
+            commands=tuple(commands),
+            errors=tuple(errors),
+            notes=unique(notes),
+            tags=words_list(self.meta.get("tags")),
+            severity=(scalar(self.meta.get("severity")) or "").lower() or None,
+            resolved=boolean(self.meta.get("resolved")),
+            declared_type=declared_type(self.meta, self.slug),
+            expectations=unique(expectations),
+            owner=scalar(self.meta.get("owner")) or scalar(self.meta.get("author")),
+        )
+
+    def _has_label(self, sec: Section, names: tuple[str, ...]) -> bool:
+        for _, line in self.doc.prose(sec.start, sec.body_end):
+            lab = label(line)
+            if lab is not None and lab[0] in names:
+                return True
+        return False
+
+    def _has_tool_children(self, sec: Section) -> bool:
+        return any(self._has_label(c, ("input",)) for c in self.doc.children(sec))
+
+    # ------------------------------------------------------------- tool calls
+
+    def _tool_call(self, sec: Section) -> list[Command]:
+        """A ``### Bash - 14:30:52`` block with Input/Output fences and Duration/Exit labels."""
+        doc = self.doc
+        tool, at = self._tool_heading(sec.title)
+        input_fence = output_fence = None
+        inline_input = ""
+        duration: float | None = None
+        exit_code: int | None = None
+        cwd: str | None = None
+        status_note = ""
+        input_line = sec.line - 1
+        for i, line in doc.prose(sec.start, sec.body_end):
+            lab = label(line)
+            if lab is None:
+                continue
+            name, value = lab
+            fence = doc.fence_at_or_after(i + 1, sec.body_end)
+            # a label's fence must follow before the next label
+            if fence is not None and any(
+                label(doc.lines[k]) is not None for k in range(i + 1, fence.line - 1)
+            ):
+                fence = None
+            if name in ("input", "command", "cmd", "parameter", "args", "argument"):
+                input_line = i
+                if value:
+                    inline_input = value.strip("`")
+                elif fence is not None:
+                    input_fence = fence
+            elif name in ("output", "result", "response", "stdout", "stderr", "tool output"):
+                if fence is not None and output_fence is None:
+                    output_fence = fence
+                elif value and not status_note:
+                    status_note = value
+            elif name in _DURATION_LABELS:
+                duration = parse_duration(value)
+                if duration is None and value:
+                    self.warn(i, f"unreadable duration {value[:40]!r}")
+            elif name in _EXIT_LABELS:
+                m = re.search(r"-?\d+", value)
+                if m:
+                    exit_code = int(m.group(0))
+            elif name in ("status", "outcome"):
+                status_note = value
+                exit_code = exit_code if exit_code is not None else exit_code_in(value)
+            elif name in ("timestamp", "started", "start", "started at", "at", "when"):
+                at = at or parse_timestamp(value, self.day)
+            elif name in ("cwd", "working directory", "directory", "workdir", "dir"):
+                cwd = value.strip("`") or None
+        for f in (input_fence, output_fence):
+            if f is not None:
+                self.consumed.add(f.line)
+        tool_low = tool.lower().strip()
+        if tool_low in _OTHER_TOOLS:
+            return []
+        if input_fence is not None:
+            if tool_low not in _SHELL_TOOLS and re.match(r"^\w+:\s", input_fence.body):
+                return []  # "pattern: replicas" is a non-shell tool's parameters
+            if tool_low not in _SHELL_TOOLS and input_fence.info not in (
+                "bash",
+                "sh",
+                "shell",
+                "zsh",
+                "console",
+                "powershell",
+                "json",
+                "",
+            ):
+                return []
+            commands = input_commands(
+                input_fence, self.rel, "tool-call", self.config.output_excerpt_chars
+            )
+        elif inline_input and (tool_low in _SHELL_TOOLS or not tool_low):
+            commands = [Command(inline_input, self.ref(input_line), origin="tool-call")]
+        else:
+            return []
+        if not commands:
+            return []
+        output = output_fence.body if output_fence is not None else ""
+        if exit_code is None and output:
+            tail = "\n".join(output.strip().split("\n")[-3:])
+            exit_code = exit_code_in(tail)
+        if exit_code is None and status_note:
+            exit_code = exit_code_in(status_note)
+        first, last = commands[0], commands[-1]
+        commands[0] = replace(first, started_at=at, cwd=first.cwd or cwd)
+        single = len(commands) == 1
+        last = commands[-1]
+        commands[-1] = replace(
+            last,
+            exit_code=exit_code if exit_code is not None else last.exit_code,
+            duration_s=duration if single else None,
+            output=_bounded(output, self.config.output_excerpt_chars) or last.output,
+            outcome_note=status_note[:80],
+        )
+        return commands
+
+    def _tool_heading(self, title: str) -> tuple[str, datetime | None]:
+        title = re.sub(r"^(?:#?\d+[.):]?|step \d+[.):]?)\s+", "", title.strip(), flags=re.I)
+        m = _TOOL_HEADING.match(title)
+        if m:
+            at = self._stamp(m.group("ts"))
+            if at is not None:
+                return re.sub(r"^\d+[.)]\s*", "", m.group("tool")).strip(), at
+        found = find_timestamp(title)
+        if found is not None:
+            return found[1], found[0].resolve(self.day)
+        return re.sub(r"^\d+[.)]\s*", "", title).strip(), None
+
+    def _stamp(self, text: str) -> datetime | None:
+        text = text.strip().strip("`*_()[]").strip()
+        dt = parse_timestamp(text, self.day)
+        if dt is None:
+            found = find_timestamp(text)
+            if found is not None and not found[1]:
+                dt = found[0].resolve(self.day)
+        return dt
+
+    # ----------------------------------------------------------- command lists
+
+    def _command_lists(self) -> list[Command]:
+        """Items of ``**Commands Executed**:`` lists: ``- cmd - exit code - outcome``."""
+        doc = self.doc
+        out: list[Command] = []
+        prose = doc.prose(doc.body_start, len(doc.lines))
+        k = 0
+        while k < len(prose):
+            i, line = prose[k]
+            lab = label(line)
+            k += 1
+            if lab is None or lab[0] not in _COMMAND_LIST_LABELS or lab[1]:
+                # inline lists like "**Commands Executed**: `ls`" are handled too
+                if lab is not None and lab[0] in _COMMAND_LIST_LABELS and lab[1].startswith("`"):
+                    cmd = _list_item(lab[1], self.ref(i))
+                    if cmd is not None:
+                        out.append(cmd)
+                continue
+            # the list follows, possibly after a blank line; it ends at a non-item line
+            started = False
+            while k < len(prose):
+                j, item_line = prose[k]
+                if not item_line.strip():
+                    if started and k + 1 < len(prose) and not _is_item(prose[k + 1][1]):
+                        break
+                    k += 1
+                    continue
+                if not _is_item(item_line):
+                    if started and item_line.startswith((" ", "\t")):
+                        k += 1  # a wrapped item or a nested detail line
+                        continue
+                    break
+                started = True
+                body = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?", "", item_line)
+                cmd = _list_item(body, self.ref(j))
+                if cmd is not None:
+                    out.append(cmd)
+                k += 1
+        return out
+
+    def _section_items(self, sec: Section) -> list[Command]:
+        """List items of a ``## Commands Run``-style section: backticked or with an exit code."""
+        out: list[Command] = []
+        for i, text in bullets(self.doc, sec.start, sec.body_end):
+            body = re.sub(r"^\[[ xX]\]\s+", "", text)
+            cmd = _list_item(body, self.ref(i))
+            if cmd is None:
+                continue
+            if body.startswith("`") or cmd.exit_code is not None:
+                out.append(cmd)
+        return out
+
+    # ------------------------------------------------------------------ fences
+
+    def _fence(self, fence: Any, origin: str, *, loose: bool) -> list[Command]:
+        self.consumed.add(fence.line)
+        return fence_commands(
+            fence, self.rel, origin, self.config.output_excerpt_chars, shell_only=not loose
+        )
+
+    def _input_state(self, sec: Section) -> list[Command]:
+        """``**What was attempted**:`` fences (and any shell fence) of a failure's Input State."""
+        out: list[Command] = []
+        for fence in self.doc.fences_in(sec.start, sec.end):
+            if fence.line in self.consumed:
+                continue
+            cmds = self._fence(fence, "input-state", loose=False)
+            if not cmds and fence.info in ("", "text"):
+                # "What was attempted" fences are often unlabeled scripts
+                self.consumed.add(fence.line)
+                cmds = input_commands(
+                    fence, self.rel, "input-state", self.config.output_excerpt_chars
+                )
+            out.extend(cmds)
+        return out
+
+    # ------------------------------------------------------------------ errors
+
+    def _error_section(self, sec: Section) -> list[ErrorEvent]:
+        """``### Error N`` blocks with a fence each, or bare fences / bullets in the section."""
+        doc = self.doc
+        out: list[ErrorEvent] = []
+        for fence in doc.fences_in(sec.start, sec.end):
+            self.consumed.add(fence.line)
+            message = _message(fence.body)
+            if message:
+                out.append(ErrorEvent(message, SourceRef(self.rel, fence.body_line)))
+        fenced = {f.line for f in doc.fences_in(sec.start, sec.end)}
+        if not fenced:
+            for i, text in bullets(doc, sec.start, sec.end) or [
+                (i, ln.strip()) for i, ln in doc.prose(sec.start, sec.end) if ln.strip()
+            ]:
+                msg = text.strip().strip("`").strip()
+                lab = label(text)
+                if lab is not None and lab[0] in ("message", "error"):
+                    msg = lab[1].strip("`")
+                if msg and not msg.startswith("#"):
+                    out.append(ErrorEvent(msg[:1000], self.ref(i)))
+        return out
+
+    def _stack_section(self, sec: Section) -> list[ErrorEvent]:
+        out: list[ErrorEvent] = []
+        for fence in self.doc.fences_in(sec.start, sec.end):
+            self.consumed.add(fence.line)
+            lines = [ln for ln in fence.body.split("\n") if ln.strip()]
+            pick = next(
+                (
+                    k
+                    for k in range(len(lines) - 1, -1, -1)
+                    if re.match(r"^\s*[\w.]+(?:Error|Exception|Exit|Interrupt)\b", lines[k])
+                ),
+                len(lines) - 1 if lines else None,
+            )
+            if pick is not None:
+                offset = fence.body.split("\n").index(lines[pick])
+                out.append(
+                    ErrorEvent(
+                        lines[pick].strip()[:1000], SourceRef(self.rel, fence.body_line + offset)
+                    )
+                )
+        return out
+
+    def _prose_errors(self, skip: list[tuple[int, int]]) -> list[ErrorEvent]:
+        """``Error: ...`` lines written in prose outside error sections and advice."""
+        out: list[ErrorEvent] = []
+        for i, line in self.doc.prose(self.doc.body_start, len(self.doc.lines)):
+            if any(a <= i < b for a, b in skip):
+                continue
+            m = re.match(
+                r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?(?:Error|ERROR|Fatal|FATAL)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.+)$",
+                line,
+            )
+            if m:
+                msg = m.group(1).strip().strip("`").strip()
+                if msg:
+                    out.append(ErrorEvent(msg[:1000], self.ref(i)))
+        return out
+
+    def _timeline(self, sec: Section) -> tuple[list[datetime], list[ErrorEvent]]:
+        stamps: list[datetime | None] = []
+        texts: list[tuple[int, str]] = []
+        for i, line in self.doc.prose(sec.start, sec.end):
+            found = find_timestamp(line)
+            if found is None:
+                continue
+            stamps.append(found[0].resolve(self.day))
+            texts.append((i, found[1]))
+        rolled = roll_days(stamps)
+        errors = []
+        for (i, rest), at in zip(texts, rolled, strict=True):
+            if rest and is_error_line(rest):
+                errors.append(ErrorEvent(rest.strip("`* ")[:1000], self.ref(i), at=at))
+        return [s for s in rolled if s is not None], errors
+
+    # ------------------------------------------------------------- environment
+
+    def _environment(self, sec: Section) -> str | None:
+        for _, line in self.doc.prose(sec.start, sec.end):
+            lab = label(line)
+            if lab is not None and lab[0] in _ENV_KEYS and lab[1]:
+                return environment_name(lab[1].strip("`*"))
+        return None
+
+    # ----------------------------------------------------------------- timing
+
+    def _meta_duration(self) -> float | None:
+        for key in ("duration", "total_time", "elapsed", "time_taken"):
+            value = scalar(self.meta.get(key))
+            if value:
+                return parse_duration(value)
+        return None
+
+    def _total(self, sec: Section) -> float | None:
+        for i, line in self.doc.prose(sec.start, sec.end):
+            lab = label(line)
+            if lab is not None and lab[0] in _TOTAL_LABELS and lab[1]:
+                seconds = parse_duration(lab[1])
+                if seconds is None:
+                    self.warn(i, f"unreadable duration {lab[1][:40]!r}")
+                return seconds
+        return None
+
+    def _total_anywhere(self) -> float | None:
+        for i, line in self.doc.prose(self.doc.body_start, len(self.doc.lines)):
+            lab = label(line)
+            if (
+                lab is not None
+                and lab[0] in ("total time", "total duration", "wall time", "wall clock")
+                and lab[1]
+            ):
+                seconds = parse_duration(lab[1])
+                if seconds is not None:
+                    return seconds
+                self.warn(i, f"unreadable duration {lab[1][:40]!r}")
+        return None
+
+    def _timed(self, commands: list[Command]) -> list[Command]:
+        rolled = roll_days([c.started_at for c in commands])
+        commands = [replace(c, started_at=r) for c, r in zip(commands, rolled, strict=True)]
+        return fill_durations(commands, None)
+
+    def _span(
+        self, commands: list[Command], stamps: list[datetime], total: float | None
+    ) -> tuple[datetime | None, datetime | None, float | None]:
+        starts = [c.started_at for c in commands if c.started_at is not None] + stamps
+        if self.start is not None:
+            starts.append(self.start)
+        started = min(starts) if starts else None
+        ends = list(stamps)
+        for c in commands:
+            if c.started_at is not None:
+                ends.append(c.started_at + timedelta(seconds=c.duration_s or 0.0))
+        finished: datetime | None = None
+        if started is not None and total is not None:
+            finished = started + timedelta(seconds=total)
+        elif ends:
+            finished = max(ends)
+            if started is not None and finished <= started:
+                finished = None
+        duration = total
+        if duration is None and started is not None and finished is not None:
+            duration = (finished - started).total_seconds()
+        return started, finished, duration
+
+    # ----------------------------------------------------------------- outcome
+
+    def _outcome(
+        self, mode: ObservationMode | None, commands: list[Command], result: Outcome | None
+    ) -> Outcome:
+        if mode is ObservationMode.FAILURE:
+            return Outcome.FAILURE
+        for key in ("outcome", "status", "result"):
+            value = scalar(self.meta.get(key))
+            if value:
+                word = outcome_word(value)
+                if word is not None:
+                    return word
+        resolved = boolean(self.meta.get("resolved"))
+        if resolved is not None:
+            return Outcome.SUCCESS if resolved else Outcome.FAILURE
+        if result is not None:
+            return result
+        codes = [c.exit_code for c in commands if c.exit_code is not None]
+        if codes:
+            return Outcome.SUCCESS if codes[-1] == 0 else Outcome.FAILURE
+        notes = [outcome_word(c.outcome_note) for c in commands if c.outcome_note]
+        known = [n for n in notes if n is not None]
+        if known:
+            return known[-1]
+        return Outcome.UNKNOWN
+
+
+# ---------------------------------------------------------------- list items
+
+
+def _is_item(line: str) -> bool:
+    return bool(re.match(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S", line))
+
+
+def _list_item(body: str, ref: SourceRef) -> Command | None:
+    """Parse ``cmd - exit code - outcome`` from the right (the command may contain `` - ``)."""
+    text = body.strip()
+    for emoji, word in _EMOJI_OUTCOME.items():
+        if text.startswith(emoji) or text.endswith(emoji):
+            text = text.strip(emoji).strip()
+            note_from_emoji = word
+            break
+    else:
+        note_from_emoji = ""
+    if not text:
+        return None
+    exit_code: int | None = None
+    note = ""
+    m = re.match(r"^`{1,2}(?P<cmd>[^`]+)`{1,2}(?P<rest>.*)$", text)
+    if m:
+        command = m.group("cmd").strip()
+        rest = m.group("rest").strip()
+        rest = re.sub(r"^(?:[-—–|:→⇒,]|->)\s*", "", rest)
+        exit_code = exit_code_in(rest)
+        parts = [p.strip() for p in re.split(_SEP, rest) if p.strip()]
+        if exit_code is None:
+            for part in parts:
+                em = _EXIT_PART.match(part)
+                if em:
+                    exit_code = int(em.group(1))
+                    break
+        note = " ".join(p for p in parts if not _EXIT_PART.match(p))
+        note = _EXIT_INLINE.sub("", note).strip(" ()-—–")
+    else:
+        parts = re.split(f"({_SEP})", text)
+        # parts alternates text, separator, text...; consume outcome and exit code from the right
+        pieces = parts[0::2]
+        seps = parts[1::2]
+        if (
+            len(pieces) >= 2
+            and not _EXIT_PART.match(pieces[-1].strip())
+            and (outcome_word(pieces[-1]) is not None or _EXIT_PART.match(pieces[-2].strip()))
+        ):
+            note = pieces.pop().strip()
+            seps.pop()
+        if len(pieces) >= 2 and (em := _EXIT_PART.match(pieces[-1].strip())):
+            exit_code = int(em.group(1))
+            pieces.pop()
+            seps.pop()
+        command = "".join(p + s for p, s in zip(pieces, [*seps, ""], strict=True)).strip()
+        im = _EXIT_INLINE.search(command)
+        if im and exit_code is None:
+            exit_code = int(im.group(1))
+            command = (command[: im.start()] + command[im.end() :]).strip()
+        command = command.strip("`").strip()
+    note = note or note_from_emoji
+    if exit_code is None and note:
+        exit_code = exit_code_in(note)
+    if not command or not re.search(r"[A-Za-z0-9]", command):
+        return None
+    return Command(
+        text=command,
+        source=ref,
+        exit_code=exit_code,
+        outcome_note=note[:80],
+        origin="commands-executed",
+    )
+
+
+def _bounded(text: str, limit: int) -> str:
+    return excerpt(text, limit) if text else ""
+
+
+def _message(body: str) -> str:
+    """An error fence as one message: its non-blank lines, bounded."""
+    lines = [ln.rstrip() for ln in body.strip("\n").split("\n") if ln.strip()]
+    return "\n".join(lines[:12])[:1000]
+
+
+_ERROR_PREFIX = re.compile(r"^(?:error|fatal)\s*:\s*", re.IGNORECASE)
+
+
+def _dedupe_errors(errors: list[ErrorEvent], failing: str | None) -> list[ErrorEvent]:
+    """Drop repeats (same message, or one message contained in an earlier one); attach the failing command."""
+    out: list[ErrorEvent] = []
+    for err in errors:
+        msg = _ERROR_PREFIX.sub("", " ".join(err.message.split()))
+        dup = False
+        for k, prev in enumerate(out):
+            pmsg = _ERROR_PREFIX.sub("", " ".join(prev.message.split()))
+            if msg == pmsg or msg in pmsg:
+                dup = True
+                if prev.at is None and err.at is not None:
+                    out[k] = replace(prev, at=err.at)
+                break
+        if not dup:
+            out.append(err)
+    if failing:
+        out = [e if e.command else replace(e, command=failing) for e in out]
+    return out

@@ -1,0 +1,327 @@
+"""Split shell scripts and terminal transcripts into logical commands with their line offsets.
+
+Sample inputs: a script line ``aws lambda wait function-updated \\`` followed by
+``  --function-name report_worker``, and a transcript line ``deploy@ci-3:~/app$ make test``
+followed by its output. ``>>>`` lines are Python, never shell.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ShellLine:
+    """One logical command: 0-based line offset in the text, the command, its output."""
+
+    offset: int
+    command: str
+    output: str = ""
+    cwd: str | None = None  # from a ``user@host:~/dir$`` prompt, when shown
+    prompted: bool = False  # True when the command came from a prompt line
+
+
+# "$ cmd", "(venv) $ cmd", "user@host:~/app$ cmd", "root@host:/# cmd", "user@mac ~ % cmd"
+_USER_PROMPT = re.compile(
+    r"^\s*(?:\([\w.\- ]+\)\s*)?[\w.\-]+@[\w.\-]+(?:[: ](?P<cwd>[^$#%\s]{0,200}))?\s?[$#%]\s?(?P<cmd>.*)$"
+)
+_DOLLAR_PROMPT = re.compile(
+    r"^\s*(?:\([\w.\- ]+\)\s*)?(?:\[[^\]\n]{0,80}\]\s*)?[$❯»]\s(?P<cmd>.*)$"
+)
+_PS_PROMPT = re.compile(r"^\s*PS(?: [^>\n]{0,200})?>\s?(?P<cmd>.*)$")
+_ROOT_PROMPT = re.compile(r"^\s*#\s(?P<cmd>.*)$")
+_PS2 = re.compile(r"^\s*>\s?")
+_HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
+_OPENERS = re.compile(r"(?:^|[;&|(]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
+_CLOSERS = re.compile(r"(?:^|[;&|]\s*|\s)(fi|done|esac)\b(?=\s*(?:[;&|)]|$))")
+# words that begin English prose in a "# ..." line, so it is a comment, not a root prompt
+_PROSE_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "we",
+        "i",
+        "you",
+        "they",
+        "now",
+        "then",
+        "next",
+        "first",
+        "second",
+        "finally",
+        "check",
+        "verify",
+        "wait",
+        "note",
+        "todo",
+        "fixme",
+        "step",
+        "should",
+        "expected",
+        "output",
+        "result",
+        "results",
+        "see",
+        "also",
+        "after",
+        "before",
+        "here",
+        "there",
+        "if",
+        "when",
+        "why",
+        "what",
+        "how",
+        "because",
+        "and",
+        "or",
+        "but",
+        "so",
+        "to",
+        "from",
+        "for",
+        "with",
+        "on",
+        "in",
+        "of",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "rollback",
+        "deploy",
+        "deploying",
+        "deployed",
+        "run",
+        "running",
+        "ran",
+        "make",
+        "sure",
+        "ensure",
+        "confirm",
+        "try",
+        "tried",
+        "looks",
+        "seems",
+        "works",
+        "worked",
+        "failed",
+        "fails",
+        "error",
+        "warning",
+        "ok",
+        "done",
+    ]
+)
+_COMMAND_WORD = re.compile(r"^[A-Za-z0-9_./~${}\-]+=?\S*$")
+
+
+def _scan(line: str, quote: str | None) -> tuple[str | None, int | None]:
+    """Quote state after ``line`` given the state before it, and where a comment starts."""
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if quote == "'":
+            if ch == "'":
+                quote = None
+        elif quote == '"':
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quote = None
+        elif ch == "\\":
+            i += 1
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t;&|("):
+            return quote, i
+        i += 1
+    return quote, None
+
+
+def _strip_comment(line: str, quote: str | None) -> str:
+    _, at = _scan(line, quote)
+    return line if at is None else line[:at].rstrip()
+
+
+def _continues(line: str) -> bool:
+    """True when an unquoted line asks for the next one (``\\``, trailing pipe or ``&&``)."""
+    stripped = line.rstrip()
+    trailing = len(stripped) - len(stripped.rstrip("\\"))
+    if trailing % 2 == 1:
+        return True
+    return stripped.endswith(("|", "&&", "||")) and not stripped.endswith("||>")
+
+
+def _depth_change(line: str) -> int:
+    code = re.sub(r"'[^']*'|\"(?:\\.|[^\"\\])*\"", "''", _strip_comment(line, None))
+    delta = len(_OPENERS.findall(code)) - len(_CLOSERS.findall(code))
+    stripped = code.strip()
+    if stripped.endswith("{") and re.search(r"(?:\(\)|^function\s+\S+)\s*\{$", stripped):
+        delta += 1
+    if stripped == "}" or stripped.startswith("} "):
+        delta -= 1
+    return delta
+
+
+def _looks_like_command(text: str) -> bool:
+    """Whether the text after a ``# `` prompt reads as a command rather than a prose comment."""
+    words = text.split()
+    if not words:
+        return False
+    first = words[0]
+    if first.lower() in _PROSE_WORDS or (first[0].isupper() and not first.isupper()):
+        return False
+    if first.endswith((":", ".", ",")) or not _COMMAND_WORD.match(first):
+        return False
+    return not (len(words) > 6 and not any(w.startswith("-") or "/" in w for w in words))
+
+
+def _prompt(line: str, root_prompts: bool) -> tuple[str, str | None] | None:
+    """(command, cwd) when ``line`` is a prompt line."""
+    if line.lstrip().startswith(">>>"):
+        return None
+    if m := _USER_PROMPT.match(line):
+        return m.group("cmd"), m.group("cwd") or None
+    if m := _DOLLAR_PROMPT.match(line):
+        return m.group("cmd"), None
+    if m := _PS_PROMPT.match(line):
+        return m.group("cmd"), None
+    if root_prompts and (m := _ROOT_PROMPT.match(line)) and _looks_like_command(m.group("cmd")):
+        return m.group("cmd"), None
+    return None
+
+
+def is_transcript(text: str) -> bool:
+    """True when some line carries an unambiguous shell prompt (``$ ``, ``user@host:~$``, ``PS>``)."""
+    return any(_prompt(line, False) is not None for line in text.split("\n"))
+
+
+def _gather(lines: list[str], i: int, first: str, ps2: bool) -> tuple[str, int]:
+    """Join the logical command starting at ``lines[i]`` (text ``first``); return it and the next index."""
+    parts: list[str] = []
+    current = first
+    quote: str | None = None
+    depth = 0
+    heredocs: list[tuple[bool, str]] = []
+    j = i
+    while True:
+        state, _ = _scan(current, quote)
+        code = current if quote else _strip_comment(current, None)
+        if quote is None:
+            heredocs.extend((m.group(1) == "-", m.group(3)) for m in _HEREDOC.finditer(code))
+            depth = max(depth + _depth_change(current), 0)
+        joined_cont = state is None and _continues(code)
+        if joined_cont:
+            code = code.rstrip()
+            code = code[:-1].rstrip() if code.endswith("\\") else code
+        if quote is not None:
+            parts.append("\n" + current)
+        elif parts and not parts[-1].endswith("\n"):
+            parts.append(" " + code.strip())
+        else:
+            parts.append(code.strip() if not parts else code)
+        quote = state
+        j += 1
+        # heredoc bodies stay attached to their command, delimiter included
+        while heredocs and j < len(lines):
+            strip_tabs, delim = heredocs[0]
+            body = lines[j]
+            parts.append("\n" + body)
+            j += 1
+            if (body.lstrip("\t") if strip_tabs else body).strip() == delim:
+                heredocs.pop(0)
+        heredocs.clear()
+        if j >= len(lines) or j - i > 400:
+            break
+        if quote is None and depth == 0 and not joined_cont:
+            break
+        nxt = lines[j]
+        if ps2:
+            nxt = _PS2.sub("", nxt, count=1)
+        if quote is None and not nxt.strip() and depth == 0:
+            break
+        current = nxt
+        if quote is None and depth > 0:
+            parts.append("\n")
+    text = "".join(parts).strip()
+    text = re.sub(r"\n{2,}", "\n", text)
+    return text, j
+
+
+def split_script(text: str, *, transcript: bool | None = None) -> list[ShellLine]:
+    """Logical commands of a script or transcript; ``transcript=None`` detects prompts."""
+    lines = text.split("\n")
+    if transcript is None:
+        transcript = is_transcript(text)
+    out: list[ShellLine] = []
+    if not transcript:
+        i = 0
+        while i < len(lines):
+            stripped = lines[i].strip()
+            if not stripped or stripped.startswith("#"):
+                i += 1
+                continue
+            command, j = _gather(lines, i, lines[i], False)
+            if command and _balanced_enough(command):
+                out.append(ShellLine(i, command))
+                i = j
+            else:
+                # an unclosed quote would swallow the rest: keep this line alone
+                alone = _strip_comment(lines[i], None).strip()
+                if alone:
+                    out.append(ShellLine(i, alone))
+                i += 1
+        return out
+    i = 0
+    while i < len(lines):
+        found = _prompt(lines[i], True)
+        if found is None:
+            i += 1
+            continue
+        cmd, cwd = found
+        if not cmd.strip():
+            i += 1
+            continue
+        command, j = _gather(lines, i, cmd, True)
+        if not _balanced_enough(command):
+            command, j = _strip_comment(cmd, None).strip(), i + 1
+        output: list[str] = []
+        while j < len(lines) and _prompt(lines[j], True) is None:
+            output.append(lines[j])
+            j += 1
+        if command:
+            out.append(ShellLine(i, command, "\n".join(output).strip("\n"), cwd, True))
+        i = j
+    return out
+
+
+def _balanced_enough(command: str) -> bool:
+    """False when the command ends inside an open quote (a stray apostrophe in prose)."""
+    quote: str | None = None
+    for line in command.split("\n"):
+        quote, _ = _scan(line, quote)
+    return quote is None

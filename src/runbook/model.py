@@ -406,6 +406,9 @@ class MinedCommand:
     evidence: tuple[SourceRef, ...] = ()
     program: str = ""
     subcommand: str = ""
+    # Every normalize key grouped here (variants merged into one placeholder); () = (key,).
+    keys: tuple[str, ...] = ()
+    role: str = ""  # build | test | dryrun | deploy | revert | scale | check | monitor | ... ("" unknown)
 
 
 @dataclass(frozen=True, slots=True)

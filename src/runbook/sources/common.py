@@ -128,14 +128,17 @@ def exit_code_in(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def outcome_word(text: str) -> Outcome | None:
-    """SUCCESS/FAILURE for a status word such as ``succeeded`` or ``rolled back``, else None."""
+def outcome_word(text: str, *, rollback_ok: bool = False) -> Outcome | None:
+    """SUCCESS/FAILURE for a status word such as ``succeeded`` or ``rolled back``, else None.
+
+    "Rolled back" is a failed deployment but a successful rollback: ``rollback_ok`` says which.
+    """
     words = re.sub(r"[^a-z ]+", " ", text.lower()).replace("rolled back", "rolledback").split()
+    if rollback_ok:
+        words = [w for w in words if w != "rolledback"]
     if not words:
         return None
-    if any(w in _FAILURE_WORDS for w in words) and not any(
-        w in ("no", "not", "without") for w in words[:1]
-    ):
+    if any(w in _FAILURE_WORDS for w in words) and words[0] not in ("no", "not", "without"):
         return Outcome.FAILURE
     if any(w in _SUCCESS_WORDS for w in words):
         return Outcome.SUCCESS
@@ -334,6 +337,29 @@ def merge_commands(base: Sequence[Command], extra: Iterable[Command]) -> list[Co
         used[hit] = True
         cursor = hit + 1
     return merged
+
+
+def outcome_from_commands(
+    commands: Sequence[Command], *, rollback_ok: bool = False
+) -> Outcome | None:
+    """Final state from exit codes (a failure retried later does not count), else list notes."""
+    keys = [command_key(c.text) for c in commands]
+    considered: list[int] = []
+    for i, cmd in enumerate(commands):
+        if cmd.exit_code is None:
+            continue
+        if cmd.exit_code != 0 and keys[i] in keys[i + 1 :]:
+            continue  # retried later: the retry decides
+        considered.append(cmd.exit_code)
+    if considered:
+        return Outcome.SUCCESS if considered[-1] == 0 else Outcome.FAILURE
+    if any(c.exit_code is not None for c in commands):
+        return None
+    notes = [
+        outcome_word(c.outcome_note, rollback_ok=rollback_ok) for c in commands if c.outcome_note
+    ]
+    known = [n for n in notes if n is not None]
+    return known[-1] if known else None
 
 
 def fill_durations(commands: Sequence[Command], finished_at: datetime | None) -> list[Command]:

@@ -40,6 +40,7 @@ from runbook.sources.common import (
     is_error_line,
     merge_commands,
     meta_datetime,
+    outcome_from_commands,
     outcome_word,
     roll_days,
     unique,
@@ -275,8 +276,9 @@ _COMMAND_LIST_LABELS = (
     "command",
 )
 _SEP = r"\s+[-—–|]\s+|\s*[→⇒]\s*|\s+->\s+"
-_EXIT_PART = re.compile(
-    r"^\(?\s*(?:exit(?:ed)?(?:\s*code)?|rc|status|code|return(?:\s*code)?)?\s*[:=]?\s*(-?\d{1,3})\s*\)?$",
+_EXIT_TOKEN = re.compile(
+    r"^\(?\s*(?:exit(?:ed)?(?:\s*code)?|rc|status|code|return(?:\s*code)?)?\s*[:=]?\s*(-?\d{1,3})\s*\)?"
+    rf"\s*(?:$|(?:{_SEP})(?P<note>.*)$)",
     re.I,
 )
 _EXIT_INLINE = re.compile(r"\(\s*(?:exit(?:\s*code)?|rc|status)\s*[:=]?\s*(-?\d{1,3})\s*\)", re.I)
@@ -288,6 +290,7 @@ _EMOJI_OUTCOME = {
     "✗": "failed",
     "✘": "failed",
 }
+_EMPTY = frozenset({"", "none", "n/a", "na", "-", "—", "empty", "no output", "nothing"})
 _ENV_KEYS = ("environment", "env", "stage", "target environment", "target env", "aws environment")
 
 
@@ -356,6 +359,8 @@ class _Reader:
         if self.start is None and self.day is not None and hms:
             self.start = parse_timestamp(f"{hms[:2]}:{hms[2:4]}:{hms[4:]}", self.day)
         self.consumed: set[int] = set()  # fence opening lines already used
+        self.declared = declared_type(self.meta, self.slug)
+        self.rollback = self.declared == "rollback"
 
     # ------------------------------------------------------------------ helpers
 
@@ -457,7 +462,11 @@ class _Reader:
                     context = _first_lines(doc, sec.start, sec.end, 5)
             elif role == "result":
                 first = _first_lines(doc, sec.start, sec.end)
-                result_outcome = outcome_word(first.split(".")[0]) if first else None
+                result_outcome = (
+                    outcome_word(_first_sentence(first), rollback_ok=self.rollback)
+                    if first
+                    else None
+                )
                 if first:
                     notes.append(f"{sec.title}: {first}")
             elif role == "expected":
@@ -513,7 +522,8 @@ class _Reader:
 
         started, finished, duration = self._span(commands, stamps, total)
         mode = self.mode()
-        title = doc.title or scalar(self.meta.get("title")) or self.slug.replace("-", " ").strip()
+        h1 = next((sec.title for sec in doc.sections[1:] if sec.level == 1), "")
+        title = h1 or scalar(self.meta.get("title")) or self.slug.replace("-", " ").strip()
         return Execution(
             id=self.rel,
             source=SourceRef(self.rel, 1),
@@ -532,7 +542,7 @@ class _Reader:
             tags=words_list(self.meta.get("tags")),
             severity=(scalar(self.meta.get("severity")) or "").lower() or None,
             resolved=boolean(self.meta.get("resolved")),
-            declared_type=declared_type(self.meta, self.slug),
+            declared_type=self.declared,
             expectations=unique(expectations),
             owner=scalar(self.meta.get("owner")) or scalar(self.meta.get("author")),
         )
@@ -555,6 +565,7 @@ class _Reader:
         tool, at = self._tool_heading(sec.title)
         input_fence = output_fence = None
         inline_input = ""
+        inline_output = ""
         duration: float | None = None
         exit_code: int | None = None
         cwd: str | None = None
@@ -578,10 +589,10 @@ class _Reader:
                 elif fence is not None:
                     input_fence = fence
             elif name in ("output", "result", "response", "stdout", "stderr", "tool output"):
-                if fence is not None and output_fence is None:
+                if value and value.strip("`*_()").lower() not in _EMPTY:
+                    inline_output = value.strip("`")
+                elif fence is not None and output_fence is None and not value:
                     output_fence = fence
-                elif value and not status_note:
-                    status_note = value
             elif name in _DURATION_LABELS:
                 duration = parse_duration(value)
                 if duration is None and value:
@@ -626,7 +637,7 @@ class _Reader:
             return []
         if not commands:
             return []
-        output = output_fence.body if output_fence is not None else ""
+        output = output_fence.body if output_fence is not None else inline_output
         if exit_code is None and output:
             tail = "\n".join(output.strip().split("\n")[-3:])
             exit_code = exit_code_in(tail)
@@ -901,7 +912,7 @@ class _Reader:
         for key in ("outcome", "status", "result"):
             value = scalar(self.meta.get(key))
             if value:
-                word = outcome_word(value)
+                word = outcome_word(value, rollback_ok=self.rollback)
                 if word is not None:
                     return word
         resolved = boolean(self.meta.get("resolved"))
@@ -909,25 +920,30 @@ class _Reader:
             return Outcome.SUCCESS if resolved else Outcome.FAILURE
         if result is not None:
             return result
-        codes = [c.exit_code for c in commands if c.exit_code is not None]
-        if codes:
-            return Outcome.SUCCESS if codes[-1] == 0 else Outcome.FAILURE
-        notes = [outcome_word(c.outcome_note) for c in commands if c.outcome_note]
-        known = [n for n in notes if n is not None]
-        if known:
-            return known[-1]
-        return Outcome.UNKNOWN
+        return outcome_from_commands(commands, rollback_ok=self.rollback) or Outcome.UNKNOWN
 
 
 # ---------------------------------------------------------------- list items
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?;])\s|\s[—–]\s", text, maxsplit=1)[0]
 
 
 def _is_item(line: str) -> bool:
     return bool(re.match(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S", line))
 
 
+def _tail(rest: str) -> tuple[int | None, str] | None:
+    """(exit code, note) when ``rest`` starts with an exit code token (``0``, ``exit 1``, ``(rc=2)``)."""
+    m = _EXIT_TOKEN.match(rest)
+    if m is None:
+        return None
+    return int(m.group(1)), (m.group("note") or "").strip()
+
+
 def _list_item(body: str, ref: SourceRef) -> Command | None:
-    """Parse ``cmd - exit code - outcome`` from the right (the command may contain `` - ``)."""
+    """Parse ``cmd - exit code - outcome``; the command may itself contain `` - ``."""
     text = body.strip()
     for emoji, word in _EMOJI_OUTCOME.items():
         if text.startswith(emoji) or text.endswith(emoji):
@@ -943,40 +959,41 @@ def _list_item(body: str, ref: SourceRef) -> Command | None:
     m = re.match(r"^`{1,2}(?P<cmd>[^`]+)`{1,2}(?P<rest>.*)$", text)
     if m:
         command = m.group("cmd").strip()
-        rest = m.group("rest").strip()
-        rest = re.sub(r"^(?:[-—–|:→⇒,]|->)\s*", "", rest)
-        exit_code = exit_code_in(rest)
-        parts = [p.strip() for p in re.split(_SEP, rest) if p.strip()]
-        if exit_code is None:
-            for part in parts:
-                em = _EXIT_PART.match(part)
-                if em:
-                    exit_code = int(em.group(1))
-                    break
-        note = " ".join(p for p in parts if not _EXIT_PART.match(p))
-        note = _EXIT_INLINE.sub("", note).strip(" ()-—–")
+        rest = re.sub(r"^\s*(?:[-—–|:→⇒,]|->)?\s*", "", m.group("rest"))
+        tail = _tail(rest)
+        if tail is not None:
+            exit_code, note = tail
+        else:
+            im = _EXIT_INLINE.search(rest)
+            if im:
+                exit_code = int(im.group(1))
+                rest = (rest[: im.start()] + rest[im.end() :]).strip()
+            else:
+                exit_code = exit_code_in(rest)
+            note = re.sub(r"^\s*(?:[-—–|:→⇒,]|->)\s*", "", rest.strip())
     else:
-        parts = re.split(f"({_SEP})", text)
-        # parts alternates text, separator, text...; consume outcome and exit code from the right
-        pieces = parts[0::2]
-        seps = parts[1::2]
-        if (
-            len(pieces) >= 2
-            and not _EXIT_PART.match(pieces[-1].strip())
-            and (outcome_word(pieces[-1]) is not None or _EXIT_PART.match(pieces[-2].strip()))
-        ):
-            note = pieces.pop().strip()
-            seps.pop()
-        if len(pieces) >= 2 and (em := _EXIT_PART.match(pieces[-1].strip())):
-            exit_code = int(em.group(1))
-            pieces.pop()
-            seps.pop()
-        command = "".join(p + s for p, s in zip(pieces, [*seps, ""], strict=True)).strip()
-        im = _EXIT_INLINE.search(command)
-        if im and exit_code is None:
-            exit_code = int(im.group(1))
-            command = (command[: im.start()] + command[im.end() :]).strip()
-        command = command.strip("`").strip()
+        command = text
+        # the command ends at the first separator followed by an exit code token
+        for sep in re.finditer(_SEP, text):
+            tail = _tail(text[sep.end() :])
+            if tail is not None and sep.start() > 0:
+                command = text[: sep.start()]
+                exit_code, note = tail
+                break
+        else:
+            im = _EXIT_INLINE.search(text)
+            if im:
+                exit_code = int(im.group(1))
+                command = text[: im.start()].strip()
+                note = re.sub(r"^\s*(?:[-—–|:→⇒,]|->)\s*", "", text[im.end() :]).strip()
+            else:
+                seps = list(re.finditer(_SEP, text))
+                if seps:
+                    last = seps[-1]
+                    after = text[last.end() :].strip()
+                    if len(after) <= 60 and outcome_word(after) is not None and last.start() > 0:
+                        command, note = text[: last.start()], after
+        command = command.strip().strip("`").strip()
     note = note or note_from_emoji
     if exit_code is None and note:
         exit_code = exit_code_in(note)

@@ -704,9 +704,7 @@ def _steps(
         )
     steps: list[Step] = []
     for index, mined in enumerate(procedure.steps, start=1):
-        keys = {c.key for c in mined.commands}
-        if mined.verification is not None:
-            keys.add(mined.verification.key)
+        keys = {k for c in (*mined.commands, *_opt(mined.verification)) for k in _keys(c)}
         steps.append(
             Step(
                 number=index,
@@ -729,6 +727,10 @@ def _steps(
             )
         )
     return tuple(steps)
+
+
+def _keys(command: MinedCommand) -> tuple[str, ...]:
+    return command.keys or (command.key,)
 
 
 def _opt(command: MinedCommand | None) -> tuple[MinedCommand, ...]:
@@ -869,7 +871,7 @@ def _checks(procedure: Procedure, clusters: Sequence[FailureCluster]) -> tuple[C
         if command.key in seen:
             continue
         seen.add(command.key)
-        related = [(n, c) for n, c in enumerate(clusters, start=1) if c.step_key == command.key]
+        related = [(n, c) for n, c in enumerate(clusters, start=1) if c.step_key in _keys(command)]
         if related:
             number, cluster = related[0]
             if_failed = f"Seen {cluster.occurrences}×: {_fix_text(cluster)} (see Troubleshooting, Issue {number})"
@@ -896,11 +898,14 @@ _VERSIONED = re.compile(
 )
 
 
+_NOT_INVERTIBLE_ROLES = frozenset({"build", "test", "dryrun", "check", "monitor", "backup"})
+
+
 def _inverse(command: MinedCommand) -> tuple[str, str] | None:
     """(title, command) that undoes ``command``, or None when no inverse can be derived."""
     program, sub = program_of(command)
     text = command.text
-    if command.is_check or is_log_command(command):
+    if command.is_check or is_log_command(command) or command.role in _NOT_INVERTIBLE_ROLES:
         return None
     if program == "kubectl" and (
         sub.startswith(("set image", "apply")) or "rollout restart" in sub

@@ -101,57 +101,17 @@ PHASE_PURPOSE: Mapping[str, str] = {
     "prepare": "Put the prerequisites in place",
 }
 
+
+def _wordset(text: str) -> frozenset[str]:
+    """A word list written as text (easier to read and extend than a column of strings)."""
+    return frozenset(text.split())
+
+
 # Shell words that are not tools an operator needs to install.
-_BUILTINS = frozenset(
-    [
-        "cd",
-        "ls",
-        "cat",
-        "echo",
-        "export",
-        "set",
-        "unset",
-        "source",
-        ".",
-        "clear",
-        "history",
-        "sleep",
-        "true",
-        "false",
-        "pwd",
-        "exit",
-        "printf",
-        "read",
-        "test",
-        "[",
-        "wait",
-        "time",
-        "env",
-        "sudo",
-        "nohup",
-        "xargs",
-        "tee",
-        "grep",
-        "head",
-        "tail",
-        "sed",
-        "awk",
-        "sort",
-        "uniq",
-        "wc",
-        "cut",
-        "tr",
-        "date",
-        "mkdir",
-        "rm",
-        "cp",
-        "mv",
-        "touch",
-        "chmod",
-        "which",
-        "type",
-        "alias",
-    ]
+_BUILTINS = _wordset(
+    "cd ls cat echo export set unset source . clear history sleep true false pwd exit "
+    "printf read test [ wait time env sudo nohup xargs tee grep head tail sed awk sort "
+    "uniq wc cut tr date mkdir rm cp mv touch chmod which type alias"
 )
 
 TOOL_NAMES: Mapping[str, str] = {
@@ -742,27 +702,9 @@ _LIVE_PHASES = frozenset({"deploy", "revert", "apply", "execute", "mitigate", "f
 
 # Tools whose commands change a deployed system (as opposed to building or testing locally):
 # only these get a "previous version" inverse in a derived rollback.
-_REMOTE_TOOLS = frozenset(
-    [
-        "aws",
-        "gcloud",
-        "az",
-        "kubectl",
-        "helm",
-        "terraform",
-        "tofu",
-        "sam",
-        "cdk",
-        "serverless",
-        "sls",
-        "fly",
-        "flyctl",
-        "heroku",
-        "ecs-cli",
-        "eksctl",
-        "pulumi",
-        "ansible-playbook",
-    ]
+_REMOTE_TOOLS = _wordset(
+    "aws gcloud az kubectl helm terraform tofu sam cdk serverless sls fly flyctl heroku "
+    "ecs-cli eksctl pulumi ansible-playbook"
 )
 
 

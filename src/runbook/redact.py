@@ -50,7 +50,9 @@ _NAME = r"[A-Za-z0-9_.-]{0,60}?" + _SECRET_KEY
 # A value in one of three spellings; the first group that matched is the secret.
 _DQ = r'"(?P<dq>(?:[^"\\\n]|\\.){1,500})"'
 _SQ = r"'(?P<sq>[^'\n]{1,500})'"
-_BARE = r"(?P<bare>[^\s\"'`,;&|<>]+)"
+# A bare value ends at shell/JSON punctuation; a closing bracket or full stop right before
+# the end is prose ("(using password: YES)"), not part of the value.
+_BARE = r"(?P<bare>[^\s\"'`,;&|<>]+?)(?=[).\]]*(?:[\s\"'`,;&|<>]|$))"
 _VALUE_GROUPS = ("dq", "sq", "bare")
 
 _F = re.IGNORECASE
@@ -226,7 +228,11 @@ RULES: tuple[SecretRule, ...] = (
         "flag",
         _rx(
             r"(?<![A-Za-z0-9_.-])(?P<key>--?" + _NAME + r")[ \t]+"
-            r"(?:" + _DQ + "|" + _SQ + r"|(?P<bare>(?![-|&;<>])[^\s\"'`,;&|<>]+))",
+            r"(?:"
+            + _DQ
+            + "|"
+            + _SQ
+            + r"|(?P<bare>(?![-|&;<>])[^\s\"'`,;&|<>]+?)(?=[).\]]*(?:[\s\"'`,;&|<>]|$)))",
             _F,
         ),
         groups=_VALUE_GROUPS,

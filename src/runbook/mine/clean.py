@@ -1,0 +1,145 @@
+"""Per-run cleaning: normalize, drop noise, collapse retries and fix detours, attach durations.
+
+A run's commands become ``Occurrence`` records: the kept command with its template, which
+occurrence of that key it is in the run (a check run before *and* after an action is two
+items), and its duration (recorded, else the gap to the next command's start). Failed
+attempts later retried successfully are dropped together with the commands run in between
+(that detour is the fix, which troubleshooting reports, not a procedure step).
+Sample run: ``ls``, ``docker push X`` (exit 1), ``aws ecr get-login-password | docker login``,
+``docker push X`` (exit 0) -> one occurrence: the successful ``docker push X``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from runbook.mine.kinds import is_noise
+from runbook.model import Command, CommandTemplate, Execution
+
+__all__ = ["Occurrence", "RunClean", "clean_run", "command_durations", "ok", "run_total"]
+
+Normalizer = Callable[[str], CommandTemplate]
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One kept command of a run."""
+
+    template: CommandTemplate
+    command: Command
+    occ: int  # 1 for the first occurrence of this key in the run, 2 for the second...
+    duration: float | None
+    from_gap: bool  # duration inferred from the next command's start (may include idle time)
+
+
+@dataclass(frozen=True, slots=True)
+class RunClean:
+    occurrences: tuple[Occurrence, ...]
+    noise: int  # commands dropped as noise
+    detour: int  # failed attempts, duplicate retries and fix detours dropped
+
+
+def ok(cmd: Command) -> bool:
+    """A command succeeded (unknown exit codes count as success)."""
+    return cmd.exit_code in (0, None)
+
+
+def command_durations(execution: Execution) -> list[tuple[float | None, bool]]:
+    """Per command: (seconds, inferred-from-gap) from duration_s, else the next start."""
+    cmds = execution.commands
+    out: list[tuple[float | None, bool]] = []
+    for i, cmd in enumerate(cmds):
+        if cmd.duration_s is not None and cmd.duration_s >= 0:
+            out.append((float(cmd.duration_s), False))
+            continue
+        value: float | None = None
+        if cmd.started_at is not None:
+            nxt = next((c.started_at for c in cmds[i + 1 :] if c.started_at is not None), None)
+            if nxt is None and execution.finished_at is not None:
+                nxt = execution.finished_at
+            if nxt is not None and nxt >= cmd.started_at:
+                value = (nxt - cmd.started_at).total_seconds()
+        out.append((value, True))
+    return out
+
+
+def run_total(execution: Execution, durations: Sequence[tuple[float | None, bool]]) -> float | None:
+    """Wall time of a run: recorded total, else finished - started, else from its commands."""
+    if execution.duration_s is not None and execution.duration_s > 0:
+        return float(execution.duration_s)
+    if execution.started_at is not None and execution.finished_at is not None:
+        span = (execution.finished_at - execution.started_at).total_seconds()
+        if span > 0:
+            return span
+    starts = [c.started_at for c in execution.commands if c.started_at is not None]
+    if len(starts) >= 2 or (starts and durations and durations[-1][0] is not None):
+        first = min(starts)
+        last_cmd = execution.commands[-1]
+        end = max(starts)
+        tail = durations[-1][0] if last_cmd.started_at == end and durations[-1][0] else 0.0
+        span = (end - first).total_seconds() + (tail or 0.0)
+        if span > 0:
+            return span
+    values = [d for d, _ in durations]
+    if values and all(v is not None for v in values):
+        total = sum(v for v in values if v is not None)
+        return total if total > 0 else None
+    return None
+
+
+def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
+    """Normalize and clean one run's commands (see the module docstring)."""
+    durations = command_durations(execution)
+    kept: list[tuple[CommandTemplate, Command, float | None, bool]] = []
+    noise = 0
+    for cmd, (dur, gap) in zip(execution.commands, durations, strict=True):
+        if not cmd.text.strip():
+            continue
+        template = normalize(cmd.text)
+        if is_noise(template, cmd):
+            noise += 1
+            continue
+        kept.append((template, cmd, dur, gap))
+    # A failed attempt of a command that also succeeded in this run is not a step.
+    succeeded = {t.key for t, c, _d, _g in kept if ok(c)}
+    # Drop failed attempts that are retried later in the run, with the detour between.
+    retained: list[tuple[CommandTemplate, Command, float | None, bool]] = []
+    detour = 0
+    i = 0
+    while i < len(kept):
+        template, cmd = kept[i][0], kept[i][1]
+        if not ok(cmd):
+            j = next(
+                (
+                    j
+                    for j in range(i + 1, len(kept))
+                    if kept[j][0].key == template.key and ok(kept[j][1])
+                ),
+                None,
+            )
+            if j is not None:
+                detour += j - i
+                i = j
+                continue
+            if template.key in succeeded:
+                detour += 1
+                i += 1
+                continue
+        retained.append(kept[i])
+        i += 1
+    # Collapse immediate repeats of the same key (keep the last, a successful one if any).
+    collapsed: list[tuple[CommandTemplate, Command, float | None, bool]] = []
+    for item in retained:
+        if collapsed and collapsed[-1][0].key == item[0].key:
+            detour += 1
+            if ok(item[1]) or not ok(collapsed[-1][1]):
+                collapsed[-1] = item
+            continue
+        collapsed.append(item)
+    seen: dict[str, int] = {}
+    occurrences: list[Occurrence] = []
+    for template, cmd, dur, gap in collapsed:
+        seen[template.key] = seen.get(template.key, 0) + 1
+        occurrences.append(Occurrence(template, cmd, seen[template.key], dur, gap))
+    return RunClean(tuple(occurrences), noise, detour)

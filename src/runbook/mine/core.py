@@ -1,0 +1,560 @@
+"""The consensus procedure of many runs: support, merging, parameters, order, durations.
+
+Steps (see ``mine``): clean each run; count per item (key + occurrence number) the runs
+containing it; merge minority variants that differ in one literal argument; keep majority
+items as steps and recurring minority items as optional; order by pairwise precedence;
+decide parameters; summarize durations; then group into phases and steps (``group``).
+Sample: 12 deploy runs of ``docker build -t api:{sha} .`` ... -> Procedure(steps=[...]).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from runbook.mine import align, durations, group, kinds, output, params
+from runbook.mine.clean import clean_run, run_total
+from runbook.model import (
+    Command,
+    CommandTemplate,
+    EvidenceKind,
+    Execution,
+    MinedCommand,
+    OperationType,
+    Outcome,
+    Param,
+    Procedure,
+    SourceRef,
+    Stat,
+    Token,
+)
+
+__all__ = ["is_guide", "mine", "render_commands"]
+
+Normalizer = Callable[[str], CommandTemplate]
+Masker = Callable[[str], str]
+
+MAX_EVIDENCE = 8
+MAX_OUTPUT_RUNS = 40
+MIN_GAP_CAP_S = 60.0
+
+Item = tuple[str, int]  # (normalize key, occurrence number within the run)
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One placeholder position of a kept command: per-run values."""
+
+    pos: int  # token index
+    index: int  # placeholder index within the token (-1: the whole literal token)
+    hint: str
+    values: dict[int, str] = field(default_factory=dict)  # run index -> value
+
+    def varies(self) -> bool:
+        return len(set(self.values.values())) > 1
+
+
+@dataclass(slots=True)
+class _Unit:
+    """A kept command across runs (possibly several merged key variants)."""
+
+    item: Item
+    keys: tuple[str, ...]
+    template: CommandTemplate  # representative (from the most recent run)
+    runs: dict[int, tuple[Command, float | None, bool, tuple[str, ...]]]
+    merged_pos: int | None = None  # token index that differs between merged variants
+    variant_text: dict[str, str] = field(default_factory=dict)  # key -> literal token text
+    slots: list[_Slot] = field(default_factory=list)
+
+
+def is_guide(execution: Execution) -> bool:
+    """A document (guide, runbook) rather than a recorded run: no exit codes, times or output."""
+    if execution.kind is not EvidenceKind.NOTES:
+        return False
+    if execution.started_at is not None or execution.duration_s is not None:
+        return False
+    return not any(
+        c.exit_code is not None or c.started_at is not None or c.duration_s is not None or c.output
+        for c in execution.commands
+    )
+
+
+def _default_normalizer() -> Normalizer:
+    from runbook import normalize
+
+    return normalize.normalize
+
+
+def _default_masker() -> Masker:
+    from runbook import normalize
+
+    return normalize.error_signature
+
+
+def _recency(e: Execution) -> tuple[datetime, str]:
+    when = e.started_at or next((c.started_at for c in e.commands if c.started_at), None)
+    return (when or datetime.min, e.id)
+
+
+def mine(
+    executions: Sequence[Execution],
+    op_type: OperationType,
+    *,
+    majority: float = 0.5,
+    normalizer: Normalizer | None = None,
+    masker: Masker | None = None,
+) -> Procedure:
+    """Consensus procedure of the successful (or unknown-outcome, non-guide) runs."""
+    normalize = normalizer or _default_normalizer()
+    mask = masker or _default_masker()
+    selected = [
+        e for e in executions if e.outcome is not Outcome.FAILURE and e.commands and not is_guide(e)
+    ]
+    # Most recent first: representatives and examples come from the newest evidence.
+    runs = sorted(selected, key=_recency, reverse=True)
+    n = len(runs)
+    if n == 0:
+        return Procedure(steps=(), runs=())
+    need = int(n * majority) + 1  # strictly more than ``majority`` of the runs
+
+    noise = 0
+    units: dict[Item, _Unit] = {}
+    sequences: list[list[Item]] = []
+    totals: list[float] = []
+    for r, execution in enumerate(runs):
+        cleaned = clean_run(execution, normalize)
+        noise += cleaned.noise + cleaned.detour
+        seq: list[Item] = []
+        for occ in cleaned.occurrences:
+            item = (occ.template.key, occ.occ)
+            unit = units.get(item)
+            if unit is None:
+                unit = units[item] = _Unit(item, (item[0],), occ.template, {})
+            values = tuple(v for tok in occ.template.tokens for v in params.slot_values(tok))
+            unit.runs[r] = (occ.command, occ.duration, occ.from_gap, values)
+            seq.append(item)
+        sequences.append(seq)
+        total = run_total(execution, [(o.duration, o.from_gap) for o in cleaned.occurrences])
+        if total is not None:
+            totals.append(total)
+
+    alias = _absorb_instances(units, need)
+    alias.update(_merge_variants({k: v for k, v in units.items() if k not in alias}, need))
+    kept: dict[Item, _Unit] = {}
+    one_offs = 0
+    for item, unit in units.items():
+        if item in alias:
+            continue
+        support = len(unit.runs)
+        if support >= need or support >= 2:
+            kept[item] = unit
+        else:
+            one_offs += 1
+
+    names = {item: f"{item[0]}\x00{item[1]:04d}" for item in kept}
+    ordered_seqs = []
+    for seq in sequences:
+        mapped: list[Item] = []
+        for item in seq:
+            target = alias.get(item, item)
+            if target in kept and target not in mapped:
+                mapped.append(target)
+        ordered_seqs.append(mapped)
+    order = align.consensus_order(ordered_seqs, names)
+
+    texts, unit_params = _parameterize([kept[i] for i in order])
+    mined: list[MinedCommand] = []
+    for item in order:
+        unit = kept[item]
+        support = len(unit.runs)
+        mined.append(
+            MinedCommand(
+                key=unit.template.key if unit.merged_pos is None else _merged_key(unit),
+                text=texts[item],
+                params=unit_params[item],
+                support=support,
+                of=n,
+                optional=support < need,
+                is_check=kinds.is_check(unit.template),
+                duration=_duration(unit),
+                expected_output=_output(unit, mask),
+                evidence=_evidence(unit),
+                program=unit.template.program,
+                subcommand=unit.template.subcommand,
+                keys=unit.keys,
+                role=kinds.role(unit.template),
+            )
+        )
+    templates = [kept[item].template for item in order]
+    per_run = [{i: kept[i].runs[r][1] for i in order if r in kept[i].runs} for r in range(n)]
+    grouped = group.group_steps(mined, templates, op_type, per_run_durations=per_run, order=order)
+    return Procedure(
+        steps=grouped.steps,
+        runs=tuple(sorted(e.id for e in runs)),
+        total=durations.summarize(totals),
+        noise_dropped=noise,
+        one_offs_dropped=one_offs,
+        pre_checks=grouped.pre_checks,
+        monitoring=grouped.monitoring,
+    )
+
+
+# ------------------------------------------------------------------- merging
+
+
+def _absorb_instances(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
+    """Fold minority items that are literal instances of a majority template into it.
+
+    Masking rules cannot catch every varying value (an all-digit short SHA), so a run whose
+    token is literal where most runs have a placeholder is matched against the placeholder's
+    pattern instead of becoming a separate one-off.
+    """
+    targets: dict[tuple[str, int, int], list[Item]] = defaultdict(list)
+    for item, unit in units.items():
+        if len(unit.runs) >= need and any(tok.slot for tok in unit.template.tokens):
+            targets[(unit.template.program, item[1], len(unit.template.tokens))].append(item)
+    alias: dict[Item, Item] = {}
+    if not targets:
+        return alias
+    for item in sorted(units):
+        unit = units[item]
+        if len(unit.runs) >= need:
+            continue
+        t = unit.template
+        for target_item in sorted(targets.get((t.program, item[1], len(t.tokens)), ())):
+            target = units[target_item]
+            values = _instance_values(target.template.tokens, t.tokens)
+            if values is None:
+                continue
+            for r, (cmd, dur, gap, own) in unit.runs.items():
+                target.runs.setdefault(r, (cmd, dur, gap, _fill(values, own)))
+            alias[item] = target_item
+            break
+    return alias
+
+
+def _instance_values(pattern: Sequence[Token], tokens: Sequence[Token]) -> list[str | int] | None:
+    """Slot values of ``tokens`` read through ``pattern``'s templates, or None if no match.
+
+    An int entry points into the instance's own flat slot values (same template there).
+    """
+    out: list[str | int] = []
+    offset = 0
+    for want, got in zip(pattern, tokens, strict=True):
+        want_t, got_t = params.token_template(want), params.token_template(got)
+        got_n = len(params.token_slots(got))
+        if not want.slot:
+            if want_t != got_t:
+                return None
+            offset += got_n
+            continue
+        names = params.token_slots(want)
+        if got.slot and want_t == got_t:
+            out.extend(range(offset, offset + got_n))
+            offset += got_n
+            continue
+        if got_n:
+            return None  # masked differently: not an instance of this template
+        regex_values = params.slot_values(Token(got.text, want.slot, want.template))
+        if (
+            regex_values == (got.text,) + ("",) * (len(names) - 1)
+            and want_t != "{" + names[0] + "}"
+        ):
+            return None  # the literal does not fit the template around the placeholder
+        out.extend(regex_values)
+    return out
+
+
+def _fill(values: list[str | int], own: tuple[str, ...]) -> tuple[str, ...]:
+    """Values read through the target template, with pointers into the instance's own."""
+    return tuple(v if isinstance(v, str) else (own[v] if v < len(own) else "") for v in values)
+
+
+def _merge_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
+    """Merge minority items that differ in one literal argument; returns member -> survivor."""
+    buckets: dict[tuple[object, ...], list[Item]] = defaultdict(list)
+    for item, unit in units.items():
+        if len(unit.runs) >= need:
+            continue
+        t = unit.template
+        temps = [params.token_template(tok) for tok in t.tokens]
+        for pos, tok in enumerate(t.tokens):
+            if (
+                pos == 0
+                or params.token_slots(tok)
+                or (tok.text.startswith("-") and "=" not in tok.text)
+            ):
+                continue
+            if tok.text in t.subcommand.split() or tok.text == t.program:
+                continue
+            head = tok.text.split("=", 1)[0] + "=" if tok.text.startswith("-") else ""
+            shape = (t.program, t.subcommand, item[1], pos, head, *temps[:pos], *temps[pos + 1 :])
+            buckets[shape].append(item)
+    alias: dict[Item, Item] = {}
+    for shape in sorted(buckets, key=repr):
+        members = sorted(m for m in buckets[shape] if m not in alias)
+        if len(members) < 2 or any(units[m].merged_pos is not None for m in members):
+            continue
+        run_sets = [set(units[m].runs) for m in members]
+        union = set().union(*run_sets)
+        overlap = sum(len(s) for s in run_sets) - len(union)
+        if len(union) < need or overlap > 0.1 * len(union):
+            continue
+        pos = int(str(shape[3]))
+        survivor = max(members, key=lambda m: (len(units[m].runs), [-ord(c) for c in m[0]]))
+        target = units[survivor]
+        target.merged_pos = pos
+        target.variant_text = {
+            units[m].template.key: units[m].template.tokens[pos].text for m in members
+        }
+        target.keys = tuple(sorted(units[m].template.key for m in members))
+        for m in members:
+            if m == survivor:
+                continue
+            variant = units[m].template.tokens[pos].text
+            for r, (cmd, dur, gap, values) in units[m].runs.items():
+                target.runs.setdefault(r, (cmd, dur, gap, (*values, "\x00" + variant)))
+            alias[m] = survivor
+        own = target.template.tokens[pos].text
+        target.runs = {
+            r: (
+                v
+                if v[3] and v[3][-1].startswith("\x00")
+                else (v[0], v[1], v[2], (*v[3], "\x00" + own))
+            )
+            for r, v in target.runs.items()
+        }
+    return alias
+
+
+def _merged_key(unit: _Unit) -> str:
+    assert unit.merged_pos is not None
+    temps = [params.token_template(tok) for tok in unit.template.tokens]
+    tok = unit.template.tokens[unit.merged_pos]
+    name = _slot_hint(unit.template.tokens, unit.merged_pos, None) or "value"
+    temps[unit.merged_pos] = (
+        (tok.text.split("=", 1)[0] + "=" if "=" in tok.text and tok.text.startswith("-") else "")
+        + "{"
+        + name
+        + "}"
+    )
+    return " ".join(temps)
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _slot_hint(tokens: Sequence[Token], pos: int, slot_name: str | None) -> str:
+    prev = tokens[pos - 1].text if pos > 0 else None
+    flag = params.flag_name(prev, tokens[pos].text)
+    if slot_name and (slot_name.lower() not in params.GENERIC_SLOTS or flag is None):
+        return slot_name
+    return flag or slot_name or "value"
+
+
+def _parameterize(
+    ordered: Sequence[_Unit],
+) -> tuple[dict[Item, str], dict[Item, tuple[Param, ...]]]:
+    """Decide constants vs placeholders for every kept command, naming shared values once."""
+    slots: list[tuple[_Unit, _Slot]] = []
+    for unit in ordered:
+        tokens = unit.template.tokens
+        flat = 0
+        layout: list[_Slot] = []
+        for pos, tok in enumerate(tokens):
+            for index, name in enumerate(params.token_slots(tok)):
+                layout.append(_Slot(pos, index, _slot_hint(tokens, pos, name)))
+                flat += 1
+        if unit.merged_pos is not None:
+            layout.append(_Slot(unit.merged_pos, -1, _slot_hint(tokens, unit.merged_pos, None)))
+        for r, (_cmd, _d, _g, values) in unit.runs.items():
+            # Values of a different layout (quoting differences) are ignored, not misaligned.
+            if len(values) != len(layout):
+                continue
+            for slot, value in zip(layout, values, strict=True):
+                slot.values[r] = value[1:] if value.startswith("\x00") else value
+        for slot in layout:
+            if slot.index == -1:
+                # ``--flag=value`` variants: the value after "=" is the parameter.
+                slot.values = {
+                    r: v.split("=", 1)[1] if v.startswith("-") and "=" in v else v
+                    for r, v in slot.values.items()
+                }
+        unit.slots = layout
+        slots.extend((unit, s) for s in layout)
+    varying = [(u, s) for u, s in slots if s.varies()]
+    # Link slots carrying the same value in (nearly) every run where both appear.
+    parent = list(range(len(varying)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    agree: Counter[tuple[int, int]] = Counter()
+    by_run: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for idx, (_u, s) in enumerate(varying):
+        for r, v in s.values.items():
+            if v:
+                by_run[r][v].append(idx)
+    for r in sorted(by_run):
+        for members in by_run[r].values():
+            for a_i, a in enumerate(members):
+                for b in members[a_i + 1 :]:
+                    agree[(a, b)] += 1
+    for (a, b), count in sorted(agree.items()):
+        both = len(varying[a][1].values.keys() & varying[b][1].values.keys())
+        if count >= 2 and count >= 0.9 * both:
+            parent[find(b)] = find(a)
+    # Name each linked group after its first slot; names unique across the procedure.
+    taken: set[str] = set()
+    group_name: dict[int, str] = {}
+    group_values: dict[int, dict[int, str]] = defaultdict(dict)
+    for idx, (_u, s) in enumerate(varying):
+        root = find(idx)
+        for r, v in s.values.items():
+            group_values[root].setdefault(r, v)
+        if root in group_name:
+            continue
+        base = s.hint
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}-{k}", k + 1
+        taken.add(name)
+        group_name[root] = name
+    slot_name = {id(s): group_name[find(i)] for i, (_u, s) in enumerate(varying)}
+    examples: dict[str, tuple[str, ...]] = {}
+    for root, name in group_name.items():
+        picked: list[str] = []
+        for r in sorted(group_values[root]):  # run 0 is the most recent
+            v = group_values[root][r]
+            if v and v not in picked:
+                picked.append(v)
+            if len(picked) == 3:
+                break
+        examples[name] = tuple(sorted(picked))
+    texts: dict[Item, str] = {}
+    out_params: dict[Item, tuple[Param, ...]] = {}
+    for unit in ordered:
+        text, used = _render(unit, slot_name)
+        texts[unit.item] = text
+        out_params[unit.item] = tuple(Param(name, examples.get(name, ())) for name in used)
+    return texts, out_params
+
+
+def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
+    import shlex
+
+    tokens = unit.template.tokens
+    if not tokens:
+        return unit.template.raw, []
+    rep_run = min(unit.runs)  # most recent run holding this command
+    by_pos: dict[int, list[_Slot]] = defaultdict(list)
+    for s in unit.slots:
+        by_pos[s.pos].append(s)
+    used: list[str] = []
+    pieces: list[str] = []
+    for pos, tok in enumerate(tokens):
+        template = params.token_template(tok)
+        slots_here = by_pos.get(pos, [])
+        whole = next((s for s in slots_here if s.index == -1), None)
+        if whole is not None and whole.varies():
+            name = slot_name[id(whole)]
+            used.append(name)
+            prefix = (
+                tok.text.split("=", 1)[0] + "="
+                if tok.text.startswith("-") and "=" in tok.text
+                else ""
+            )
+            pieces.append(prefix + "{" + name + "}")
+            continue
+        inner = sorted((s for s in slots_here if s.index >= 0), key=lambda s: s.index)
+        if not inner:
+            pieces.append(template)
+            continue
+        names = params.token_slots(tok)
+        fill: list[str | None] = []
+        for i, _name in enumerate(names):
+            slot = inner[i] if i < len(inner) else None
+            if slot is not None and slot.varies():
+                fill.append(None)
+            elif slot is None:
+                fill.append("")
+            else:
+                value = slot.values.get(rep_run)
+                fill.append(value if value is not None else next(iter(slot.values.values()), ""))
+        if all(v is not None for v in fill):
+            pieces.append(shlex.quote(tok.text) if tok.text else template)
+            continue
+        labels = tuple(
+            slot_name[id(inner[i])] if i < len(inner) and fill[i] is None else names[i]
+            for i in range(len(names))
+        )
+        used.extend(lbl for i, lbl in enumerate(labels) if fill[i] is None)
+        pieces.append(params.render_token(template, labels, tuple(fill)))
+    seen: list[str] = []
+    for name in used:
+        if name not in seen:
+            seen.append(name)
+    return " ".join(pieces), seen
+
+
+def render_commands(commands: Sequence[Command], normalize: Normalizer) -> tuple[str, ...]:
+    """Display texts for commands observed once or a few times (fix commands).
+
+    Values that vary between the given instances of one key become placeholders; a value
+    seen in a single instance keeps its placeholder only when normalize masked it (digests,
+    SHAs, timestamps are never reusable constants).
+    """
+    units: dict[str, _Unit] = {}
+    order: list[str] = []
+    for r, cmd in enumerate(commands):
+        t = normalize(cmd.text)
+        unit = units.get(t.key)
+        if unit is None:
+            unit = units[t.key] = _Unit((t.key, 1), (t.key,), t, {})
+            order.append(t.key)
+        values = tuple(v for tok in t.tokens for v in params.slot_values(tok))
+        unit.runs.setdefault(r, (cmd, None, False, values))
+    out: list[str] = []
+    for key in order:
+        unit = units[key]
+        texts, _ = _parameterize([unit])
+        text = texts[unit.item]
+        if len(unit.runs) == 1:
+            text = key  # one instance: masked values stay placeholders (the key is the template)
+        out.append(text)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------- durations
+
+
+def _duration(unit: _Unit) -> Stat | None:
+    recorded = [d for _c, d, gap, _v in unit.runs.values() if d is not None and not gap]
+    gaps = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and gap)
+    if gaps:
+        med = durations.quantile(gaps, 0.5)
+        # An idle gap (operator away) is not the command's duration.
+        cap = max(10.0 * med, MIN_GAP_CAP_S)
+        gaps = [g for g in gaps if g <= cap]
+    return durations.summarize(recorded + gaps)
+
+
+def _output(unit: _Unit, mask: Masker) -> str:
+    outputs: list[str] = []
+    for r in sorted(unit.runs):
+        cmd = unit.runs[r][0]
+        if cmd.output.strip():
+            outputs.append(cmd.output)
+            if len(outputs) >= MAX_OUTPUT_RUNS:
+                break
+    return output.expected_output(outputs, mask)
+
+
+def _evidence(unit: _Unit) -> tuple[SourceRef, ...]:
+    refs = sorted({unit.runs[r][0].source for r in unit.runs})
+    return tuple(refs[:MAX_EVIDENCE])

@@ -1,0 +1,520 @@
+"""Troubleshooting: failures clustered by error signature, each with the fix that worked.
+
+Failure events come from ``Execution.errors`` and from the output of failed commands (lines
+such as ``Error: ...``, ``denied: ...``, ``KeyError: ...``). Events are clustered by their
+templated message (``normalize.error_signature``); near-identical signatures of the same
+failing program are merged (rapidfuzz token_set_ratio >= 90). A cluster's solution is what
+actually fixed it: the commands run between the failure and the next success of the same
+command (in the same run, else in the next run that ran it successfully), otherwise the
+matching error journal's solution. Cause, prevention and verification come from the journal.
+Sample failure line: ``denied: Your authorization token has expired. Reauthenticate and try again.``
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from rapidfuzz import fuzz
+
+from runbook.mine import is_noise
+from runbook.mine.core import render_commands
+from runbook.mine.kinds import role
+from runbook.model import (
+    Command,
+    CommandTemplate,
+    Execution,
+    FailureCluster,
+    Journal,
+    Outcome,
+    SourceRef,
+)
+
+__all__ = ["cluster", "error_lines", "salient_line", "title_of"]
+
+Normalizer = Callable[[str], CommandTemplate]
+Signer = Callable[[str], str]
+
+FUZZY_MIN = 90
+MAX_SYMPTOMS = 3
+MAX_EVIDENCE = 10
+MAX_SOLUTION = 8
+ROLLBACK_WINDOW = timedelta(hours=2)
+NORMAL_SAMPLE = 200  # recent successful runs used to tell normal steps from fix commands
+
+_ERROR = re.compile(
+    r"Error:|error:|\bERROR\b|Exception\b|[a-z]Error\b|\bdenied\b|\bDenied\b|\bFATAL\b|"
+    r"\bfatal:|\b[Ff]ailed\b|\bFAILED\b|timed out|[Tt]imeout\b|refused|[Uu]nauthorized|"
+    r"[Ff]orbidden|Traceback|panic:|\bE\d{4}\b|\bERR!"
+)
+_EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Fault|Timeout)\b:")
+_NOT_SALIENT = re.compile(r"^\s*(?:Traceback \(most recent call last\)|File \"|at [\w.$]+\()")
+_PREFIX = re.compile(
+    r"^\s*(?:\[?\d{4}-\d\d-\d\d[T ][\d:.,]+Z?\]?\s*|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?\s*|"
+    r"\[?(?:ERROR|FATAL|CRITICAL|WARN(?:ING)?|E)\]?:?\s+|(?:Error|error|ERROR|fatal|FATAL):\s+)"
+)
+_AWS = re.compile(
+    r"An error occurred \((\w+)\) when calling the (\w+) operation(?: \([^)]*\))?:\s*(.*)"
+)
+_EXC_NAME = re.compile(r"\b((?:[\w.]+\.)?[A-Z][A-Za-z0-9]*(?:Error|Exception|Fault|Timeout))\b")
+_ROLLBACK_TEXT = re.compile(r"rollback|roll back|roll-back|rollout undo|revert|downgrade", re.I)
+_CAUSE_NOTES = re.compile(
+    r"^\s*(?:root cause|cause|causes|diagnosis|analysis|why)\s*:\s*(.+)", re.I | re.S
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
+_STOP = frozenset(
+    {"the", "and", "for", "with", "from", "this", "that", "error", "errors", "failed", "not",
+     "was", "were", "has", "have", "are", "when", "while", "try", "again", "please", "into"}
+)  # fmt: skip
+
+
+def error_lines(text: str) -> list[str]:
+    """Lines of ``text`` that state an error (stripped, in order)."""
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and _ERROR.search(ln)]
+
+
+def salient_line(text: str) -> str:
+    """The one line of an error text that names the problem (exception line first)."""
+    lines = [ln for ln in error_lines(text) if not _NOT_SALIENT.match(ln)]
+    for line in lines:
+        if _EXCEPTION_LINE.match(line):
+            return line
+    if lines:
+        return lines[0]
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+
+
+def title_of(line: str) -> str:
+    """A short title from an error line: exception / error code and its first clause."""
+    m = _AWS.search(line)
+    if m:
+        clause = _clause(m.group(3))
+        return _cap(f"{m.group(1)} on {m.group(2)}" + (f": {clause}" if clause else ""))
+    text = line
+    for _ in range(4):
+        stripped = _PREFIX.sub("", text, count=1)
+        if stripped == text or not stripped:
+            break
+        text = stripped
+    m = _EXC_NAME.search(text)
+    if m and m.start() == 0:
+        return _cap(text.strip())
+    return _cap(_clause(text) or text.strip())
+
+
+def _clause(text: str) -> str:
+    return (
+        re.split(r"(?<=[a-z0-9)'\"])\. |; | -- ", text.strip(), maxsplit=1)[0].rstrip(".").strip()
+    )
+
+
+def _cap(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+# ---------------------------------------------------------------------------- events
+
+
+@dataclass(slots=True)
+class _Event:
+    run: int
+    line: str
+    signature: str
+    cmd: int | None  # index of the failing command in the run
+    key: str | None
+    program: str
+    source: SourceRef
+    at: datetime | None
+
+
+@dataclass(slots=True)
+class _Cluster:
+    signature: str
+    program: str
+    events: list[_Event] = field(default_factory=list)
+
+
+def _run_time(e: Execution) -> datetime | None:
+    return e.started_at or next((c.started_at for c in e.commands if c.started_at), None)
+
+
+def _ok(cmd: Command) -> bool:
+    return cmd.exit_code in (0, None)
+
+
+class _Templates:
+    """normalize() results per (run, command) computed on demand, per call."""
+
+    def __init__(self, runs: Sequence[Execution], normalize: Normalizer) -> None:
+        self.runs = runs
+        self.normalize = normalize
+        self.cache: dict[tuple[int, int], CommandTemplate] = {}
+
+    def get(self, run: int, index: int) -> CommandTemplate:
+        found = self.cache.get((run, index))
+        if found is None:
+            found = self.normalize(self.runs[run].commands[index].text)
+            self.cache[(run, index)] = found
+        return found
+
+
+def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_Event]:
+    out: list[_Event] = []
+    for r, e in enumerate(runs):
+        failed = [i for i, c in enumerate(e.commands) if not _ok(c)]
+        if not e.errors and not failed:
+            continue
+        # (line, failing command index, source, time, precomputed signature)
+        raw: list[tuple[str, int | None, SourceRef, datetime | None, str]] = []
+        for i in failed:
+            cmd = e.commands[i]
+            if is_noise(tpl.get(r, i), cmd) or not error_lines(cmd.output):
+                continue
+            raw.append((salient_line(cmd.output), i, cmd.source, cmd.started_at, ""))
+        for ev in e.errors:
+            line = salient_line(ev.message)
+            if not line:
+                continue
+            index = _command_index(e, ev.command, failed)
+            at = ev.at or (e.commands[index].started_at if index is not None else None)
+            sig = ev.signature if ev.signature and "\n" not in ev.message.strip() else ""
+            raw.append((line, index, ev.source, at, sig))
+        seen: set[str] = set()
+        for line, index, source, at, sig in raw:
+            signature = sig or sign(line)
+            if not signature or signature in seen:
+                continue
+            seen.add(signature)
+            key = program = None
+            if index is not None:
+                t = tpl.get(r, index)
+                key, program = t.key, t.program
+            out.append(_Event(r, line, signature, index, key, program or "", source, at))
+    return out
+
+
+def _command_index(e: Execution, text: str | None, failed: Sequence[int]) -> int | None:
+    if text:
+        wanted = " ".join(text.split())
+        for i, c in enumerate(e.commands):
+            if " ".join(c.text.split()) == wanted:
+                return i
+        for i, c in enumerate(e.commands):
+            if wanted and (wanted in c.text or c.text.strip() in wanted):
+                return i
+        return None
+    return failed[-1] if failed else None
+
+
+def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
+    by_sig: dict[tuple[str, str], _Cluster] = {}
+    for ev in events:
+        c = by_sig.get((ev.signature, ev.program))
+        if c is None:
+            c = by_sig[(ev.signature, ev.program)] = _Cluster(ev.signature, ev.program)
+        c.events.append(ev)
+    # Largest first so smaller near-duplicates fold into the established signature.
+    ordered = sorted(
+        by_sig.values(), key=lambda c: (-len({e.run for e in c.events}), c.signature, c.program)
+    )
+    merged: list[_Cluster] = []
+    for c in ordered:
+        for target in merged:
+            # token_set_ratio is 100 for a subset; demand a similar whole string too.
+            if (
+                target.program == c.program
+                and fuzz.token_set_ratio(target.signature, c.signature) >= FUZZY_MIN
+                and fuzz.ratio(target.signature, c.signature) >= 60
+            ):
+                target.events.extend(c.events)
+                break
+        else:
+            merged.append(c)
+    return merged
+
+
+# ------------------------------------------------------------------------- solutions
+
+
+def _same_run_fix(e: Execution, ev: _Event, tpl: _Templates) -> list[tuple[Command, str]] | None:
+    if ev.cmd is None or ev.key is None:
+        return None
+    steps: list[tuple[Command, str]] = []
+    for j in range(ev.cmd + 1, len(e.commands)):
+        cmd = e.commands[j]
+        t = tpl.get(ev.run, j)
+        if t.key == ev.key and _ok(cmd):
+            return [*steps, (cmd, t.key)]
+        if is_noise(t, cmd) or t.key == ev.key:
+            continue
+        steps.append((cmd, t.key))
+    return None
+
+
+class _Successes:
+    """Runs holding a successful instance of a key, for next-run fixes (built lazily)."""
+
+    def __init__(self, runs: Sequence[Execution], tpl: _Templates) -> None:
+        self.runs = runs
+        self.tpl = tpl
+        self.index: dict[str, list[tuple[int, int]]] = {}
+
+    def of(self, key: str, program: str) -> list[tuple[int, int]]:
+        found = self.index.get(key)
+        if found is not None:
+            return found
+        hits: list[tuple[int, int]] = []
+        needle = program.rsplit("/", 1)[-1]
+        for r, e in enumerate(self.runs):
+            for i, c in enumerate(e.commands):
+                if _ok(c) and needle in c.text and self.tpl.get(r, i).key == key:
+                    hits.append((r, i))
+                    break
+        self.index[key] = hits
+        return hits
+
+
+def _next_run_fix(
+    ev: _Event, successes: _Successes, tpl: _Templates, normal: dict[str, set[str]]
+) -> list[tuple[Command, str]] | None:
+    if ev.key is None:
+        return None
+    hits = successes.of(ev.key, ev.program)
+    pos = bisect.bisect_right(hits, (ev.run, 1 << 30))
+    if pos >= len(hits):
+        return None
+    r, i = hits[pos]
+    e = successes.runs[r]
+    routine = normal.get(ev.key)
+    if routine is None:
+        routine = normal[ev.key] = _routine_prefix(ev.key, hits, tpl)
+    failing = successes.runs[ev.run]
+    before = {tpl.get(ev.run, j).key for j in range(ev.cmd or 0)} if ev.cmd is not None else set()
+    del failing
+    steps: list[tuple[Command, str]] = []
+    for j in range(i):
+        t = tpl.get(r, j)
+        if (
+            t.key in routine
+            or t.key in before
+            or is_noise(t, e.commands[j])
+            or not _ok(e.commands[j])
+        ):
+            continue
+        steps.append((e.commands[j], t.key))
+    return [*steps, (e.commands[i], ev.key)]
+
+
+def _routine_prefix(key: str, hits: Sequence[tuple[int, int]], tpl: _Templates) -> set[str]:
+    """Keys that usually precede ``key`` in runs where it succeeds (the normal procedure)."""
+    sample = hits[-NORMAL_SAMPLE:]
+    counts: Counter[str] = Counter()
+    for r, i in sample:
+        counts.update({tpl.get(r, j).key for j in range(i)})
+    need = len(sample) / 2
+    return {k for k, c in counts.items() if c > need} if len(sample) >= 3 else set()
+
+
+# -------------------------------------------------------------------------- journals
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
+
+
+def _match_journal(c: _Cluster, journals: Sequence[Journal], sign: Signer) -> Journal | None:
+    best: tuple[float, str] | None = None
+    chosen: Journal | None = None
+    sig_words = _words(re.sub(r"\{[^}]*\}", " ", c.signature))
+    for j in journals:
+        score = 0.0
+        for line in (*j.error_messages, *j.symptoms):
+            other = sign(salient_line(line) or line)
+            if len(other.split()) < 3 or len(c.signature.split()) < 3:
+                continue
+            ratio = fuzz.token_set_ratio(other, c.signature)
+            if ratio >= FUZZY_MIN and fuzz.partial_ratio(other, c.signature) >= 80:
+                score = max(score, 200.0 + ratio)
+        if score == 0.0 and sig_words:
+            text_words = _words(" ".join((j.title, *j.symptoms, *j.error_messages)))
+            shared = sig_words & text_words
+            if len(shared) >= 3 and len(shared) >= 0.6 * len(sig_words):
+                score = 100.0 * len(shared) / len(sig_words)
+        if score > 0 and (best is None or score > best[0] or (score == best[0] and j.id < best[1])):
+            best = (score, j.id)
+            chosen = j
+    return chosen
+
+
+def _is_error_journal(j: Journal) -> bool:
+    return j.category == "error" or bool(j.root_cause and (j.solution or j.solution_commands))
+
+
+def _prose(text: str) -> tuple[str, ...]:
+    lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", ln).strip() for ln in text.splitlines()]
+    return tuple(ln for ln in lines if ln and not ln.startswith("```"))[:MAX_SOLUTION]
+
+
+def _journal_solution(j: Journal, normalize: Normalizer) -> tuple[tuple[str, ...], bool]:
+    if j.solution_commands:
+        return tuple(c.text for c in j.solution_commands)[:MAX_SOLUTION], True
+    return _prose(j.solution), False
+
+
+# ------------------------------------------------------------------------- rollbacks
+
+
+def _is_rollback_run(e: Execution) -> bool:
+    if (e.declared_type or "").lower() == "rollback" or "rollback" in {t.lower() for t in e.tags}:
+        return True
+    return bool(_ROLLBACK_TEXT.search(e.title))
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def cluster(
+    executions: Sequence[Execution],
+    journals: Sequence[Journal],
+    *,
+    normalizer: Normalizer | None = None,
+    signer: Signer | None = None,
+) -> tuple[FailureCluster, ...]:
+    """Failure clusters with symptoms, cause, the fix that worked, prevention and counts."""
+    if normalizer is None or signer is None:
+        from runbook import normalize as _n
+
+        normalizer = normalizer or _n.normalize
+        signer = signer or _n.error_signature
+    normalize, sign = normalizer, signer
+    runs = sorted(executions, key=lambda e: (_run_time(e) or datetime.min, e.id))
+    tpl = _Templates(runs, normalize)
+    events = _events(runs, tpl, sign)
+    clusters = _clusters(events)
+    successes = _Successes(runs, tpl)
+    normal: dict[str, set[str]] = {}
+    error_journals = sorted((j for j in journals if _is_error_journal(j)), key=lambda j: j.id)
+    rollback_times = sorted(
+        t for e in runs if _is_rollback_run(e) and (t := _run_time(e)) is not None
+    )
+    matched: set[str] = set()
+    out: list[FailureCluster] = []
+    for c in clusters:
+        runs_hit = sorted({ev.run for ev in c.events})
+        first_by_run: dict[int, _Event] = {}
+        for ev in sorted(c.events, key=lambda ev: (ev.run, ev.cmd is None, ev.cmd or 0)):
+            first_by_run.setdefault(ev.run, ev)
+        lines = Counter(ev.line for ev in c.events)
+        symptoms = tuple(
+            line
+            for line, _n in sorted(lines.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SYMPTOMS]
+        )
+        journal = _match_journal(c, error_journals, sign)
+        if journal is not None:
+            matched.add(journal.id)
+        # Fix candidates: the same run first, else the next run that ran the command fine.
+        candidates: dict[tuple[str, ...], list[list[tuple[Command, str]]]] = defaultdict(list)
+        same_run: set[tuple[str, ...]] = set()
+        for ev in first_by_run.values():
+            fix = _same_run_fix(runs[ev.run], ev, tpl)
+            if fix is not None:
+                same_run.add(tuple(k for _c, k in fix))
+            else:
+                fix = _next_run_fix(ev, successes, tpl, normal)
+            if fix:
+                candidates[tuple(k for _c, k in fix)].append(fix)
+        solution: tuple[str, ...] = ()
+        is_commands = True
+        if candidates:
+            best = min(
+                candidates,
+                key=lambda keys: (-len(candidates[keys]), keys not in same_run, len(keys), keys),
+            )
+            instances = [cmd for fix in candidates[best] for cmd, _k in fix]
+            solution = render_commands(instances, normalize)[:MAX_SOLUTION]
+        elif journal is not None:
+            solution, is_commands = _journal_solution(journal, normalize)
+        cause = journal.root_cause.strip() if journal is not None else ""
+        if not cause:
+            cause = _cause_from_notes(runs, runs_hit)
+        keys = Counter(ev.key for ev in c.events if ev.key)
+        step_key = min(keys, key=lambda k: (-keys[k], k)) if keys else None
+        rolled = sum(
+            1 for ev in first_by_run.values() if _rolled_back(runs, ev, rollback_times, tpl)
+        )
+        refs = {ev.source for ev in c.events} | {runs[r].source for r in runs_hit}
+        if journal is not None:
+            refs.add(journal.source)
+        out.append(
+            FailureCluster(
+                signature=c.signature,
+                title=title_of(symptoms[0] if symptoms else c.signature),
+                symptoms=symptoms,
+                cause=cause,
+                solution=solution,
+                solution_is_commands=is_commands if solution else True,
+                prevention=journal.prevention.strip() if journal is not None else "",
+                occurrences=len(runs_hit),
+                step_key=step_key,
+                rolled_back=rolled,
+                evidence=tuple(sorted(refs)[:MAX_EVIDENCE]),
+                verification=journal.verification.strip() if journal is not None else "",
+            )
+        )
+    for j in error_journals:
+        if j.id in matched:
+            continue
+        out.append(_journal_cluster(j, normalize, sign))
+    return tuple(sorted(out, key=lambda f: (-f.occurrences, f.title, f.signature)))
+
+
+def _journal_cluster(j: Journal, normalize: Normalizer, sign: Signer) -> FailureCluster:
+    """A failure known only from an error journal (no run recorded it)."""
+    lines = [salient_line(m) for m in j.error_messages if m.strip()] or list(j.symptoms)
+    symptoms = tuple(dict.fromkeys(ln for ln in lines if ln))[:MAX_SYMPTOMS]
+    solution, is_commands = _journal_solution(j, normalize)
+    head = symptoms[0] if symptoms else j.title
+    return FailureCluster(
+        signature=sign(head) if head else "",
+        title=_cap(j.title) if j.title else title_of(head),
+        symptoms=symptoms,
+        cause=j.root_cause.strip(),
+        solution=solution,
+        solution_is_commands=is_commands if solution else True,
+        prevention=j.prevention.strip(),
+        occurrences=1,
+        evidence=(j.source,),
+        verification=j.verification.strip(),
+    )
+
+
+def _cause_from_notes(runs: Sequence[Execution], hit: Sequence[int]) -> str:
+    for r in hit:
+        for note in runs[r].notes:
+            m = _CAUSE_NOTES.match(note)
+            if m:
+                return m.group(1).strip()
+    return ""
+
+
+def _rolled_back(
+    runs: Sequence[Execution], ev: _Event, rollback_times: Sequence[datetime], tpl: _Templates
+) -> bool:
+    e = runs[ev.run]
+    start = (ev.cmd + 1) if ev.cmd is not None else 0
+    for j in range(start, len(e.commands)):
+        if _ROLLBACK_TEXT.search(e.commands[j].text) and role(tpl.get(ev.run, j)) == "revert":
+            return True
+    when = ev.at or _run_time(e)
+    if when is None or (_is_rollback_run(e) and e.outcome is not Outcome.FAILURE):
+        return False
+    pos = bisect.bisect_right(rollback_times, when)
+    return pos < len(rollback_times) and rollback_times[pos] - when <= ROLLBACK_WINDOW

@@ -1,0 +1,187 @@
+"""`python -m bench`: simulate, render, run the tool, score it and the baselines, write RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.baselines import BASELINES
+from bench.render_evidence import write_corpus
+from bench.report import ScenarioResult, misses, results_markdown, scale_table, table, write_results
+from bench.scale import run_scale
+from bench.score import score
+from bench.simulate import Simulation, simulate
+from bench.spec import SCENARIO_DIR, SpecError, load_scenario, load_scenarios
+from bench.tool import generate
+
+HERE = Path(__file__).parent
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(x.replace("_", "").replace(",", "")) for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--scenarios", default="", help="comma-separated scenario names (default: all)")
+    p.add_argument("--runs", type=int, default=60, help="runs simulated per scenario (default 60)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--holdout", type=float, default=0.3, help="newest share of runs held out (default 0.3)"
+    )
+    p.add_argument(
+        "--scale",
+        default="1000,10000",
+        help="scale corpus sizes (default 1000,10000; add 100000 explicitly)",
+    )
+    p.add_argument("--no-scale", action="store_true", help="skip the scale runs")
+    p.add_argument("--date", default="", help="date written in RESULTS.md (default: today)")
+    p.add_argument(
+        "--out", type=Path, default=HERE / "out", help="work directory for corpora (gitignored)"
+    )
+    p.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    p.add_argument("--no-results", action="store_true", help="print the table only")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per tool run (scale: 6x)")
+    return p.parse_args(argv)
+
+
+def truth_json(sim: Simulation) -> dict[str, Any]:
+    """The held-out ground truth (and the visible split) as JSON, for inspection."""
+    sc = sim.scenario
+    return {
+        "scenario": sc.name,
+        "seed": sim.seed,
+        "steps": [
+            {
+                "id": s.id,
+                "command": s.action.command,
+                "verify": s.verify.command if s.verify else None,
+                "frequency": s.frequency,
+            }
+            for s in sc.steps
+        ],
+        "runs": [
+            {
+                "index": r.index,
+                "split": "visible" if r in sim.visible else "held-out",
+                "author": r.author,
+                "style": r.style,
+                "outcome": r.outcome,
+                "started": r.started.isoformat(),
+                "total_seconds": round(r.total_seconds, 1),
+                "idle_seconds": round(r.idle_seconds, 1),
+                "failure": None
+                if r.failure is None
+                else {
+                    "mode": r.failure.mode,
+                    "step": r.failure.step,
+                    "rolled_back": r.failure.rolled_back,
+                },
+                "events": [
+                    {
+                        "kind": e.kind,
+                        "step": e.step_id,
+                        "text": e.text,
+                        "exit": e.exit_code,
+                        "start": e.start.isoformat(),
+                        "seconds": e.duration,
+                    }
+                    for e in r.events
+                ],
+            }
+            for r in sim.runs
+        ],
+    }
+
+
+def run_scenario(sim: Simulation, out: Path, today: str, timeout: float) -> ScenarioResult:
+    """Write one scenario's corpus, run the tool on it and score it and the baselines."""
+    sc = sim.scenario
+    root = out / "corpus" / sc.name
+    files = write_corpus(sim, root)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    (out / "truth" / f"{sc.name}.json").write_text(json.dumps(truth_json(sim), indent=1))
+    res = ScenarioResult(
+        scenario=sc,
+        visible=len(sim.visible),
+        visible_success=sum(1 for r in sim.visible if r.outcome == "success"),
+        held_out=len(sim.held_out),
+        files=len(files),
+    )
+    tool = generate(sc.operation_type, sc.scope, root, today=today, timeout=timeout)
+    res.tool_seconds = tool.seconds
+    (out / "output").mkdir(parents=True, exist_ok=True)
+    (out / "output" / f"{sc.name}.json").write_text(tool.stdout)
+    (out / "output" / f"{sc.name}.stderr").write_text(tool.stderr)
+    if tool.output is not None:
+        res.scores["tool"] = score(tool.output, sim, raw_text=tool.stdout)
+    else:
+        tail = tool.stderr.strip().splitlines()[-1:] or ["no JSON on stdout"]
+        res.tool_error = f"exit {tool.exit_code}: {tail[0][:200]}"
+    for name, fn in BASELINES.items():
+        output = fn(sim)
+        res.scores[name] = score(output, sim, raw_text=json.dumps(output))
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench; exit 0 even when targets are missed (it is a measurement)."""
+    args = parse_args(argv)
+    try:
+        scenarios = load_scenarios([x for x in args.scenarios.split(",") if x] or None)
+    except SpecError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    today = args.date or datetime.now(tz=UTC).date().isoformat()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: list[ScenarioResult] = []
+    for sc in scenarios:
+        print(f"bench: {sc.name}: simulating {args.runs} runs, running the tool…", file=sys.stderr)
+        sim = simulate(sc, args.runs, seed=args.seed, holdout=args.holdout)
+        results.append(run_scenario(sim, args.out, today, args.timeout))
+    print(table(results))
+    scale = []
+    if not args.no_scale:
+        sizes = _sizes(args.scale)
+        print(f"bench: scale runs {sizes} (corpora under {args.out})…", file=sys.stderr)
+        scale = run_scale(
+            load_scenario(SCENARIO_DIR / "lambda-deploy.yaml"),
+            sizes,
+            args.out,
+            seed=args.seed,
+            timeout=args.timeout * 6,
+            today=today,
+        )
+        print()
+        print(scale_table(scale))
+    miss = misses(results)
+    if miss:
+        print("\nMissed targets:")
+        for m in miss:
+            print(f"  - {m}")
+    if not args.no_results:
+        command = "python -m bench " + " ".join(
+            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+        )
+        text = results_markdown(
+            results,
+            scale,
+            day=today,
+            command=command.strip(),
+            seed=args.seed,
+            runs=args.runs,
+            holdout=args.holdout,
+        )
+        write_results(args.results, text)
+        print(f"\nbench: wrote {args.results}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

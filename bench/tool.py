@@ -1,0 +1,96 @@
+"""Run `runbook generate` on a corpus and capture its JSON, wall time and peak memory.
+
+The tool runs as a subprocess (``python -m runbook generate TYPE SCOPE --root DIR --format
+json --stdout``): a crash or a hang in the tool cannot take the bench down, and
+``os.wait4`` gives the peak RSS of that one child (RUSAGE_CHILDREN would be the max over all
+children so far).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """What one tool invocation produced."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mb: float
+    output: dict[str, Any] | None  # the parsed JSON, when stdout was a JSON object
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.output is not None
+
+
+def measure(
+    args: list[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 900.0,
+    cwd: Path | None = None,
+) -> ToolResult:
+    """Run `args`, returning its output with wall seconds and the child's peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=cwd)
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    # ru_maxrss is in KiB on Linux.
+    return ToolResult(
+        proc.returncode, stdout, stderr, seconds, usage.ru_maxrss / 1024, None, timed_out.is_set()
+    )
+
+
+def generate(
+    operation_type: str,
+    scope: str,
+    root: Path,
+    *,
+    today: str = "2026-01-15",
+    timeout: float = 900.0,
+) -> ToolResult:
+    """`runbook generate` on `root` as JSON on stdout; parsed into `ToolResult.output`."""
+    args = [sys.executable, "-m", "runbook", "generate", operation_type]
+    if scope:
+        args.append(scope)
+    args += ["--root", str(root), "--format", "json", "--stdout"]
+    env = dict(os.environ)
+    env["RUNBOOK_NOW"] = today  # the tool's injectable clock: outputs stay comparable
+    env.setdefault("PYTHONHASHSEED", "0")
+    res = measure(args, env=env, timeout=timeout)
+    try:
+        parsed = json.loads(res.stdout) if res.stdout.strip() else None
+    except json.JSONDecodeError:
+        parsed = None
+    res.output = parsed if isinstance(parsed, dict) else None
+    return res

@@ -361,10 +361,10 @@ def _remove(path: Path) -> None:
 
 
 def _ignore_file(directory: Path) -> None:
-    # Keep the cache out of version control, but not the run records next to it.
+    # Keep the cache (and this file) out of version control, but not the run records.
     ignore = directory / ".gitignore"
     if not ignore.exists():
-        ignore.write_text(f"{CACHE_NAME}\n{CACHE_NAME}-*\n", encoding="utf-8")
+        ignore.write_text(f"{CACHE_NAME}\n{CACHE_NAME}-*\n.gitignore\n", encoding="utf-8")
 
 
 def clear_cache(root: Path) -> bool:

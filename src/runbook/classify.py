@@ -1,0 +1,1272 @@
+"""Classification: what operation a recorded run is, what it touches, where, and how it went.
+
+Sample input: an execution titled "Deploy report-worker Lambda" whose commands include
+``aws lambda update-function-code --function-name report-worker --profile prod`` becomes
+``Classification(deployment, scopes=(lambda, report-worker), environment=prod, ...)``.
+
+Signals are weighted votes, all kept as data below: the author's declared type, words in the
+file slug, title, tags, parent directories and body text, and the command families the run
+executes (matched on ``normalize()``'s program + the words after it). A rollback re-deploys
+an old version, so deployment commands inside a run that calls itself a rollback do not
+make it a deployment. Free-text scopes ("API timeout") are ranked with SQLite FTS5 + bm25.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from runbook.model import (
+    Classification,
+    Command,
+    ErrorEvent,
+    EvidenceKind,
+    Execution,
+    Journal,
+    ObservationMode,
+    OperationType,
+    Outcome,
+    SourceRef,
+)
+from runbook.normalize import normalize
+
+D = OperationType.DEPLOYMENT
+R = OperationType.ROLLBACK
+INC = OperationType.INCIDENT
+MIG = OperationType.MIGRATION
+SC = OperationType.SCALING
+PLANNED = (D, R, MIG, SC)
+# Tie-break order: the more specific operation first.
+PRIORITY = (R, MIG, SC, INC, D)
+
+MIN_SCORE = 1.0  # below this, a run is "none": not an operation we can tell
+COMMAND_CAP = 4.0  # command families add at most this much to one type
+ROLLBACK_OVER_DEPLOY = 2.0  # rollback evidence at least this strong beats deployment commands
+FAILURE_BONUS = 1.5  # a failure report with no planned operation named is incident evidence
+
+# --------------------------------------------------------------------- words
+
+# (type, pattern, factor): factor scales the field weight; weak words (error, failure) count less.
+TEXT_PATTERNS: tuple[tuple[OperationType, str, float], ...] = (
+    (R, r"roll(?:ed|ing)?[ _-]?backs?|revert(?:s|ed|ing)?|undo|downgrad\w*|restore[ds]?", 1.0),
+    (D, r"deploy\w*|releas(?:e|es|ed|ing)|rollouts?|ship(?:ped|ping)?|publish\w*|promot\w*", 1.0),
+    (D, r"canary|blue[ _-]?green|go[ _-]?live", 1.0),
+    (MIG, r"migrat\w*|schema|alembic|flyway|liquibase|backfill\w*|cut[ _-]?over", 1.0),
+    (MIG, r"\d+(?:\.\d+)+\s*(?:to|->|→)\s*\d+(?:\.\d+)+|upgrad\w*", 0.75),
+    (SC, r"scal(?:e|es|ed|ing)\w*|autoscal\w*|replicas?|capacity|concurrency|throughput", 1.0),
+    (SC, r"resiz\w*|shard\w*|provisioned|hpa|\d+x\s+traffic|traffic|load[ _-]?test\w*", 0.75),
+    (INC, r"incidents?|outages?|post[ _-]?mortems?|sev[ _-]?[0-4]|p[0-2]|on[ _-]?call|paged", 1.0),
+    (INC, r"time[ds]?[ _-]?outs?|timed[ _-]out|degrad\w*|latency|5xx|50[0234]s?|unavailable", 1.0),
+    (INC, r"exhaust\w*|crash\w*|oom\w*|out[ _-]of[ _-]memory|leak\w*|throttl\w*|spikes?", 1.0),
+    (
+        INC,
+        r"alerts?|alarms?|triage|hotfix\w*|cold[ _-]starts?|errors?|fail(?:ure|ures|ed|ing)",
+        0.5,
+    ),
+)
+_TEXT_RES = tuple(
+    (op, re.compile(rf"(?<![a-z0-9])(?:{pat})(?![a-z0-9])"), f) for op, pat, f in TEXT_PATTERNS
+)
+
+# Field weights: how much a matching word in each place counts.
+W_DECLARED = 3.0
+W_SLUG = 2.5
+W_TITLE = 2.0
+W_TAGS = 1.5
+W_DIRS = 1.0
+W_BODY = 0.75  # context, notes, error text: mentioned, not named
+
+# Directory names that say nothing about the operation.
+_GENERIC_DIRS = frozenset(
+    {".claude", "observations", "journals", "archive", "docs", "doc", "notes", "ops", "logs"}
+)
+
+# Canonical scopes and the words / tools that imply them.
+SCOPE_WORDS: tuple[tuple[str, str], ...] = (
+    ("lambda", r"lambdas?|serverless|sam"),
+    ("frontend", r"front[ _-]?end|web[ _-]?app|website|spa|cdn|cloudfront|static[ _-]site|ui"),
+    (
+        "database",
+        r"databases?|db|postgres\w*|mysql|aurora|rds|dynamodb|sql|schema|read[ _-]replicas?",
+    ),
+    ("infrastructure", r"infra\w*|terraform|cloudformation|vpc|network\w*|pulumi|cdk"),
+    ("kubernetes", r"kubernetes|k8s|eks|kubectl|helm|pods?"),
+    ("ecs", r"ecs|fargate"),
+    ("aurora", r"aurora"),
+    ("redis", r"redis|elasticache"),
+    ("dynamodb", r"dynamodb"),
+    ("terraform", r"terraform"),
+    ("api", r"api|api[ _-]gateway"),
+)
+_SCOPE_RES = tuple((s, re.compile(rf"(?<![a-z0-9])(?:{p})(?![a-z0-9])")) for s, p in SCOPE_WORDS)
+CANONICAL_SCOPES = ("lambda", "frontend", "database", "infrastructure")
+SCOPE_SYNONYMS: dict[str, str] = {
+    "db": "database",
+    "databases": "database",
+    "infra": "infrastructure",
+    "web": "frontend",
+    "front-end": "frontend",
+    "lambdas": "lambda",
+    "serverless": "lambda",
+    "k8s": "kubernetes",
+}
+# Tools and AWS services that imply a canonical scope.
+SCOPE_IMPLIES: dict[str, tuple[str, ...]] = {
+    "aurora": ("database",),
+    "rds": ("database",),
+    "dynamodb": ("database",),
+    "postgres": ("database",),
+    "mysql": ("database",),
+    "terraform": ("infrastructure",),
+    "cloudformation": ("infrastructure",),
+    "pulumi": ("infrastructure",),
+    "cdk": ("infrastructure",),
+    "cloudfront": ("frontend",),
+    "helm": ("kubernetes",),
+}
+
+ENV_WORDS: dict[str, tuple[str, ...]] = {
+    "prod": ("prod", "production", "prd", "live"),
+    "staging": ("staging", "stage", "stg", "preprod", "pre-prod", "uat"),
+    "dev": ("dev", "development", "sandbox"),
+    "local": ("local", "localhost", "127.0.0.1", "laptop"),
+}
+_ENV_LOOKUP = {w: env for env, words in ENV_WORDS.items() for w in words}
+_ENV_FLAGS = frozenset(
+    {"--profile", "--env", "--environment", "--stage", "--context", "--kube-context", "--workspace"}
+)
+_NAMESPACE_FLAGS = frozenset({"-n", "--namespace"})
+_ENV_VARS = frozenset(
+    {
+        "ENV",
+        "ENVIRONMENT",
+        "STAGE",
+        "APP_ENV",
+        "RAILS_ENV",
+        "NODE_ENV",
+        "DEPLOY_ENV",
+        "TF_WORKSPACE",
+        "AWS_PROFILE",
+        "TARGET_ENV",
+    }
+)
+
+# Flags whose value names a concrete resource (function, cluster, service...).
+RESOURCE_FLAGS = frozenset(
+    {
+        "--function-name",
+        "--cluster",
+        "--cluster-name",
+        "--service",
+        "--service-name",
+        "--db-instance-identifier",
+        "--db-cluster-identifier",
+        "--source-db-instance-identifier",
+        "--stack-name",
+        "--table-name",
+        "--replication-group-id",
+        "--auto-scaling-group-name",
+        "--app",
+        "--application-name",
+    }
+)
+_RESOURCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{1,62}$")
+_KUBE_OBJECT = re.compile(
+    r"^(?:deploy(?:ment)?s?|statefulsets?|sts|daemonsets?|ds)/([a-z0-9][a-z0-9.-]*)$"
+)
+
+# ---------------------------------------------------------------- command families
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A command family: program + leading words, optional flag conditions, and its votes."""
+
+    label: str
+    programs: frozenset[str]
+    words: tuple[frozenset[str], ...]
+    votes: tuple[tuple[OperationType, float], ...]
+    scopes: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()  # at least one of these flags/words must be present
+    none_of: tuple[str, ...] = ()  # none of these may be present
+    pattern: re.Pattern[str] | None = None  # must match the command text
+
+
+def _fam(
+    spec: str,
+    *votes: tuple[OperationType, float],
+    scopes: tuple[str, ...] = (),
+    any_of: tuple[str, ...] = (),
+    none_of: tuple[str, ...] = (),
+    pattern: str | None = None,
+) -> Family:
+    head, *rest = spec.split()
+    return Family(
+        label=spec.replace("|", "/"),
+        programs=frozenset(head.split("|")),
+        words=tuple(frozenset(w.split("|")) for w in rest),
+        votes=votes,
+        scopes=scopes,
+        any_of=any_of,
+        none_of=none_of,
+        pattern=re.compile(pattern, re.IGNORECASE) if pattern else None,
+    )
+
+
+# Words in a command that point at an older version: the mark of a rollback.
+PREVIOUS = r"(?<![a-z])(?:prev(?:ious)?|last[-_]?(?:known[-_]?)?good|rollback|roll-back|revert\w*|older)(?![a-z])"
+_PREVIOUS_RE = re.compile(PREVIOUS, re.IGNORECASE)
+
+# Ordered: the first family that matches a command decides its votes, so specific rules
+# (a flag-conditioned or previous-version variant) come before the general one.
+FAMILIES: tuple[Family, ...] = (
+    # --- AWS Lambda
+    _fam("aws lambda update-alias", (R, 2.0), scopes=("lambda",), pattern=PREVIOUS),
+    _fam("aws lambda update-alias", (D, 1.0), scopes=("lambda",)),
+    _fam("aws lambda update-function-code", (D, 1.5), scopes=("lambda",)),
+    _fam("aws lambda publish-version|create-function", (D, 1.0), scopes=("lambda",)),
+    _fam(
+        "aws lambda put-provisioned-concurrency-config|put-function-concurrency|delete-function-concurrency",
+        (SC, 2.0),
+        scopes=("lambda",),
+    ),
+    _fam(
+        "aws lambda update-function-configuration",
+        (SC, 1.5),
+        scopes=("lambda",),
+        any_of=("--memory-size",),
+    ),
+    _fam("aws lambda update-function-configuration", (D, 0.75), scopes=("lambda",)),
+    _fam("aws lambda", (D, 0.0), scopes=("lambda",)),
+    # --- containers on AWS
+    _fam("aws ecs update-service", (SC, 2.0), scopes=("ecs",), any_of=("--desired-count",)),
+    _fam("aws ecs update-service", (R, 2.0), scopes=("ecs",), pattern=PREVIOUS),
+    _fam("aws ecs update-service", (D, 1.5), scopes=("ecs",)),
+    _fam("aws ecs register-task-definition", (D, 1.0), scopes=("ecs",)),
+    _fam("aws ecs", (D, 0.0), scopes=("ecs",)),
+    _fam("aws ecr get-login-password|batch-get-image|put-image", (D, 0.5)),
+    _fam("aws eks update-nodegroup-config", (SC, 2.0), scopes=("kubernetes",)),
+    # --- static frontends
+    _fam("aws s3 sync", (D, 1.0), scopes=("frontend",)),
+    _fam("aws cloudfront create-invalidation", (D, 1.0), scopes=("frontend", "cloudfront")),
+    # --- infrastructure as code on AWS
+    _fam(
+        "aws cloudformation cancel-update-stack|rollback-stack|continue-update-rollback",
+        (R, 2.0),
+        scopes=("infrastructure", "cloudformation"),
+    ),
+    _fam(
+        "aws cloudformation deploy|update-stack|create-stack|execute-change-set",
+        (D, 1.5),
+        scopes=("infrastructure", "cloudformation"),
+    ),
+    _fam("aws deploy stop-deployment", (R, 1.5)),
+    _fam("aws deploy create-deployment", (D, 1.5)),
+    # --- databases on AWS
+    _fam("aws rds create-db-instance-read-replica", (SC, 2.5), scopes=("database", "rds")),
+    _fam(
+        "aws rds create-db-instance",
+        (SC, 2.0),
+        scopes=("database", "aurora"),
+        any_of=("--db-cluster-identifier",),
+    ),
+    _fam(
+        "aws rds modify-db-instance|modify-db-cluster|modify-current-db-cluster-capacity",
+        (SC, 2.0),
+        scopes=("database", "rds"),
+        any_of=(
+            "--db-instance-class",
+            "--allocated-storage",
+            "--serverless-v2-scaling-configuration",
+            "--capacity",
+        ),
+    ),
+    _fam(
+        "aws rds create-db-snapshot|create-db-cluster-snapshot",
+        (MIG, 0.75),
+        scopes=("database", "rds"),
+    ),
+    _fam(
+        "aws rds restore-db-instance-from-db-snapshot|restore-db-cluster-to-point-in-time|restore-db-instance-to-point-in-time|restore-db-cluster-from-snapshot",
+        (R, 1.0),
+        (INC, 0.5),
+        scopes=("database", "rds"),
+    ),
+    _fam(
+        "aws rds failover-db-cluster|reboot-db-instance|reboot-db-cluster",
+        (INC, 1.5),
+        scopes=("database", "rds"),
+    ),
+    _fam("aws rds", (D, 0.0), scopes=("database", "rds")),
+    _fam(
+        "aws dynamodb update-table",
+        (SC, 1.5),
+        scopes=("database", "dynamodb"),
+        any_of=("--provisioned-throughput", "--billing-mode"),
+    ),
+    _fam("aws dynamodb update-table", (MIG, 0.75), scopes=("database", "dynamodb")),
+    _fam("aws dynamodb", (D, 0.0), scopes=("database", "dynamodb")),
+    _fam(
+        "aws elasticache modify-replication-group|increase-replica-count|modify-cache-cluster|modify-replication-group-shard-configuration",
+        (SC, 1.5),
+        scopes=("redis",),
+    ),
+    _fam(
+        "aws dms start-replication-task|create-replication-task", (MIG, 2.0), scopes=("database",)
+    ),
+    # --- autoscaling
+    _fam("aws application-autoscaling", (SC, 2.0)),
+    _fam(
+        "aws autoscaling set-desired-capacity|update-auto-scaling-group|put-scaling-policy",
+        (SC, 2.0),
+        scopes=("infrastructure",),
+    ),
+    # --- triage on AWS
+    _fam(
+        "aws logs filter-log-events|tail|get-log-events|start-query|get-query-results",
+        (INC, 0.75),
+    ),
+    _fam(
+        "aws cloudwatch get-metric-statistics|get-metric-data|describe-alarms|describe-alarm-history|set-alarm-state",
+        (INC, 0.5),
+    ),
+    # --- Kubernetes
+    _fam("kubectl|oc rollout undo", (R, 2.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc argo rollouts undo|abort", (R, 2.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc rollout status", (D, 0.25), scopes=("kubernetes",)),
+    _fam("kubectl|oc rollout restart", (D, 0.5), (INC, 0.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc set image", (D, 1.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc apply|create|replace", (D, 1.0), scopes=("kubernetes",)),
+    _fam("kubectl|oc scale|autoscale", (SC, 2.0), scopes=("kubernetes",)),
+    _fam("kubectl|oc patch hpa|horizontalpodautoscaler", (SC, 1.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc logs", (INC, 0.75), scopes=("kubernetes",)),
+    _fam("kubectl|oc top", (INC, 0.5), (SC, 0.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc describe", (INC, 0.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc get events", (INC, 0.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc", (D, 0.0), scopes=("kubernetes",)),
+    _fam("helm rollback", (R, 2.5), scopes=("kubernetes", "helm")),
+    _fam(
+        "helm upgrade|install",
+        (SC, 2.0),
+        scopes=("kubernetes", "helm"),
+        pattern=r"--set[= ]\S*(?:replica|autoscaling)",
+    ),
+    _fam("helm upgrade|install", (D, 1.5), scopes=("kubernetes", "helm")),
+    _fam("argocd app rollback", (R, 2.5), scopes=("kubernetes",)),
+    _fam("argocd app sync", (D, 1.5), scopes=("kubernetes",)),
+    _fam("skaffold run|deploy", (D, 1.5), scopes=("kubernetes",)),
+    # --- infrastructure as code
+    _fam("terraform|tofu|terragrunt apply", (D, 1.5), scopes=("infrastructure", "terraform")),
+    _fam("terraform|tofu|terragrunt plan", (D, 0.5), scopes=("infrastructure", "terraform")),
+    _fam("terraform|tofu|terragrunt", (D, 0.0), scopes=("infrastructure", "terraform")),
+    _fam("pulumi up|preview", (D, 1.5), scopes=("infrastructure", "pulumi")),
+    _fam("cdk deploy", (D, 1.5), scopes=("infrastructure", "cdk")),
+    _fam("ansible-playbook", (D, 0.75), scopes=("infrastructure",)),
+    # --- serverless frameworks and PaaS
+    _fam("sam deploy", (D, 2.0), scopes=("lambda",)),
+    _fam("serverless|sls rollback", (R, 2.5), scopes=("lambda",)),
+    _fam("serverless|sls deploy", (D, 2.0), scopes=("lambda",)),
+    _fam("eb deploy", (D, 2.0)),
+    _fam("fly|flyctl scale", (SC, 2.0)),
+    _fam("fly|flyctl releases rollback", (R, 2.5)),
+    _fam("fly|flyctl deploy", (D, 2.0)),
+    _fam("vercel|netlify rollback", (R, 2.5), scopes=("frontend",)),
+    _fam("vercel", (D, 1.5), scopes=("frontend",), any_of=("--prod", "deploy")),
+    _fam("netlify deploy", (D, 1.5), scopes=("frontend",)),
+    _fam("firebase deploy", (D, 1.5)),
+    _fam("gcloud run|app|functions deploy", (D, 2.0)),
+    _fam("heroku rollback|releases:rollback", (R, 2.5)),
+    _fam("heroku ps:scale", (SC, 2.0)),
+    _fam("git push", (D, 1.0), any_of=("heroku", "dokku")),
+    _fam("cap|capistrano * deploy:rollback", (R, 2.5)),
+    _fam("cap|capistrano * deploy", (D, 1.5)),
+    # --- CI/CD and git
+    _fam("gh workflow run", (R, 2.0), pattern=r"rollback|revert"),
+    _fam("gh workflow run", (D, 1.5), pattern=r"deploy|release"),
+    _fam("gh release create", (D, 1.0)),
+    _fam("git revert", (R, 2.0)),
+    # --- containers
+    _fam("docker|podman push", (D, 1.0), scopes=("docker",)),
+    _fam("docker|podman build|buildx", (D, 0.5), scopes=("docker",)),
+    _fam("docker service scale", (SC, 2.0), scopes=("docker",)),
+    _fam("docker service update", (R, 2.0), scopes=("docker",), any_of=("--rollback",)),
+    _fam("docker service update", (D, 1.0), scopes=("docker",)),
+    _fam("docker stack deploy", (D, 1.5), scopes=("docker",)),
+    _fam("docker compose up", (SC, 1.5), scopes=("docker",), any_of=("--scale",)),
+    _fam("docker|podman logs", (INC, 0.5), scopes=("docker",)),
+    # --- schema migrations
+    _fam("alembic upgrade", (MIG, 2.0), scopes=("database", "alembic")),
+    _fam("alembic downgrade", (R, 1.5), (MIG, 1.0), scopes=("database", "alembic")),
+    _fam("alembic current|history|heads|check", (MIG, 0.5), scopes=("database", "alembic")),
+    _fam("flyway migrate|repair|baseline", (MIG, 2.0), scopes=("database", "flyway")),
+    _fam("flyway undo", (R, 1.5), (MIG, 1.0), scopes=("database", "flyway")),
+    _fam("flyway info|validate", (MIG, 0.5), scopes=("database", "flyway")),
+    _fam("migrate up|goto|force", (MIG, 2.0), scopes=("database",)),
+    _fam("migrate down", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    _fam("dbmate up|migrate", (MIG, 2.0), scopes=("database",)),
+    _fam("dbmate rollback|down", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    _fam("goose up|up-by-one|up-to", (MIG, 2.0), scopes=("database",)),
+    _fam("goose down|down-to", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    _fam("rails|rake db:migrate|db:migrate:status", (MIG, 2.0), scopes=("database",)),
+    _fam("rails|rake db:rollback", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    _fam("prisma migrate deploy|resolve", (MIG, 2.0), scopes=("database", "prisma")),
+    _fam("prisma db push", (MIG, 1.0), scopes=("database", "prisma")),
+    _fam("python|python3 manage.py migrate", (MIG, 2.0), scopes=("database",)),
+    _fam("knex migrate:latest|migrate:up", (MIG, 2.0), scopes=("database",)),
+    _fam("knex migrate:rollback|migrate:down", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    _fam("sequelize|sequelize-cli db:migrate", (MIG, 2.0), scopes=("database",)),
+    _fam("sequelize|sequelize-cli db:migrate:undo", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    _fam("liquibase update", (MIG, 2.0), scopes=("database",)),
+    _fam("liquibase rollback", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    _fam("atlas migrate|schema apply", (MIG, 2.0), scopes=("database",)),
+    _fam("sqitch deploy", (MIG, 2.0), scopes=("database",)),
+    _fam("sqitch revert", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    # --- database clients: what the SQL says decides
+    _fam(
+        "psql|mysql",
+        (MIG, 1.5),
+        scopes=("database",),
+        pattern=r"(?:-f|--file)[= ]?\S*migrat|<\s*\S*migrat",
+    ),
+    _fam(
+        "psql|mysql",
+        (INC, 1.5),
+        scopes=("database",),
+        pattern=r"pg_stat_activity|pg_terminate_backend|pg_cancel_backend|show\s+(?:full\s+)?processlist|pg_locks",
+    ),
+    _fam(
+        "psql|mysql",
+        (MIG, 1.0),
+        scopes=("database",),
+        pattern=r"\b(?:alter\s+table|create\s+(?:unique\s+)?index|add\s+column|drop\s+column)\b",
+    ),
+    _fam("psql|mysql|pgcli|mycli", (D, 0.0), scopes=("database",)),
+    _fam("pg_dump|pg_dumpall|mysqldump", (MIG, 0.75), scopes=("database",)),
+    _fam("pg_restore", (R, 0.5), (MIG, 0.5), scopes=("database",)),
+    _fam(
+        "redis-cli",
+        (INC, 0.5),
+        scopes=("redis",),
+        any_of=("info", "slowlog", "client", "latency", "memory"),
+    ),
+    _fam("redis-cli", (D, 0.0), scopes=("redis",)),
+    # --- host triage
+    _fam("top|htop|vmstat|iostat|mpstat|free|uptime|sar", (INC, 0.5)),
+    _fam("journalctl|dmesg", (INC, 0.75)),
+    _fam("netstat|ss|lsof|strace|tcpdump|traceroute|mtr|dig|nslookup", (INC, 0.5)),
+)
+
+# Wrappers whose next word is the real program (normalize strips sudo/env/doppler itself).
+_WRAPPERS: dict[str, int] = {
+    "npx": 1,
+    "bunx": 1,
+    "bundle": 2,
+    "poetry": 2,
+    "uv": 2,
+    "pipenv": 2,
+    "pdm": 2,
+}
+# Task runners and scripts: the script name carries the operation ("make deploy", "./rollback.sh").
+_RUNNERS = frozenset(
+    {"make", "just", "task", "npm", "yarn", "pnpm", "bun", "rake", "invoke", "mage"}
+)
+SCRIPT_WORDS: tuple[tuple[OperationType, str, float], ...] = (
+    (R, r"rollback|roll-back|revert|undo", 1.5),
+    (MIG, r"migrat\w*", 1.5),
+    (SC, r"scal(?:e|ing)\w*", 1.5),
+    (D, r"deploy\w*|release|publish|ship", 1.0),
+)
+_SCRIPT_RES = tuple(
+    (op, re.compile(rf"(?<![a-z])(?:{p})(?![a-z])"), w) for op, p, w in SCRIPT_WORDS
+)
+
+# ---------------------------------------------------------------------- classify
+
+
+@dataclass(slots=True)
+class _Votes:
+    text: dict[OperationType, float]
+    commands: dict[OperationType, float]
+    reasons: dict[OperationType, list[str]]
+
+    def add(self, op: OperationType, weight: float, reason: str, *, command: bool = False) -> None:
+        bucket = self.commands if command else self.text
+        bucket[op] = bucket.get(op, 0.0) + weight
+        if reason not in self.reasons[op]:
+            self.reasons[op].append(reason)
+
+    def total(self, op: OperationType) -> float:
+        return self.text.get(op, 0.0) + min(self.commands.get(op, 0.0), COMMAND_CAP)
+
+
+@dataclass(frozen=True, slots=True)
+class _CommandFacts:
+    """What one (simple) command contributes: family votes, scopes, env votes."""
+
+    family: str
+    votes: tuple[tuple[OperationType, float], ...]
+    scopes: tuple[str, ...]
+    env: tuple[tuple[str, float], ...]
+    previous: bool
+
+
+def classify(execution: Execution) -> Classification:
+    """Operation type, scopes, environment and outcome of one run, with weighted reasons."""
+    votes = _Votes({}, {}, defaultdict(list))
+    scopes: set[str] = set()
+    env_votes: dict[str, float] = defaultdict(float)
+    slug, dirs = _slug_and_dirs(execution.source.path)
+
+    if execution.declared_type:
+        op = _op_from_text(execution.declared_type)
+        if op is not None:
+            votes.add(op, W_DECLARED, f"declared: {execution.declared_type}")
+    _text_votes(votes, "slug", slug, W_SLUG)
+    _text_votes(votes, "title", execution.title, W_TITLE)
+    _text_votes(votes, "tags", " ".join(execution.tags), W_TAGS)
+    _text_votes(votes, "path", " ".join(dirs), W_DIRS)
+    body = " ".join((execution.context, *execution.notes, *(e.message for e in execution.errors)))
+    _text_votes(votes, "text", body, W_BODY)
+
+    families: set[str] = set()
+    previous = False
+    for cmd in execution.commands:
+        for facts in command_facts(cmd.text):
+            scopes.update(facts.scopes)
+            for env, w in facts.env:
+                env_votes[env] += w
+            previous = previous or facts.previous
+            if facts.family in families:
+                continue  # a family counts once per run, however often it is retried
+            families.add(facts.family)
+            for op, w in facts.votes:
+                if w > 0:
+                    votes.add(op, w, f"command: {facts.family}", command=True)
+    if previous:
+        votes.add(R, 1.0, "command: previous version", command=True)
+
+    planned_named = any(votes.text.get(op, 0.0) >= ROLLBACK_OVER_DEPLOY for op in PLANNED)
+    is_failure_report = execution.mode is ObservationMode.FAILURE or (
+        execution.kind is EvidenceKind.JOURNAL and bool(execution.errors or execution.severity)
+    )
+    if is_failure_report and not planned_named:
+        label = (
+            "failure observation" if execution.mode is ObservationMode.FAILURE else "error journal"
+        )
+        votes.add(INC, FAILURE_BONUS, label)
+
+    op_type, confidence, reasons = _decide(votes)
+
+    scopes.update(_text_scopes(" ".join((slug, execution.title, " ".join(execution.tags)))))
+    scopes.update(_tag_scopes(execution.tags, execution.commands))
+    for env, w in _text_env(" ".join((slug, execution.title, " ".join(execution.tags)))):
+        env_votes[env] += w
+    environment = _environment(execution.environment, env_votes)
+
+    outcome = execution.outcome
+    if outcome is Outcome.UNKNOWN and execution.mode is ObservationMode.FAILURE:
+        outcome = Outcome.FAILURE
+    return Classification(
+        operation_type=op_type,
+        scopes=_finish_scopes(scopes),
+        environment=environment,
+        outcome=outcome,
+        confidence=confidence,
+        reasons=reasons,
+    )
+
+
+def classify_journal(journal: Journal) -> Classification:
+    """Classify a journal entry the way a run is classified (error journals lean incident)."""
+    return classify(journal_execution(journal))
+
+
+def journal_execution(journal: Journal) -> Execution:
+    """A journal seen as one execution: its fix and verification commands, its error lines."""
+    errors = tuple(ErrorEvent(m, journal.source) for m in journal.error_messages)
+    if journal.resolved is True:
+        outcome = Outcome.SUCCESS
+    elif journal.resolved is False:
+        outcome = Outcome.FAILURE
+    else:
+        outcome = Outcome.UNKNOWN
+    notes = tuple(
+        t
+        for t in (
+            *journal.symptoms,
+            journal.root_cause,
+            journal.solution,
+            journal.prevention,
+            *journal.notes,
+        )
+        if t
+    )
+    return Execution(
+        id=journal.id,
+        source=journal.source,
+        kind=EvidenceKind.JOURNAL,
+        title=journal.title,
+        context=journal.investigation,
+        environment=journal.environment,
+        outcome=outcome,
+        commands=(*journal.solution_commands, *journal.verification_commands),
+        errors=errors,
+        notes=notes,
+        tags=journal.tags,
+        severity=journal.severity
+        or ("error" if journal.category == "error" and (errors or journal.symptoms) else None),
+        resolved=journal.resolved,
+    )
+
+
+def _decide(votes: _Votes) -> tuple[OperationType, float, tuple[str, ...]]:
+    totals = {op: votes.total(op) for op in PRIORITY}
+    ranked = sorted(PRIORITY, key=lambda op: (-totals[op], PRIORITY.index(op)))
+    best = ranked[0]
+    notes: list[str] = []
+    # A rollback re-deploys a known-good version: its deployment commands are expected.
+    if best is D and totals[R] >= ROLLBACK_OVER_DEPLOY and votes.text.get(R, 0.0) > 0:
+        best = R
+        notes.append("rollback over deployment commands")
+    if totals[best] < MIN_SCORE:
+        strongest = ", ".join(votes.reasons[ranked[0]][:2]) if totals[ranked[0]] > 0 else ""
+        why = f"weak signals only ({strongest})" if strongest else "no operation signals"
+        return OperationType.NONE, 0.0, (why,)
+    s1 = totals[best]
+    s2 = max((totals[op] for op in PRIORITY if op is not best), default=0.0)
+    strength = 1.0 - math.exp(-s1 / 3.0)
+    margin = max(0.0, s1 - s2) / s1
+    confidence = round(strength * (0.5 + 0.5 * margin), 2)
+    reasons = [*votes.reasons[best], *notes]
+    return best, confidence, tuple(reasons[:8])
+
+
+def _slug_and_dirs(path: str) -> tuple[str, list[str]]:
+    p = PurePosixPath(path)
+    stem = p.name.rsplit(".", 1)[0] if "." in p.name else p.name
+    # execution-143052-deploy-lambda -> "deploy lambda"; 2025-12-23-pool-exhausted -> "pool exhausted"
+    stem = re.sub(r"^(?:execution|failure|behaviou?r)-", "", stem, flags=re.IGNORECASE)
+    stem = re.sub(r"^[\d_-]+", "", stem)
+    stem = re.sub(r"([a-z])([A-Z])", r"\1 \2", stem)
+    slug = re.sub(r"[_\-.]+", " ", stem).strip().lower()
+    dirs = [
+        d.lower()
+        for d in p.parts[:-1]
+        if d.lower() not in _GENERIC_DIRS and not re.fullmatch(r"[\d\-Q_]+", d, re.IGNORECASE)
+    ]
+    return slug, dirs
+
+
+def _text_votes(votes: _Votes, field: str, text: str, weight: float) -> None:
+    if not text:
+        return
+    low = text.lower()
+    best: dict[OperationType, tuple[float, str]] = {}
+    for op, rx, factor in _TEXT_RES:
+        m = rx.search(low)
+        if m and factor > best.get(op, (0.0, ""))[0]:
+            best[op] = (factor, m.group(0))
+    for op, (factor, word) in best.items():
+        votes.add(op, weight * factor, f"{field}: {word}")
+
+
+def _op_from_text(text: str) -> OperationType | None:
+    low = text.strip().lower()
+    try:
+        return OperationType(low)
+    except ValueError:
+        pass
+    if low in ("incident", "incident response", "incident_response"):
+        return INC
+    for op, rx, factor in _TEXT_RES:
+        if factor >= 1.0 and rx.search(low):
+            return op
+    return None
+
+
+# ----------------------------------------------------------------- command facts
+
+_SPLIT_OPERATORS = ("&&", "||", ";", "|", "\n")
+
+
+def split_compound(text: str) -> list[str]:
+    """Split ``a && b | c; d`` into simple commands, respecting quotes and escapes."""
+    parts: list[str] = []
+    buf: list[str] = []
+    quote: str | None = None
+    i = 0
+    text = text.replace("\\\n", " ")
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf.append(ch)
+            if ch == "\\" and quote == '"' and i + 1 < len(text):
+                buf.append(text[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < len(text):
+            buf.append(text[i : i + 2])
+            i += 1
+        else:
+            op = next((o for o in _SPLIT_OPERATORS if text.startswith(o, i)), None)
+            if op is not None:
+                parts.append("".join(buf))
+                buf = []
+                i += len(op)
+                continue
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def command_facts(text: str) -> list[_CommandFacts]:
+    """The family, votes, scopes and environment hints of each simple command in ``text``."""
+    return [f for part in split_compound(text) if (f := _simple_facts(part)) is not None]
+
+
+def _simple_facts(text: str) -> _CommandFacts | None:
+    template = normalize(text)
+    tokens = [t.text for t in template.tokens] or text.split()
+    program = _base(template.program) if template.program else ""
+    start = _program_index(tokens, program)
+    env_votes = _env_from_assignments(tokens[:start])
+    if not program:
+        return None
+    rest = tokens[start + 1 :]
+    # npx prisma migrate deploy / bundle exec rails db:migrate: the wrapped tool is the program.
+    skip = _WRAPPERS.get(program, 0)
+    if skip and len(rest) >= skip:
+        program, rest = _base(rest[skip - 1]), rest[skip:]
+    if program == "docker-compose":
+        program, rest = "docker", ["compose", *rest]
+    words = [w for w in rest if not w.startswith("-")]
+    # Two readings of "the words after the program": normalize's subcommand (it knows the
+    # global flags of common CLIs) and our positional words (flag values dropped).
+    readings = [template.subcommand.lower().split()] if template.program == program else []
+    readings.append([w.lower() for w in _positional(rest)])
+    flags = _flags(rest)
+    env_votes += _env_from_flags(flags, program)
+    env_votes += _env_from_names(rest)
+    low_text = text.lower()
+    scopes = list(_resource_names(program, rest, flags))
+    previous = bool(_PREVIOUS_RE.search(" ".join(rest)))
+
+    for fam in FAMILIES:
+        if program not in fam.programs or not any(_words_match(fam.words, r) for r in readings):
+            continue
+        if fam.any_of and not any(a in flags or a in words for a in fam.any_of):
+            continue
+        if fam.none_of and any(a in flags or a in words for a in fam.none_of):
+            continue
+        if fam.pattern is not None and not fam.pattern.search(low_text):
+            continue
+        scopes.extend(fam.scopes)
+        scopes.extend(_aws_service(program, words))
+        return _CommandFacts(fam.label, fam.votes, tuple(scopes), tuple(env_votes), previous)
+
+    scopes.extend(_aws_service(program, words))
+    script_votes = _script_votes(program, words)
+    if script_votes:
+        label = f"script: {program} {' '.join(words[:1])}".strip()
+        return _CommandFacts(label, script_votes, tuple(scopes), tuple(env_votes), previous)
+    if scopes or env_votes:
+        return _CommandFacts(f"other: {program}", (), tuple(scopes), tuple(env_votes), False)
+    return None
+
+
+def _base(program: str) -> str:
+    name = program.rsplit("/", 1)[-1].lower()
+    return name
+
+
+def _program_index(tokens: list[str], program: str) -> int:
+    for i, tok in enumerate(tokens):
+        if _base(tok) == program:
+            return i
+    return 0
+
+
+def _words_match(pattern: tuple[frozenset[str], ...], words: list[str]) -> bool:
+    if len(words) < len(pattern):
+        return False
+    return all("*" in alts or words[k] in alts for k, alts in enumerate(pattern))
+
+
+# Flags that take no value, so the word after them is positional (aws --no-cli-pager lambda ...).
+BOOLEAN_FLAGS = frozenset(
+    {
+        "--no-cli-pager",
+        "--no-paginate",
+        "--debug",
+        "--no-verify-ssl",
+        "--dry-run",
+        "--insecure",
+        "--all-namespaces",
+        "-A",
+        "-y",
+        "--yes",
+        "--force",
+        "--wait",
+        "--atomic",
+        "--install",
+        "--no-edit",
+        "--no-color",
+        "-v",
+        "--verbose",
+        "-q",
+        "--quiet",
+        "--prod",
+        "--auto-approve",
+        "-auto-approve",
+    }
+)
+
+
+def _positional(rest: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for tok in rest:
+        if skip:
+            skip = False
+            continue
+        if tok.startswith("-") and tok not in ("-", "--"):
+            skip = "=" not in tok and tok not in BOOLEAN_FLAGS
+            continue
+        out.append(tok)
+    return out
+
+
+def _flags(rest: list[str]) -> dict[str, str]:
+    flags: dict[str, str] = {}
+    for i, tok in enumerate(rest):
+        if not tok.startswith("-") or tok == "--":
+            continue
+        if "=" in tok and tok.startswith("--"):
+            name, _, value = tok.partition("=")
+            flags[name] = value
+            continue
+        nxt = rest[i + 1] if i + 1 < len(rest) else ""
+        flags[tok] = "" if nxt.startswith("-") else nxt
+    return flags
+
+
+def _script_votes(program: str, words: list[str]) -> tuple[tuple[OperationType, float], ...]:
+    # ./scripts/deploy.sh, make rollback, npm run db:migrate
+    names = [program]
+    if program in _RUNNERS:
+        names += [w for w in words[:2] if w not in ("run", "run-script", "exec")][:1]
+    elif not (program.endswith((".sh", ".py", ".bash")) or "deploy" in program):
+        return ()
+    text = " ".join(names).lower()
+    for op, rx, w in _SCRIPT_RES:
+        if rx.search(text):
+            return ((op, w),)
+    return ()
+
+
+_AWS_SERVICE_SCOPES: dict[str, tuple[str, ...]] = {
+    "lambda": ("lambda",),
+    "ecs": ("ecs",),
+    "eks": ("kubernetes", "eks"),
+    "rds": ("database", "rds"),
+    "dynamodb": ("database", "dynamodb"),
+    "elasticache": ("redis",),
+    "cloudfront": ("frontend", "cloudfront"),
+    "s3": ("s3",),
+    "apigateway": ("api",),
+    "apigatewayv2": ("api",),
+    "cloudformation": ("infrastructure", "cloudformation"),
+    "ec2": ("infrastructure", "ec2"),
+    "sqs": ("sqs",),
+    "sns": ("sns",),
+}
+
+
+def _aws_service(program: str, words: list[str]) -> tuple[str, ...]:
+    if program != "aws" or not words:
+        return ()
+    for w in words[:3]:
+        if w in _AWS_SERVICE_SCOPES:
+            return _AWS_SERVICE_SCOPES[w]
+    return ()
+
+
+def _resource_names(program: str, rest: list[str], flags: dict[str, str]) -> Iterable[str]:
+    for flag in sorted(RESOURCE_FLAGS & flags.keys()):
+        name = _resource(flags[flag])
+        if name:
+            yield name
+    if program == "helm":
+        words = [w for w in rest if not w.startswith("-")]
+        if len(words) >= 2 and words[0] in ("upgrade", "install", "rollback", "uninstall"):
+            name = _resource(words[1])
+            if name:
+                yield name
+    if program in ("kubectl", "oc"):
+        for tok in rest:
+            m = _KUBE_OBJECT.match(tok)
+            if m:
+                yield m.group(1)
+
+
+def _resource(value: str) -> str | None:
+    value = value.strip("'\"")
+    if ":function:" in value:  # a Lambda ARN: the name follows ":function:"
+        value = value.split(":function:", 1)[1].split(":", 1)[0]
+    elif value.startswith("arn:"):
+        value = value.rsplit("/", 1)[-1]
+    if not _RESOURCE_NAME.match(value) or value.isdigit():
+        return None
+    return value.lower()
+
+
+def _env_from_assignments(prefix: list[str]) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    for tok in prefix:
+        name, eq, value = tok.partition("=")
+        if eq and name.upper() in _ENV_VARS:
+            env = _env_word(value)
+            if env:
+                out.append((env, 2.0))
+    return out
+
+
+def _env_from_flags(flags: dict[str, str], program: str) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    for flag, value in flags.items():
+        if flag in _ENV_FLAGS or flag in _NAMESPACE_FLAGS or (flag == "-e" and "=" not in value):
+            env = (
+                _env_in_name(value)
+                if flag in _NAMESPACE_FLAGS or flag == "--context"
+                else _env_word(value)
+            )
+            if env:
+                out.append((env, 2.0))
+        elif flag == "-e" and "=" in value:
+            out += _env_from_assignments([value])
+    return out
+
+
+def _env_from_names(rest: list[str]) -> list[tuple[str, float]]:
+    # Hostnames, cluster and function names: api-prod, db.staging.example.com, localhost:8080
+    out: list[tuple[str, float]] = []
+    for tok in rest:
+        if tok.startswith("-") and "=" not in tok:
+            continue
+        env = _env_in_name(tok.partition("=")[2] if tok.startswith("-") else tok)
+        if env:
+            out.append((env, 0.5))
+    return out
+
+
+def _env_word(value: str) -> str | None:
+    return _ENV_LOOKUP.get(value.strip("'\"").lower())
+
+
+def _env_in_name(value: str) -> str | None:
+    if len(value) > 200 or "{" in value:
+        return None
+    for part in re.split(r"[^a-z0-9.]+|(?<=[a-z])\.|\.(?=[a-z])", value.lower()):
+        env = _ENV_LOOKUP.get(part)
+        if env and part not in ("live", "stage", "local"):  # too common as plain words
+            return env
+        if part in ("localhost", "127.0.0.1"):
+            return "local"
+    return None
+
+
+def _text_env(text: str) -> list[tuple[str, float]]:
+    low = text.lower()
+    out: list[tuple[str, float]] = []
+    for word in re.findall(r"[a-z0-9]+", low):
+        env = _ENV_LOOKUP.get(word)
+        if env and word not in ("live", "stage", "local"):
+            out.append((env, 1.5))
+    return out
+
+
+def _environment(declared: str | None, votes: Mapping[str, float]) -> str | None:
+    if declared and declared.strip():
+        low = declared.strip().lower()
+        return _ENV_LOOKUP.get(low) or _env_in_name(low) or low
+    if not votes:
+        return None
+    order = tuple(ENV_WORDS)
+    return sorted(votes, key=lambda e: (-votes[e], order.index(e) if e in order else 99, e))[0]
+
+
+def _text_scopes(text: str) -> set[str]:
+    low = text.lower()
+    return {scope for scope, rx in _SCOPE_RES if rx.search(low)}
+
+
+_TYPE_OR_ENV_WORDS = re.compile(
+    r"^(?:deploy\w*|rollback|roll-back|incident\w*|incident-response|migration\w*|scaling|scale|"
+    r"prod|production|staging|dev|local|success|failure|failed|resolved|error|errors|fix|ops)$"
+)
+
+
+def _tag_scopes(tags: Sequence[str], commands: Sequence[Command]) -> set[str]:
+    # A tag is a scope when it names a known area (lambda, database...) or a tool/service the
+    # run's commands actually touch (doppler, ecr, report_worker); activity tags such as
+    # "smoke-test" or "fix-forward" stay tags.
+    touched: set[str] | None = None
+    out: set[str] = set()
+    for tag in tags:
+        low = tag.strip().lower().replace(" ", "-")
+        if (
+            not low
+            or _TYPE_OR_ENV_WORDS.match(low)
+            or not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,40}", low)
+        ):
+            continue
+        known = _text_scopes(low)
+        if known:
+            out.update(known)
+            continue
+        if touched is None:
+            touched = {
+                w.replace("_", "-")
+                for cmd in commands
+                for w in re.split(r"[^a-z0-9_-]+", cmd.text.lower())
+                if w
+            }
+        if low.replace("_", "-") in touched:
+            out.add(SCOPE_SYNONYMS.get(low, low))
+    return out
+
+
+def _finish_scopes(scopes: set[str]) -> tuple[str, ...]:
+    out = {SCOPE_SYNONYMS.get(s, s) for s in scopes if s}
+    for s in list(out):
+        out.update(SCOPE_IMPLIES.get(s, ()))
+    canon = [s for s in CANONICAL_SCOPES if s in out]
+    return (*canon, *sorted(out - set(canon)))
+
+
+# ------------------------------------------------------------------------ select
+
+_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "how",
+        "in",
+        "into",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "when",
+        "why",
+        "what",
+        "x",
+    ]
+)
+# FTS5 column weights: title and slug name the run; errors and tags are specific; notes chatter.
+_FTS_COLUMNS = ("title", "slug", "tags", "errors", "context", "notes", "commands")
+_FTS_WEIGHTS = (4.0, 4.0, 2.0, 2.5, 1.0, 0.5, 0.5)
+RELATIVE_CUTOFF = 0.3  # keep documents scoring at least this share of the best one
+SECONDARY_WEIGHT = 0.6  # failure evidence of another type, for incident response
+
+
+def normalize_scope(scope: str) -> str:
+    """``DB`` -> ``database``; free text is returned lower-cased and trimmed."""
+    low = " ".join(scope.lower().split())
+    return SCOPE_SYNONYMS.get(low, low)
+
+
+def select(
+    executions: Sequence[Execution],
+    op_type: OperationType,
+    scope: str | None,
+    classifications: Mapping[str, Classification] | None = None,
+) -> list[tuple[Execution, float]]:
+    """Executions relevant to an operation type and scope, best first, with relevance scores."""
+    cls = {e.id: (classifications or {}).get(e.id) or classify(e) for e in executions}
+    pool: list[tuple[Execution, float]] = []
+    for ex in executions:
+        c = cls[ex.id]
+        if c.operation_type is op_type:
+            pool.append((ex, 1.0))
+        elif op_type is INC and _is_failure_evidence(ex, c):
+            # Failure reports and error journals are incident evidence whatever was being done.
+            pool.append((ex, SECONDARY_WEIGHT))
+    if not pool:
+        return []
+    scope_text = normalize_scope(scope) if scope and scope.strip() else ""
+    if not scope_text:
+        scored = [(ex, round(w * (0.5 + 0.5 * cls[ex.id].confidence), 4)) for ex, w in pool]
+        return _ordered(scored)
+    known = set(CANONICAL_SCOPES) | {s for c in cls.values() for s in c.scopes}
+    if scope_text in known:
+        scored = [
+            (ex, round(w * (0.5 + 0.5 * cls[ex.id].confidence), 4))
+            for ex, w in pool
+            if scope_text in cls[ex.id].scopes
+        ]
+        return _ordered(scored)
+    return _ordered(_rank_text(pool, scope_text, cls))
+
+
+def _is_failure_evidence(ex: Execution, c: Classification) -> bool:
+    if ex.mode is ObservationMode.FAILURE:
+        return True
+    return ex.kind is EvidenceKind.JOURNAL and bool(ex.errors or ex.severity)
+
+
+def _ordered(scored: list[tuple[Execution, float]]) -> list[tuple[Execution, float]]:
+    return sorted(scored, key=lambda p: (-p[1], p[0].id))
+
+
+def query_terms(text: str) -> list[str]:
+    """The searchable words of a free-text scope (stop words dropped, order kept, unique)."""
+    seen: list[str] = []
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        if word not in _STOP_WORDS and word not in seen:
+            seen.append(word)
+    return seen
+
+
+def _document(ex: Execution, c: Classification) -> tuple[str, ...]:
+    slug, dirs = _slug_and_dirs(ex.source.path)
+    return (
+        ex.title,
+        " ".join((slug, *dirs)),
+        " ".join((*ex.tags, *c.scopes)),
+        " ".join(e.message for e in ex.errors),
+        ex.context,
+        " ".join((*ex.notes, *ex.expectations)),
+        " ".join(cmd.text for cmd in ex.commands[:200]),
+    )
+
+
+def _rank_text(
+    pool: list[tuple[Execution, float]], text: str, cls: Mapping[str, Classification]
+) -> list[tuple[Execution, float]]:
+    terms = query_terms(text)
+    if not terms:
+        return []
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(
+            f"CREATE VIRTUAL TABLE docs USING fts5({', '.join(_FTS_COLUMNS)}, tokenize='porter unicode61')"
+        )
+        conn.executemany(
+            f"INSERT INTO docs(rowid, {', '.join(_FTS_COLUMNS)}) VALUES (?, {', '.join('?' * len(_FTS_COLUMNS))})",
+            [(i, *_document(ex, cls[ex.id])) for i, (ex, _) in enumerate(pool)],
+        )
+        query = " OR ".join(f'"{t}"' for t in terms)
+        weights = ", ".join(str(w) for w in _FTS_WEIGHTS)
+        rows = conn.execute(
+            f"SELECT rowid, bm25(docs, {weights}) FROM docs WHERE docs MATCH ?", (query,)
+        ).fetchall()
+    finally:
+        conn.close()
+    # bm25() is lower-is-better and negative; flip it so higher means more relevant.
+    scores = {int(rowid): -float(score) for rowid, score in rows if -float(score) > 0}
+    if not scores:
+        return []
+    best = max(s * pool[i][1] for i, s in scores.items())
+    out: list[tuple[Execution, float]] = []
+    for i, s in scores.items():
+        rel = s * pool[i][1] / best
+        if rel >= RELATIVE_CUTOFF:
+            out.append((pool[i][0], round(rel, 4)))
+    return out
+
+
+# ------------------------------------------------------------- development tasks
+
+# Verbs that alone make a request development work.
+DEV_PHRASES = (
+    r"implement\w*",
+    r"refactor\w*",
+    r"rename\w*",
+    r"fix(?:ing)?\s+(?:a\s+|the\s+)?typos?",
+    r"write\s+(?:unit\s+|integration\s+|e2e\s+)?tests?",
+    r"add\s+(?:unit\s+|integration\s+|e2e\s+)?tests?",
+    r"code\s+review",
+    r"clean\s*up\s+(?:the\s+)?code",
+)
+# Verbs that make development work only together with a code object below.
+DEV_VERBS = (
+    r"add|adding|create|build|write|fix|update|remove|delete|change|extend|support|introduce|design"
+)
+DEV_OBJECTS = (
+    r"endpoints?|features?|readme(?:\.md)?|functions?|class(?:es)?|methods?|tests?|unit\s+tests?"
+    r"|components?|pages?|buttons?|forms?|screens?|modals?|widgets?|routes?|handlers?|docstrings?"
+    r"|comments?|types?|interfaces?|props?|css|styles?|typos?|lint\w*|bugs?|ui|ux|fields?|models?|views?"
+)
+# Operational words: any of these means the request is about operations, not code.
+OPS_WORDS = (
+    r"deploy\w*|roll(?:ed|ing)?[ -]?backs?|revert\w*|incidents?|outages?|migrat\w*|scal(?:e|ing)\w*"
+    r"|replicas?|traffic|timeouts?|latency|exhaust\w*|capacity|failover|backups?|restore\w*"
+    r"|upgrad\w*|cold[ -]starts?|alarms?|alerts?|throttl\w*|5xx|50[0234]|pool|cluster|nodes?"
+    r"|concurrency|throughput|schema|columns?|index(?:es)?|tables?|aurora|rds|dynamodb|postgres\w*"
+    r"|\d+(?:\.\d+)+\s*(?:to|->)\s*\d+(?:\.\d+)+|\d+x"
+)
+_DEV_PHRASE_RE = re.compile(rf"(?<![a-z])(?:{'|'.join(DEV_PHRASES)})(?![a-z])")
+_DEV_VERB_RE = re.compile(rf"(?<![a-z])(?:{DEV_VERBS})(?![a-z])")
+_DEV_OBJECT_RE = re.compile(rf"(?<![a-z])(?:{DEV_OBJECTS})(?![a-z])")
+_OPS_RE = re.compile(rf"(?<![a-z0-9])(?:{OPS_WORDS})(?![a-z])")
+
+
+def development_task_reason(text: str) -> str | None:
+    """Why ``text`` reads as a development task (None when it reads as operations)."""
+    low = " ".join(text.lower().split())
+    if not low or _OPS_RE.search(low):
+        return None
+    phrase = _DEV_PHRASE_RE.search(low)
+    if phrase:
+        return f'"{phrase.group(0)}" is development work'
+    verb = _DEV_VERB_RE.search(low)
+    obj = _DEV_OBJECT_RE.search(low)
+    if verb and obj:
+        return f'"{verb.group(0)} … {obj.group(0)}" is development work'
+    return None
+
+
+def is_development_task(text: str) -> bool:
+    """True when the request is feature/code work rather than an operation (anti-pattern)."""
+    return development_task_reason(text) is not None
+
+
+__all__ = [
+    "CANONICAL_SCOPES",
+    "FAMILIES",
+    "Command",
+    "SourceRef",
+    "classify",
+    "classify_journal",
+    "command_facts",
+    "development_task_reason",
+    "is_development_task",
+    "journal_execution",
+    "normalize_scope",
+    "query_terms",
+    "select",
+    "split_compound",
+]

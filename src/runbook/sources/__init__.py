@@ -28,10 +28,10 @@ READER_MODULES: dict[EvidenceKind, str] = {
     EvidenceKind.OBSERVATION: "observations",
     EvidenceKind.JOURNAL: "journals",
     EvidenceKind.NOTES: "notes",
-    EvidenceKind.CI_WORKFLOW: "ci_workflows",
-    EvidenceKind.CI_LOG: "ci_logs",
-    EvidenceKind.SHELL_HISTORY: "history",
-    EvidenceKind.CAST: "casts",
+    EvidenceKind.CI_WORKFLOW: "github_actions:parse_workflow",  # "module:function" (default parse)
+    EvidenceKind.CI_LOG: "github_actions:parse_log",
+    EvidenceKind.SHELL_HISTORY: "shell_history",
+    EvidenceKind.CAST: "asciinema",
     EvidenceKind.MIGRATION_FILE: "migrations",
     EvidenceKind.ALARM: "alarms",
     EvidenceKind.RUN_RECORD: "run_records",
@@ -46,10 +46,11 @@ _BOMS = (
 
 def reader_for(kind: EvidenceKind) -> tuple[Parser | None, str]:
     """The ``parse`` function for ``kind``, or None and the reason there is none."""
-    name = READER_MODULES.get(kind)
+    spec = READER_MODULES.get(kind)
     missing = f"no reader yet for kind {kind.value}"
-    if name is None:
+    if spec is None:
         return None, missing
+    name, _, attr = spec.partition(":")
     module: ModuleType
     try:
         module = importlib.import_module(f"{__name__}.{name}")
@@ -59,8 +60,33 @@ def reader_for(kind: EvidenceKind) -> tuple[Parser | None, str]:
         return None, f"reader for kind {kind.value} unavailable: {exc}"
     except ImportError as exc:
         return None, f"reader for kind {kind.value} unavailable: {exc}"
-    parse = getattr(module, "parse", None)
+    parse = getattr(module, attr or "parse", None)
     return (parse, "") if callable(parse) else (None, missing)
+
+
+# Binary formats are read from the path instead of text: (kind, suffix) -> "module:function"
+# with signature (path, rel, config) -> ParsedFile; the reader redacts what it returns.
+PATH_READERS: dict[tuple[EvidenceKind, str], str] = {
+    (EvidenceKind.SHELL_HISTORY, ".db"): "shell_history:parse_path",  # atuin's SQLite history
+}
+
+
+def _read_path(
+    spec: str, real: Path, rel: str, kind: EvidenceKind, config: Config
+) -> ParsedFile | Skipped:
+    name, _, attr = spec.partition(":")
+    try:
+        reader: Callable[[Path, str, Config], ParsedFile] = getattr(
+            importlib.import_module(f"{__name__}.{name}"), attr
+        )
+        with real.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        parsed = reader(real, rel, config)
+    except Exception as exc:  # a reader bug must not stop the rest of the corpus
+        return Skipped(
+            rel, f"reader failed ({type(exc).__name__}: {str(exc).split(chr(10))[0][:160]})"
+        )
+    return replace(parsed, path=rel, kind=kind, sha256=digest)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -124,6 +150,8 @@ def read_evidence(
         size = real.stat().st_size
         if size > limit:
             return Skipped(rel, f"file is {size} bytes, over the max_file_bytes limit of {limit}")
+        if (path_reader := PATH_READERS.get((kind, real.suffix.lower()))) is not None:
+            return _read_path(path_reader, real, rel, kind, config)
         with real.open("rb") as handle:
             data = handle.read(limit + 1)  # the file may have grown since stat
     except PermissionError:

@@ -1,0 +1,642 @@
+"""CI records: GitHub Actions workflow files and run logs, and GitLab CI job logs.
+
+Sample input (``gh run view 4242 --log``: job, step, timestamp, text):
+``deploy<TAB>Deploy to production<TAB>2025-01-02T03:04:05.1234567Z ##[group]Run ./scripts/deploy.sh prod``
+
+* ``parse_workflow`` reads ``.github/workflows/*.yml`` into one *procedure template*: an
+  Execution tagged ``workflow`` with outcome UNKNOWN (it is the declared pipeline, not a run);
+  ``run:`` scripts are split into commands, ``uses:`` steps become ``uses: owner/action@ref``.
+* ``parse_log`` reads one downloaded run log (the ``gh run view --log`` table, a per-job raw
+  log with leading timestamps, or a GitLab CI job log) into one Execution: per ``run:`` step
+  its commands with start time, duration (to the next step), exit status and error lines.
+  GitHub echoes a ``run:`` script inside ``##[group]Run …`` (script lines coloured
+  ``ESC[36;1m``), then ``shell:`` and ``env:``; ``##[error]Process completed with exit code
+  N.`` ends a failed step. GitLab wraps stages in ``section_start:EPOCH:name`` /
+  ``section_end:EPOCH:name`` and echoes each command as ``$ cmd``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from runbook.config import Config
+from runbook.model import (
+    Command,
+    Diagnostic,
+    ErrorEvent,
+    EvidenceKind,
+    Execution,
+    Outcome,
+    ParsedFile,
+    SourceRef,
+)
+from runbook.sources.common import environment_name, excerpt, is_error_line, operation_from_words
+from runbook.sources.shell import split_script
+from runbook.timeparse import parse_timestamp
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]")
+# "[36;1m" without ESC: logs copied from the web UI lose the escape character
+_BARE_SGR = re.compile(r"^\[[0-9;]{1,12}m|\[0?m$|\[0;m$")
+_GH_ROW = re.compile(r"^(?P<job>[^\t]{0,300})\t(?P<step>[^\t]{0,500})\t(?P<rest>.*)$")
+_TS = re.compile(r"^\ufeff?(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s?")
+_GL_TS = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) [0-9a-f]{2}[OE]\+?\s?")
+_GROUP_RUN = re.compile(r"^##\[group\]Run (?P<title>.*)$")
+_EXIT = re.compile(r"Process completed with exit code (\d+)")
+_USES = re.compile(r"^(?:[\w.-]+/[\w./-]+@[\w./-]+|docker://\S+|\./[\w./-]+)$")
+_SECTION = re.compile(
+    r"section_(?P<kind>start|end):(?P<epoch>\d{9,11}):(?P<name>[\w.-]+)(?:\[[^\]]*\])?"
+)
+_GL_FAILED = re.compile(r"ERROR: Job failed(?:: exit code (\d+)|:?(.*))")
+_SETUP_STEPS = frozenset({"set up job", "complete job", "initialize containers", "stop containers"})
+_MAX_ERRORS_PER_STEP = 3
+# per-job raw logs mark the runner's own closing steps with these lines
+_POST_MARKERS = frozenset({"Post job cleanup.", "Cleaning up orphan processes"})
+
+
+def _clean(text: str) -> str:
+    text = _ANSI.sub("", text)
+    return _BARE_SGR.sub("", text).rstrip()
+
+
+def _ts(text: str) -> datetime | None:
+    return parse_timestamp(text)
+
+
+# ------------------------------------------------------------------ shared step model
+
+
+@dataclass
+class _Step:
+    """One step (GitHub) or section (GitLab) as the log shows it; mutable while reading."""
+
+    job: str
+    name: str
+    line: int
+    start: datetime | None = None
+    last: datetime | None = None
+    script: list[tuple[str, int]] = field(default_factory=list)  # (line text, 1-based line)
+    uses: str = ""
+    has_shell: bool = False
+    output: list[str] = field(default_factory=list)
+    errors: list[tuple[str, int, datetime | None]] = field(default_factory=list)
+    exit_code: int | None = None
+    canceled: bool = False
+    # commands echoed with their own line ("$ cmd" in GitLab, "+ cmd" xtrace): text, line, time
+    echoed: list[tuple[str, int, datetime | None]] = field(default_factory=list)
+    echo_output: dict[int, list[str]] = field(default_factory=dict)
+
+    def seen(self, at: datetime | None) -> None:
+        if at is None:
+            return
+        if self.start is None:
+            self.start = at
+        self.last = at
+
+
+def _commands_of(step: _Step, rel: str, end: datetime | None, limit: int) -> list[Command]:
+    """Commands of a step, with times, exit codes and bounded output."""
+    duration = (end - step.start).total_seconds() if end and step.start else None
+    if duration is not None and duration < 0:
+        duration = None
+    origin = "ci-step"
+    cmds: list[Command] = []
+    if step.echoed:
+        for k, (text, line, at) in enumerate(step.echoed):
+            nxt = step.echoed[k + 1][2] if k + 1 < len(step.echoed) else end
+            dur = (nxt - at).total_seconds() if at and nxt and nxt >= at else None
+            if len(step.echoed) == 1 and dur is None:
+                dur = duration
+            out = "\n".join(step.echo_output.get(k, []))
+            cmds.append(
+                Command(
+                    text=text,
+                    source=SourceRef(rel, line),
+                    started_at=at or (step.start if k == 0 else None),
+                    duration_s=dur,
+                    output=excerpt(out, limit),
+                    origin=origin,
+                )
+            )
+    elif step.script:
+        script = "\n".join(t for t, _ in step.script)
+        first_line = step.script[0][1]
+        lines = split_script(script, transcript=False)
+        for k, sl in enumerate(lines):
+            cmds.append(
+                Command(
+                    text=sl.command,
+                    source=SourceRef(rel, first_line + sl.offset),
+                    started_at=step.start if k == 0 else None,
+                    duration_s=duration if len(lines) == 1 else None,
+                    origin=origin,
+                )
+            )
+    elif step.uses:
+        cmds.append(
+            Command(
+                text=f"uses: {step.uses}",
+                source=SourceRef(rel, step.line),
+                started_at=step.start,
+                duration_s=duration,
+                origin="uses",
+            )
+        )
+    if not cmds:
+        return cmds
+    # output that no echoed command claimed belongs to the step's last command
+    if not step.echoed and step.output:
+        cmds[-1] = _with(cmds[-1], output=excerpt("\n".join(step.output), limit))
+    return cmds
+
+
+def _with(cmd: Command, **changes: Any) -> Command:
+    return replace(cmd, **changes)
+
+
+def _assemble(
+    steps: list[_Step],
+    rel: str,
+    config: Config,
+    *,
+    title: str,
+    tags: tuple[str, ...],
+    outcome: Outcome | None,
+    final_exit: int | None,
+) -> Execution | None:
+    """One Execution from the steps of one run log."""
+    if not steps:
+        return None
+    commands: list[Command] = []
+    errors: list[ErrorEvent] = []
+    notes: list[str] = []
+    starts = [s.start for s in steps if s.start is not None]
+    lasts = [s.last for s in steps if s.last is not None]
+    any_failed = False
+    for i, step in enumerate(steps):
+        later = [s for s in steps[i + 1 :] if s.job == step.job and s.start is not None]
+        end = later[0].start if later else step.last
+        cmds = _commands_of(step, rel, end, config.output_excerpt_chars)
+        failed = (
+            step.exit_code not in (None, 0)
+            or step.canceled
+            or bool(step.errors and step.exit_code is None and not later)
+        )
+        any_failed = any_failed or failed
+        if cmds:
+            if failed and step.exit_code is not None:
+                # bash -e stops at the failing command: the last one echoed or in the script
+                cmds[-1] = _with(cmds[-1], exit_code=step.exit_code)
+                cmds[:-1] = [_with(c, exit_code=0) for c in cmds[:-1]]
+            elif not failed and (later or outcome is Outcome.SUCCESS):
+                cmds = [_with(c, exit_code=0) for c in cmds]
+        failing = cmds[-1].text if cmds and failed else None
+        for msg, line, at in step.errors:
+            errors.append(ErrorEvent(msg, SourceRef(rel, line), command=failing, at=at))
+        commands.extend(cmds)
+        if step.start is not None and end is not None and cmds:
+            status = f", exit {step.exit_code}" if step.exit_code is not None else ""
+            secs = max((end - step.start).total_seconds(), 0.0)
+            notes.append(
+                f"step {step.job + ' / ' if step.job else ''}{step.name}: {secs:g}s{status}"
+            )
+    if outcome is None:
+        outcome = Outcome.FAILURE if any_failed else Outcome.SUCCESS
+    if final_exit not in (None, 0) and commands and commands[-1].exit_code is None:
+        commands[-1] = _with(commands[-1], exit_code=final_exit)
+    started = min(starts) if starts else None
+    finished = max(lasts) if lasts else None
+    words = " ".join([title, *(s.job for s in steps), *(s.name for s in steps)])
+    env = None
+    for s in steps:
+        m = re.search(
+            r"\b(prod(?:uction)?|staging|stage|stg|dev|qa|uat|preprod)\b", f"{s.job} {s.name}", re.I
+        )
+        if m:
+            env = environment_name(m.group(1))
+            break
+    return Execution(
+        id=rel,
+        source=SourceRef(rel, steps[0].line),
+        kind=EvidenceKind.CI_LOG,
+        title=title,
+        environment=env,
+        started_at=started,
+        finished_at=finished,
+        duration_s=(finished - started).total_seconds() if started and finished else None,
+        outcome=outcome,
+        commands=tuple(commands),
+        errors=tuple(errors),
+        notes=tuple(notes),
+        tags=tags,
+        declared_type=operation_from_words(words),
+    )
+
+
+# ------------------------------------------------------------------ GitHub Actions logs
+
+
+def parse_log(text: str, rel: str, config: Config) -> ParsedFile:
+    """Read one CI run log (GitHub Actions or GitLab CI) into one Execution."""
+    head = text[:200_000]
+    if "section_start:" in head or "Running with gitlab-runner" in head:
+        execution, diags = _gitlab(text, rel, config)
+    else:
+        execution, diags = _github(text, rel, config)
+    if execution is None:
+        diags.append(Diagnostic(SourceRef(rel), "no CI steps or commands recognized in this log"))
+    return ParsedFile(
+        path=rel,
+        kind=EvidenceKind.CI_LOG,
+        executions=(execution,) if execution else (),
+        diagnostics=tuple(diags),
+    )
+
+
+def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list[Diagnostic]]:
+    steps: list[_Step] = []
+    diags: list[Diagnostic] = []
+    step: _Step | None = None
+    in_group = False  # inside the "##[group]Run" header of the current step
+    group_depth = 0
+    header_mode = ""  # "", "script", "shell", "with", "env"
+    colored_script = "\x1b[36;1m" in text[:500_000] or "[36;1m" in text[:500_000]
+    table = False
+    for n, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        job = name = ""
+        rest = raw
+        row = _GH_ROW.match(raw)
+        if row and _TS.match(row.group("rest")):
+            table = True
+            job, name, rest = row.group("job"), row.group("step"), row.group("rest")
+        at = None
+        if m := _TS.match(rest):
+            at = _ts(m.group("ts"))
+            rest = rest[m.end() :]
+        colored = rest.startswith(("\x1b[36;1m", "[36;1m"))
+        line = _clean(rest)
+        group_run = _GROUP_RUN.match(line)
+        if table:
+            new_step = step is None or (job, name) != (step.job, step.name)
+        else:
+            starts_step = (bool(group_run) and group_depth == 0) or line in _POST_MARKERS
+            new_step = step is None or (starts_step and not in_group)
+        if new_step:
+            default = "Set up job" if step is None else line.rstrip(".")
+            title = group_run.group("title").rstrip(" \\") if group_run else default
+            step = _Step(job=job, name=name or title, line=n)
+            steps.append(step)
+            in_group = False
+            group_depth = 0
+            header_mode = ""
+        assert step is not None
+        step.seen(at)
+        if group_run and not in_group and not step.script and not step.uses and not step.has_shell:
+            in_group = True
+            header_mode = "script"
+            title = group_run.group("title").strip()
+            if _USES.match(title):
+                step.uses = title
+            continue
+        if in_group:
+            if line == "##[endgroup]":
+                in_group = False
+                if step.has_shell:
+                    step.uses = ""  # "Run ./x.sh" with shell: is a script, not a local action
+                elif step.uses:
+                    step.script = []
+                continue
+            stripped = line.strip()
+            if line.startswith("shell: "):
+                step.has_shell = True
+                header_mode = "shell"
+                continue
+            if line in ("env:", "with:") and not colored:
+                header_mode = line[:-1]
+                continue
+            if header_mode == "script" and (colored or not colored_script):
+                step.script.append((line, n))
+                continue
+            if header_mode in ("env", "with") and (line.startswith("  ") or not stripped):
+                continue
+            # anything else ends the header early (a runner that printed no endgroup)
+            in_group = False
+        if line.startswith("##[group]"):
+            group_depth += 1
+            continue
+        if line == "##[endgroup]":
+            group_depth = max(group_depth - 1, 0)
+            continue
+        if line.startswith("##[error]") or line.startswith("Error: Process completed"):
+            msg = line.split("]", 1)[1].strip() if line.startswith("##[") else line
+            if m := _EXIT.search(msg):
+                step.exit_code = int(m.group(1))
+            elif "operation was canceled" in msg.lower() or "cancel" in msg.lower():
+                step.canceled = True
+            step.errors.append((msg, n, at))
+            continue
+        if line.startswith(("##[warning]", "##[debug]", "##[notice]", "##[command]")):
+            if line.startswith("##[command]"):
+                # container / docker actions echo their command this way
+                step.echoed.append((line[len("##[command]") :].strip(), n, at))
+            continue
+        if line.startswith("+ ") and not step.uses and len(line) > 2:
+            # bash -x trace: the command really started now
+            step.echoed.append((line[2:].strip(), n, at))
+            continue
+        if step.echoed:
+            step.echo_output.setdefault(len(step.echoed) - 1, []).append(line)
+        step.output.append(line)
+        if (
+            is_error_line(line)
+            and len(step.errors) < _MAX_ERRORS_PER_STEP
+            and step.name.lower() not in _SETUP_STEPS
+        ):
+            step.errors.append((line.strip(), n, at))
+    # keep only the error lines of steps that failed: noisy "error" words in a green step are output
+    for s in steps:
+        failed = (
+            s.exit_code not in (None, 0)
+            or s.canceled
+            or any(
+                msg.startswith("Process completed") or "##[error]" in msg for msg, _, _ in s.errors
+            )
+        )
+        if not failed:
+            s.errors = []
+        # xtrace lines are only trusted when they match the script's commands
+        if s.script and s.echoed:
+            s.echoed = []
+    # drop runner bookkeeping steps that carry no command
+    useful = [s for s in steps if s.script or s.uses or s.echoed or s.errors]
+    if not useful:
+        return None, diags
+    kept_ids = {id(s) for s in useful}
+    ordered = [s for s in steps if id(s) in kept_ids or s.start is not None]
+    jobs = sorted({s.job for s in useful if s.job})
+    title = "GitHub Actions run" + (f": {', '.join(jobs)}" if jobs else "")
+    execution = _assemble(
+        ordered,
+        rel,
+        config,
+        title=title,
+        tags=("ci", "github-actions"),
+        outcome=None,
+        final_exit=None,
+    )
+    return execution, diags
+
+
+# ------------------------------------------------------------------ GitLab CI logs
+
+
+def _gitlab(text: str, rel: str, config: Config) -> tuple[Execution | None, list[Diagnostic]]:
+    steps: list[_Step] = []
+    diags: list[Diagnostic] = []
+    current: _Step | None = None
+    outcome: Outcome | None = None
+    final_exit: int | None = None
+    job_errors: list[tuple[str, int, datetime | None]] = []
+    for n, raw in enumerate(text.split("\n"), start=1):
+        at: datetime | None = None
+        rest = raw
+        if m := _GL_TS.match(rest):
+            at = _ts(m.group("ts"))
+            rest = rest[m.end() :]
+        plain = _ANSI.sub("", rest)
+        # the dispatcher turned "\r" into newlines; markers can also share a line with text
+        for sec in _SECTION.finditer(plain):
+            when = datetime.fromtimestamp(int(sec.group("epoch")), tz=UTC).replace(tzinfo=None)
+            if sec.group("kind") == "start":
+                current = _Step(job="", name=sec.group("name"), line=n)
+                current.seen(when)
+                steps.append(current)
+            elif current is not None and current.name == sec.group("name"):
+                current.seen(when)
+                current = None
+        line = _SECTION.sub("", plain).strip("\r")
+        line = _clean(line)
+        if not line.strip():
+            continue
+        if m := _GL_FAILED.search(line):
+            outcome = Outcome.FAILURE
+            if m.group(1):
+                final_exit = int(m.group(1))
+            job_errors.append((line.strip(), n, at))
+            continue
+        if line.strip() == "Job succeeded":
+            outcome = Outcome.SUCCESS
+            continue
+        if current is None:
+            continue
+        current.seen(at)
+        if line.startswith("$ "):
+            cmd = line[2:].strip()
+            cmd = re.sub(r"\s*# collapsed multi-line command$", "", cmd)
+            current.echoed.append((cmd, n, at))
+            continue
+        if current.echoed:
+            current.echo_output.setdefault(len(current.echoed) - 1, []).append(line)
+        current.output.append(line)
+        if is_error_line(line) and len(current.errors) < _MAX_ERRORS_PER_STEP:
+            current.errors.append((line.strip(), n, at))
+    script_steps = [s for s in steps if s.echoed]
+    if not script_steps:
+        return None, diags
+    # the job's failure belongs to the last section that ran commands
+    if outcome is Outcome.FAILURE:
+        failing = next(
+            (s for s in reversed(script_steps) if s.name != "after_script"), script_steps[-1]
+        )
+        failing.exit_code = final_exit if final_exit is not None else 1
+        failing.errors.extend(job_errors)
+    for s in steps:
+        if s.exit_code is None:
+            s.errors = []  # error-looking output in a section that passed is just output
+    title = "GitLab CI job"
+    return (
+        _assemble(
+            steps,
+            rel,
+            config,
+            title=title,
+            tags=("ci", "gitlab-ci"),
+            outcome=outcome,
+            final_exit=None,
+        ),
+        diags,
+    )
+
+
+# ------------------------------------------------------------------ workflow files
+
+
+class _WorkflowLoader(yaml.SafeLoader):
+    """SafeLoader whose booleans are YAML 1.2 only: ``on:`` stays the string "on"."""
+
+
+_WorkflowLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _scalar(node: yaml.Node | None) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    return ""
+
+
+def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
+            return v
+    return None
+
+
+def _items(node: yaml.Node | None) -> list[tuple[str, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    return [(str(k.value), v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+
+
+def _job_order(jobs: list[tuple[str, yaml.Node]]) -> list[tuple[str, yaml.Node]]:
+    """Jobs in ``needs:`` order (file order between independent jobs)."""
+    names = [j for j, _ in jobs]
+    needs: dict[str, set[str]] = {}
+    for name, node in jobs:
+        n = _get(node, "needs")
+        if isinstance(n, yaml.SequenceNode):
+            needs[name] = {_scalar(x) for x in n.value} & set(names)
+        elif _scalar(n):
+            needs[name] = {_scalar(n)} & set(names)
+        else:
+            needs[name] = set()
+    done: list[str] = []
+    while len(done) < len(names):
+        ready = [j for j in names if j not in done and needs[j] <= set(done)]
+        if not ready:  # a cycle: keep file order
+            ready = [j for j in names if j not in done][:1]
+        done.append(ready[0])
+    by_name = dict(jobs)
+    return [(j, by_name[j]) for j in done]
+
+
+def parse_workflow(text: str, rel: str, config: Config) -> ParsedFile:
+    """Read a GitHub Actions workflow file into one procedure-template Execution."""
+    del config
+    try:
+        root = yaml.compose(text, Loader=_WorkflowLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return ParsedFile(
+            path=rel,
+            kind=EvidenceKind.CI_WORKFLOW,
+            diagnostics=(Diagnostic(SourceRef(rel, line), f"invalid YAML: {problem}", "error"),),
+        )
+    except (ValueError, RecursionError) as exc:
+        return ParsedFile(
+            path=rel,
+            kind=EvidenceKind.CI_WORKFLOW,
+            diagnostics=(Diagnostic(SourceRef(rel), f"invalid YAML: {exc}", "error"),),
+        )
+    jobs = _items(_get(root, "jobs"))
+    if not jobs:
+        return ParsedFile(
+            path=rel,
+            kind=EvidenceKind.CI_WORKFLOW,
+            diagnostics=(Diagnostic(SourceRef(rel), "no `jobs:` in this workflow"),),
+        )
+    title = _scalar(_get(root, "name")) or rel.rsplit("/", 1)[-1]
+    triggers = _get(root, "on")
+    if isinstance(triggers, yaml.MappingNode):
+        trigger_text = ", ".join(k for k, _ in _items(triggers))
+    elif isinstance(triggers, yaml.SequenceNode):
+        trigger_text = ", ".join(_scalar(x) for x in triggers.value)
+    else:
+        trigger_text = _scalar(triggers)
+    commands: list[Command] = []
+    notes: list[str] = []
+    environment: str | None = None
+    for job_id, job in _job_order(jobs):
+        job_name = _scalar(_get(job, "name")) or job_id
+        env_node = _get(job, "environment")
+        env = _scalar(env_node) or _scalar(_get(env_node, "name"))
+        facts = [f"job {job_name}"]
+        if env:
+            facts.append(f"environment {env}")
+            if environment is None and "${{" not in env:
+                environment = environment_name(env)
+        if cond := _scalar(_get(job, "if")):
+            facts.append(f"if: {cond}")
+        if needs := _get(job, "needs"):
+            listed = (
+                [_scalar(x) for x in needs.value]
+                if isinstance(needs, yaml.SequenceNode)
+                else [_scalar(needs)]
+            )
+            facts.append("needs " + ", ".join(x for x in listed if x))
+        notes.append("; ".join(facts))
+        steps = _get(job, "steps")
+        if not isinstance(steps, yaml.SequenceNode):
+            if uses := _scalar(_get(job, "uses")):  # a reusable workflow call
+                commands.append(
+                    Command(f"uses: {uses}", SourceRef(rel, job.start_mark.line + 1), origin="uses")
+                )
+            continue
+        for step in steps.value:
+            step_name = _scalar(_get(step, "name"))
+            if cond := _scalar(_get(step, "if")):
+                notes.append(f"step {step_name or '?'} ({job_name}) if: {cond}")
+            run = _get(step, "run")
+            uses = _scalar(_get(step, "uses"))
+            if isinstance(run, yaml.ScalarNode):
+                # block scalars ("run: |") start on the line after the key
+                body_line = run.start_mark.line + 1 + (1 if run.style in ("|", ">") else 0)
+                for sl in split_script(str(run.value), transcript=False):
+                    commands.append(
+                        Command(
+                            sl.command,
+                            SourceRef(rel, body_line + sl.offset),
+                            origin="workflow-run",
+                        )
+                    )
+            elif uses:
+                commands.append(
+                    Command(
+                        f"uses: {uses}",
+                        SourceRef(rel, step.start_mark.line + 1),
+                        origin="uses",
+                    )
+                )
+    execution = Execution(
+        id=rel,
+        source=SourceRef(rel, 1),
+        kind=EvidenceKind.CI_WORKFLOW,
+        title=title,
+        context=f"on: {trigger_text}" if trigger_text else "",
+        environment=environment,
+        outcome=Outcome.UNKNOWN,
+        commands=tuple(commands),
+        notes=tuple(notes),
+        tags=("ci", "github-actions", "workflow"),
+        declared_type=operation_from_words(" ".join([title, rel, *(j for j, _ in jobs)])),
+    )
+    return ParsedFile(path=rel, kind=EvidenceKind.CI_WORKFLOW, executions=(execution,))
+
+
+def parse(text: str, rel: str, config: Config) -> ParsedFile:
+    """A workflow file when the text declares ``jobs:`` at top level, else a run log."""
+    if re.search(r"^jobs:\s*$", text, re.M) and not _GH_ROW.match(text.split("\n", 1)[0]):
+        return parse_workflow(text, rel, config)
+    return parse_log(text, rel, config)

@@ -426,7 +426,39 @@ def test_select_is_deterministic() -> None:
 
 
 def test_query_terms() -> None:
-    assert query_terms("Handle the 10x traffic, for API") == ["handle", "10x", "traffic", "api"]
+    assert query_terms("Handle the 10x traffic, for API") == ["10x", "traffic", "api"]
+
+
+def test_free_text_word_shared_by_every_run_of_the_type_still_counts() -> None:
+    # bm25's idf is ~0 for a word in every document of a small pool; the ranking must not
+    # collapse to "nothing relevant" when every migration run says "aurora schema".
+    ex = [
+        run(
+            f".claude/observations/2025-0{i}-01/execution-100000-migration-aurora-schema.md",
+            "alembic upgrade head",
+        )
+        for i in range(1, 6)
+    ] + [run("notes/deploy-api.md", "sam deploy", title="Deploy API")]
+    got = select(ex, OT.MIGRATION, "Aurora schema change")
+    assert len(got) == 5
+    assert all(score > 0 for _, score in got)
+
+
+def test_free_text_synonyms_find_load_for_traffic() -> None:
+    ex = [
+        run(
+            "a/behavior-1-scaling-readers.md",
+            "kubectl scale deployment/api --replicas=8",
+            context="load doubled after launch",
+        ),
+        run(
+            "b/behavior-2-scaling-workers.md",
+            "kubectl scale deployment/worker --replicas=4",
+            context="queue depth",
+        ),
+    ]
+    got = select(ex, OT.SCALING, "Handle 10x traffic")
+    assert [e.id for e, _ in got] == ["a/behavior-1-scaling-readers.md"]
 
 
 # ------------------------------------------------------------ development tasks

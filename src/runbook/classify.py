@@ -63,6 +63,8 @@ TEXT_PATTERNS: tuple[tuple[OperationType, str, float], ...] = (
     (INC, r"incidents?|outages?|post[ _-]?mortems?|sev[ _-]?[0-4]|p[0-2]|on[ _-]?call|paged", 1.0),
     (INC, r"time[ds]?[ _-]?outs?|timed[ _-]out|degrad\w*|latency|5xx|50[0234]s?|unavailable", 1.0),
     (INC, r"exhaust\w*|crash\w*|oom\w*|out[ _-]of[ _-]memory|leak\w*|throttl\w*|spikes?", 1.0),
+    (INC, r"troubleshoot\w*|root[ _-]cause|rca|mitigat\w*|firefight\w*", 1.0),
+    (INC, r"debug\w*|investigat\w*|diagnos\w*", 0.75),
     (
         INC,
         r"alerts?|alarms?|triage|hotfix\w*|cold[ _-]starts?|errors?|fail(?:ure|ures|ed|ing)",
@@ -1056,6 +1058,7 @@ def _finish_scopes(scopes: set[str]) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------ select
 
+# Grammar words, and request words that describe the ask rather than the evidence ("handle").
 _STOP_WORDS = frozenset(
     [
         "a",
@@ -1083,13 +1086,45 @@ _STOP_WORDS = frozenset(
         "why",
         "what",
         "x",
+        "handle",
+        "handling",
+        "add",
+        "adding",
+        "addition",
+        "new",
+        "change",
+        "changes",
+        "issue",
+        "issues",
+        "problem",
+        "problems",
+        "procedure",
+        "process",
+        "runbook",
     ]
 )
+# A few operational synonyms, so "Handle 10x traffic" also finds runs that speak of load.
+QUERY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "traffic": ("load", "requests", "rps", "qps", "throughput"),
+    "load": ("traffic",),
+    "replica": ("reader", "replicas"),
+    "reader": ("replica",),
+    "db": ("database",),
+    "database": ("db",),
+    "latency": ("slow", "p99"),
+    "slow": ("latency",),
+    "k8s": ("kubernetes",),
+    "kubernetes": ("k8s",),
+    "timeout": ("timeouts",),
+}
 # FTS5 column weights: title and slug name the run; errors and tags are specific; notes chatter.
 _FTS_COLUMNS = ("title", "slug", "tags", "errors", "context", "notes", "commands")
 _FTS_WEIGHTS = (4.0, 4.0, 2.0, 2.5, 1.0, 0.5, 0.5)
-RELATIVE_CUTOFF = 0.3  # keep documents scoring at least this share of the best one
+RELATIVE_CUTOFF = 0.45  # keep documents scoring at least this share of the best one
 SECONDARY_WEIGHT = 0.6  # failure evidence of another type, for incident response
+# bm25 says how specific a match is, coverage how much of the request it answers; bm25 alone
+# collapses when a word is in most documents (idf ~ 0), coverage alone ignores specificity.
+BM25_SHARE = 0.7
 
 
 def normalize_scope(scope: str) -> str:
@@ -1128,7 +1163,7 @@ def select(
             if scope_text in cls[ex.id].scopes
         ]
         return _ordered(scored)
-    return _ordered(_rank_text(pool, scope_text, cls))
+    return _ordered(_rank_text(executions, pool, scope_text, cls))
 
 
 def _is_failure_evidence(ex: Execution, c: Classification) -> bool:
@@ -1164,11 +1199,19 @@ def _document(ex: Execution, c: Classification) -> tuple[str, ...]:
 
 
 def _rank_text(
-    pool: list[tuple[Execution, float]], text: str, cls: Mapping[str, Classification]
+    executions: Sequence[Execution],
+    pool: list[tuple[Execution, float]],
+    text: str,
+    cls: Mapping[str, Classification],
 ) -> list[tuple[Execution, float]]:
     terms = query_terms(text)
     if not terms:
         return []
+    groups = [(t, *QUERY_SYNONYMS.get(t, ())) for t in terms]
+    pool_weight = {ex.id: w for ex, w in pool}
+    # Index every execution, not just the pool: idf must come from the whole corpus, or a
+    # word shared by all runs of the requested type ("aurora" in every migration) counts 0.
+    docs = sorted({ex.id: ex for ex in executions}.values(), key=lambda e: e.id)
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(
@@ -1176,26 +1219,41 @@ def _rank_text(
         )
         conn.executemany(
             f"INSERT INTO docs(rowid, {', '.join(_FTS_COLUMNS)}) VALUES (?, {', '.join('?' * len(_FTS_COLUMNS))})",
-            [(i, *_document(ex, cls[ex.id])) for i, (ex, _) in enumerate(pool)],
+            [(i, *_document(ex, cls[ex.id])) for i, ex in enumerate(docs)],
         )
-        query = " OR ".join(f'"{t}"' for t in terms)
         weights = ", ".join(str(w) for w in _FTS_WEIGHTS)
-        rows = conn.execute(
-            f"SELECT rowid, bm25(docs, {weights}) FROM docs WHERE docs MATCH ?", (query,)
-        ).fetchall()
+        query = " OR ".join(_fts_group(g) for g in groups)
+        bm25 = {
+            int(rowid): max(0.0, -float(score))  # bm25() is negative, lower = better
+            for rowid, score in conn.execute(
+                f"SELECT rowid, bm25(docs, {weights}) FROM docs WHERE docs MATCH ?", (query,)
+            )
+        }
+        covered: dict[int, int] = defaultdict(int)
+        for group in groups:
+            for (rowid,) in conn.execute(
+                "SELECT rowid FROM docs WHERE docs MATCH ?", (_fts_group(group),)
+            ):
+                covered[int(rowid)] += 1
     finally:
         conn.close()
-    # bm25() is lower-is-better and negative; flip it so higher means more relevant.
-    scores = {int(rowid): -float(score) for rowid, score in rows if -float(score) > 0}
-    if not scores:
+    candidates = [i for i in bm25 if docs[i].id in pool_weight and covered[i] > 0]
+    if not candidates:
         return []
-    best = max(s * pool[i][1] for i, s in scores.items())
-    out: list[tuple[Execution, float]] = []
-    for i, s in scores.items():
-        rel = s * pool[i][1] / best
-        if rel >= RELATIVE_CUTOFF:
-            out.append((pool[i][0], round(rel, 4)))
-    return out
+    best_bm25 = max(bm25[i] for i in candidates)
+    scores: dict[int, float] = {}
+    for i in candidates:
+        specificity = bm25[i] / best_bm25 if best_bm25 > 1e-9 else 0.0
+        coverage = covered[i] / len(groups)
+        share = BM25_SHARE if best_bm25 > 1e-9 else 0.0
+        scores[i] = (share * specificity + (1 - share) * coverage) * pool_weight[docs[i].id]
+    best = max(scores.values())
+    return [(docs[i], round(s / best, 4)) for i, s in scores.items() if s / best >= RELATIVE_CUTOFF]
+
+
+def _fts_group(words: Sequence[str]) -> str:
+    # Quoted: an FTS5 query never sees user syntax (AND, NEAR, column filters, '*').
+    return "(" + " OR ".join('"' + w.replace('"', "") + '"' for w in words) + ")"
 
 
 # ------------------------------------------------------------- development tasks

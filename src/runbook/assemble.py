@@ -460,11 +460,24 @@ def _overview(
         OperationType.SCALING: f"Change the capacity of {target}{env_text} (analyze, plan, execute, monitor, optimize), following {n} recorded runs.",
         OperationType.NONE: f"Carry out the {target} operation as recorded in {n} runs.",
     }
-    when: list[str] = []
+    occasion = {
+        OperationType.DEPLOYMENT: f"A new version of {target} is ready to ship{env_text}",
+        OperationType.ROLLBACK: f"A change to {target} broke something and the previous version was good",
+        OperationType.INCIDENT: f"Symptoms matching \u201c{target}\u201d are reported or alerted",
+        OperationType.MIGRATION: f"A {target} change is ready to apply{env_text}",
+        OperationType.SCALING: f"{target[:1].upper()}{target[1:]} approaches its capacity{env_text}",
+        OperationType.NONE: f"The {target} operation is due",
+    }
+    when: list[str] = [f"{occasion[op_type]} (derived from the operation type)"]
     contexts = Counter(_first_sentence(e.context or e.title) for e in used)
     contexts.pop("", None)
-    for text, count in sorted(contexts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]:
-        when.append(f"{text} (observed: {count} run{'s' if count != 1 else ''})")
+    ranked = sorted(contexts.items(), key=lambda kv: (-kv[1], kv[0]))
+    recurring = [(t, c) for t, c in ranked if c > 1][:3]
+    for text, count in recurring:
+        when.append(f"{text} (observed: {count} runs)")
+    if not recurring and ranked:
+        examples = "; ".join(f"\u201c{t}\u201d" for t, _ in ranked[:2])
+        when.append(f"Recorded occasions, e.g. {examples} ({len(used)} runs in all)")
     if op_type in (OperationType.ROLLBACK, OperationType.INCIDENT):
         for cluster in clusters[:3]:
             label = (
@@ -475,8 +488,7 @@ def _overview(
             when.append(f"`{_one_line(cluster.signature)}` ({label})")
     for alarm in sorted(alarms, key=lambda a: (a.name, a.source))[:3]:
         when.append(f"Alarm `{alarm.name}` fires (defined in {alarm.source.path})")
-    if not when:
-        when.append("No trigger recorded in evidence")
+
     deps = _dependencies(procedure)
     return Overview(purpose=purposes[op_type], when_to_use=tuple(when), dependencies=deps)
 
@@ -537,6 +549,9 @@ def _prerequisites(
         )
         for name, count in _environments(used, runs)
     )
+    in_steps = {
+        k for s in procedure.steps for c in (*s.commands, *_opt(s.verification)) for k in _keys(c)
+    }
     pre = [
         Item(
             text=f"`{c.text}`",
@@ -544,6 +559,7 @@ def _prerequisites(
             evidence=c.evidence,
         )
         for c in procedure.pre_checks
+        if not set(_keys(c)) & in_steps  # already a step: listing it twice adds nothing
     ]
     pre.append(
         Item(
@@ -676,7 +692,7 @@ def _steps(
                 expected_output=_expected_output(mined),
                 duration=_duration(mined.duration),
                 verification=_verification(mined.verification),
-                if_failed=_if_failed(keys, clusters),
+                if_failed=_if_failed(keys, clusters, op_type),
                 support=Support(mined.support, mined.of),
                 optional=mined.optional,
                 evidence=_dedupe_refs(
@@ -731,8 +747,13 @@ def _merge_params(commands: Sequence[MinedCommand]) -> tuple[Param, ...]:
 
 
 def _expected_output(step: MinedStep) -> str:
-    outputs = [c.expected_output.strip("\n") for c in step.commands if c.expected_output.strip()]
-    return "\n".join(outputs)
+    with_output = [c for c in step.commands if c.expected_output.strip()]
+    if len(with_output) == 1 and len(step.commands) == 1:
+        return with_output[0].expected_output.strip("\n")
+    # Several commands: label each output with its command, as a terminal would show it.
+    return "\n".join(
+        f"$ {_one_line(c.text, 100)}\n{c.expected_output.strip(chr(10))}" for c in with_output
+    )
 
 
 def _duration(stat: Stat | None) -> Duration | None:
@@ -746,14 +767,14 @@ def _verification(command: MinedCommand | None) -> Verification | None:
         return None
     expected = command.expected_output.strip("\n")
     if not expected:
-        support = f" in {command.support}/{command.of} runs" if command.of else ""
-        expected = (
-            f"Completes without error (seen{support} of the successful runs; no output recorded)"
-        )
+        support = f" in {command.support}/{command.of} successful runs" if command.of else ""
+        expected = f"Completes without error (seen{support}; no output recorded)"
     return Verification(command=command.text, expected=expected)
 
 
-def _if_failed(keys: set[str], clusters: Sequence[FailureCluster]) -> tuple[str, ...]:
+def _if_failed(
+    keys: set[str], clusters: Sequence[FailureCluster], op_type: OperationType
+) -> tuple[str, ...]:
     lines: list[str] = []
     for number, cluster in enumerate(clusters, start=1):
         if cluster.step_key is None or cluster.step_key not in keys:
@@ -768,7 +789,10 @@ def _if_failed(keys: set[str], clusters: Sequence[FailureCluster]) -> tuple[str,
             "Check: the command's exit code and output against Expected Output above "
             "(default — no failure recorded at this step)"
         )
-        lines.append("Fallback: stop and follow the Rollback Procedure (default)")
+        if op_type is OperationType.ROLLBACK:
+            lines.append("Fallback: stop and escalate to the runbook owner (default)")
+        else:
+            lines.append("Fallback: stop and follow the Rollback Procedure (default)")
     return tuple(lines)
 
 
@@ -884,6 +908,24 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
     return None
 
 
+def _heads(migrations: Sequence[MigrationDef]) -> list[MigrationDef]:
+    """The newest migrations: those no other migration depends on (else the highest version)."""
+    if not migrations:
+        return []
+    parents = {p for m in migrations for p in m.depends_on}
+    if parents:
+        heads = [m for m in migrations if m.version not in parents and not m.repeatable]
+        if heads:
+            return sorted(heads, key=lambda m: (m.version, m.name))
+
+    # Sequential versions (Flyway V12, golang-migrate 000012): compare numerically when possible.
+    def order(m: MigrationDef) -> tuple[int, str]:
+        digits = re.sub(r"\D", "", m.version)
+        return (int(digits) if digits else -1, m.version)
+
+    return [max((m for m in migrations if not m.repeatable), key=order, default=migrations[-1])]
+
+
 def _rollback(
     op_type: OperationType,
     procedure: Procedure,
@@ -948,7 +990,7 @@ def _rollback(
                     title=inverse[0], commands=(inverse[1],), evidence=command.evidence[:3]
                 )
             )
-    for migration in sorted(migrations, key=lambda m: (m.version, m.name), reverse=True):
+    for migration in _heads(migrations):
         if migration.down_statements:
             ref = migration.down_source or migration.source
             derived.append(

@@ -27,10 +27,15 @@ _MARKER = re.compile(
 
 MAX_EVIDENCE_SHOWN = 5
 MAX_STEPS_FLAT = 10
+# Troubleshooting shows the most frequent issues in full; rarer ones as one line each, so the
+# runbook stays readable (the original's "overly detailed runbook" anti-pattern).
+MAX_ISSUES_DETAILED = 8
 
 
 def format_seconds(seconds: float) -> str:
     """Human duration: ``45 s``, ``6.5 min``, ``2.1 h``."""
+    if seconds < 1:
+        return "<1 s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 3600:
@@ -47,6 +52,8 @@ def format_duration(duration: Duration | None, *, unit: str = "runs") -> str:
     """``~45 s (median of 11 runs; p90 70 s)``, or a plain statement that no timing exists."""
     if duration is None or duration.median_seconds is None:
         return "unknown (no timing recorded in evidence)"
+    if duration.runs == 1 and unit.endswith("runs"):
+        unit = unit[:-1]
     text = f"~{format_seconds(duration.median_seconds)} (median of {duration.runs} {unit}"
     if duration.p90_seconds is not None and duration.runs > 1:
         text += f"; p90 {format_seconds(duration.p90_seconds)}"
@@ -57,7 +64,8 @@ def header_duration(duration: Duration) -> str:
     """The header's Estimated Duration, in minutes as in the original template."""
     if duration.median_seconds is None:
         return "unknown (no timing recorded in evidence)"
-    text = f"~{_trim(duration.median_seconds / 60)} minutes (median of {duration.runs} runs"
+    runs = "run" if duration.runs == 1 else "runs"
+    text = f"~{_trim(duration.median_seconds / 60)} minutes (median of {duration.runs} {runs}"
     if duration.p90_seconds is not None and duration.runs > 1:
         text += f"; p90 {_trim(duration.p90_seconds / 60)} minutes"
     return text + ")"
@@ -176,6 +184,8 @@ def render_markdown(runbook: Runbook, *, links_from: str = "runbooks") -> str:
         "notes": "Operations Notes",
         "observation": "Observations",
         "journal": "Journals",
+        "migration-file": "Migration Files",
+        "alarm": "Alarm Definitions",
     }
     for related in runbook.related:
         group = titles.get(related.kind, "Other Evidence")
@@ -191,7 +201,15 @@ def render_markdown(runbook: Runbook, *, links_from: str = "runbooks") -> str:
                 break
         else:
             related_groups.append((group, [row]))
-    order = ["Documentation", "Operations Notes", "Observations", "Journals", "Other Evidence"]
+    order = [
+        "Documentation",
+        "Operations Notes",
+        "Observations",
+        "Journals",
+        "Migration Files",
+        "Alarm Definitions",
+        "Other Evidence",
+    ]
     related_groups.sort(key=lambda g: order.index(g[0]))
     body = (
         environment()
@@ -200,6 +218,12 @@ def render_markdown(runbook: Runbook, *, links_from: str = "runbooks") -> str:
             rb=runbook,
             header_duration=header_duration(runbook.estimated_duration),
             grouped=len(runbook.steps) > MAX_STEPS_FLAT,
+            issues=runbook.troubleshooting[:MAX_ISSUES_DETAILED],
+            more_issues=list(
+                enumerate(
+                    runbook.troubleshooting[MAX_ISSUES_DETAILED:], start=MAX_ISSUES_DETAILED + 1
+                )
+            ),
             phases=_phases(runbook.steps),
             related_groups=related_groups,
             type_value=runbook.operation_type.value,

@@ -36,7 +36,7 @@ TRANSCRIPT_INFOS = frozenset(
 LOOSE_INFOS = frozenset({"", "text", "txt", "plain", "plaintext", "log", "output", "none"})
 
 _ERROR_LINE = re.compile(
-    r"(?:^|[\s\[(:])(?:[A-Z]\w*(?:Error|Exception|Fault)|Traceback|ERROR|FATAL|CRITICAL|PANIC|panic:"
+    r"(?:^|[\s\[(:.])(?:[A-Z]\w*(?:Error|Exception|Fault)|Traceback|ERROR|FATAL|CRITICAL|PANIC|panic:"
     r"|[Ee]rror(?:\[\w+\])?:|[Ff]atal:|E[0-9]{4}|AccessDenied\w*|Unauthorized|Forbidden|denied:"
     r"|timed out|Timeout|Connection refused|No such file or directory|command not found"
     r"|exit (?:code|status) [1-9]\d*|[Ff]ailed(?: to| with|:)|FAILED|FAIL\b|Permission denied)"
@@ -75,6 +75,15 @@ _SUCCESS_WORDS = frozenset(
         "resolved",
         "green",
         "fixed",
+        "deployed",
+        "migrated",
+        "applied",
+        "healthy",
+        "clean",
+        "restored",
+        "recovered",
+        "mitigated",
+        "worked",
     ]
 )
 _FAILURE_WORDS = frozenset(
@@ -128,6 +137,10 @@ def exit_code_in(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _failure(word: str) -> bool:
+    return word in _FAILURE_WORDS or (word.endswith("s") and word[:-1] in _FAILURE_WORDS)
+
+
 def outcome_word(text: str, *, rollback_ok: bool = False) -> Outcome | None:
     """SUCCESS/FAILURE for a status word such as ``succeeded`` or ``rolled back``, else None.
 
@@ -138,7 +151,14 @@ def outcome_word(text: str, *, rollback_ok: bool = False) -> Outcome | None:
         words = [w for w in words if w != "rolledback"]
     if not words:
         return None
-    if any(w in _FAILURE_WORDS for w in words) and words[0] not in ("no", "not", "without"):
+    # "no errors", "without failures", "0 failed" negate the failure word that follows
+    negated = {k + 1 for k, w in enumerate(words) if w in ("no", "without", "zero", "never")}
+    if negated:
+        kept = [w for k, w in enumerate(words) if k not in negated]
+        if len(kept) < len(words) and not any(_failure(w) for w in kept):
+            return Outcome.SUCCESS
+        words = kept
+    if any(_failure(w) for w in words) and words[0] not in ("no", "not", "without"):
         return Outcome.FAILURE
     if any(w in _SUCCESS_WORDS for w in words):
         return Outcome.SUCCESS
@@ -399,8 +419,12 @@ def errors_from_output(cmd: Command, max_errors: int = 1) -> list[ErrorEvent]:
     """The first error-looking line(s) of a failed command's output as error events."""
     found: list[ErrorEvent] = []
     lines = cmd.output.split("\n")
-    for line in lines:
-        if line.strip() and is_error_line(line):
+    hits = [ln for ln in lines if ln.strip() and is_error_line(ln)]
+    # a Python traceback's message is its last line, not "Traceback (most recent call last):"
+    if len(hits) > 1 and hits[0].lstrip().startswith("Traceback"):
+        hits = hits[1:]
+    for line in hits:
+        if line:
             found.append(
                 ErrorEvent(line.strip()[:500], cmd.source, command=cmd.text, at=cmd.started_at)
             )

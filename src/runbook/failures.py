@@ -112,7 +112,7 @@ def _clause(text: str) -> str:
     )
 
 
-def _cap(text: str, limit: int = 80) -> str:
+def _cap(text: str, limit: int = 100) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text

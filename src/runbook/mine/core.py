@@ -9,6 +9,8 @@ Sample: 12 deploy runs of ``docker build -t api:{sha} .`` ... -> Procedure(steps
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -446,8 +448,6 @@ def _parameterize(
 
 
 def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
-    import shlex
-
     tokens = unit.template.tokens
     if not tokens:
         return unit.template.raw, []
@@ -522,12 +522,36 @@ def render_commands(commands: Sequence[Command], normalize: Normalizer) -> tuple
     out: list[str] = []
     for key in order:
         unit = units[key]
-        texts, _ = _parameterize([unit])
-        text = texts[unit.item]
         if len(unit.runs) == 1:
-            text = key  # one instance: masked values stay placeholders (the key is the template)
-        out.append(text)
+            out.append(_render_single(unit.template))
+            continue
+        texts, _ = _parameterize([unit])
+        out.append(texts[unit.item])
     return tuple(out)
+
+
+# Slot names whose values differ every run by nature (a single sighting is no constant).
+_PER_RUN = re.compile(
+    r"sha|digest|timestamp|uuid|date|time|tag|version|revision|build|run-id|lock-id|request-id|token"
+)
+
+
+def _render_single(t: CommandTemplate) -> str:
+    pieces: list[str] = []
+    for tok in t.tokens:
+        names = params.token_slots(tok)
+        template = params.token_template(tok)
+        if names and any(_PER_RUN.search(n) for n in names):
+            values = params.slot_values(tok)
+            fill = tuple(
+                None if _PER_RUN.search(n) else v for n, v in zip(names, values, strict=False)
+            )
+            pieces.append(params.render_token(template, names, fill))
+        elif names:
+            pieces.append(shlex.quote(tok.text))
+        else:
+            pieces.append(template)
+    return " ".join(pieces) if pieces else t.raw
 
 
 # ----------------------------------------------------------------- durations

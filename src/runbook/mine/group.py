@@ -13,6 +13,7 @@ Sample: build, push, update, wait, curl /health -> Build: build; Build: push; De
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from runbook.model import CommandTemplate, MinedCommand, MinedStep, OperationTyp
 __all__ = ["MAX_STEPS", "Grouped", "group_steps"]
 
 MAX_STEPS = 10
+_DRY_TITLE = re.compile(r"\b(?:plan|diff|dry|preview|validate|lint|template|check)", re.IGNORECASE)
 
 Item = tuple[str, int]  # (normalize key, occurrence number within a run)
 
@@ -122,6 +124,8 @@ def group_steps(
             and last is not None
             and last.verification is None
             and action[last.members[-1]]
+            # a rare check does not verify a step that always runs
+            and (commands[i].optional <= commands[last.members[-1]].optional)
         ):
             last.verification = i
             continue
@@ -194,6 +198,9 @@ def _title(
     titles: list[str] = []
     for i in picks:
         title = kinds.title_for(templates[i], commands[i].text)
+        if kinds.check_kind(templates[i]) == "dryrun" and not _DRY_TITLE.search(title):
+            title = f"Dry run: {_lower_first(title)}"
+
         if title not in titles:
             titles.append(title)
     if len(titles) == 1:

@@ -233,6 +233,7 @@ _CRITICAL_SEVERITIES = frozenset(
 )
 
 MAX_EVIDENCE_SHOWN = 5
+MAX_IF_FAILED = 3  # failure signatures listed under a step; the rest are referenced by number
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,12 +454,12 @@ def _overview(
     env_text = f" ({', '.join(name for name, _ in envs)})" if envs else ""
     n = len(used)
     purposes = {
-        OperationType.DEPLOYMENT: f"Deploy {target}{env_text} the way the {n} recorded successful runs did, with a verification gate after each change.",
-        OperationType.ROLLBACK: f"Return {target}{env_text} to its last known-good version, following the {n} recorded rollback runs.",
-        OperationType.INCIDENT: f"Detect, triage, mitigate and resolve \u201c{target}\u201d incidents, following {n} recorded responses.",
-        OperationType.MIGRATION: f"Apply the {target} migration{env_text} recoverably (backup, test, apply, verify, rollback plan), following {n} recorded runs.",
-        OperationType.SCALING: f"Change the capacity of {target}{env_text} (analyze, plan, execute, monitor, optimize), following {n} recorded runs.",
-        OperationType.NONE: f"Carry out the {target} operation as recorded in {n} runs.",
+        OperationType.DEPLOYMENT: f"Deploy {target}{env_text} the way {_n(n, 'recorded successful run')} did, with a verification gate after each change.",
+        OperationType.ROLLBACK: f"Return {target}{env_text} to its last known-good version, following {_n(n, 'recorded rollback run')}.",
+        OperationType.INCIDENT: f"Detect, triage, mitigate and resolve \u201c{target}\u201d incidents, following {_n(n, 'recorded response')}.",
+        OperationType.MIGRATION: f"Apply the {target} migration{env_text} recoverably (backup, test, apply, verify, rollback plan), following {_n(n, 'recorded run')}.",
+        OperationType.SCALING: f"Change the capacity of {target}{env_text} (analyze, plan, execute, monitor, optimize), following {_n(n, 'recorded run')}.",
+        OperationType.NONE: f"Carry out the {target} operation as recorded in {_n(n, 'run')}.",
     }
     occasion = {
         OperationType.DEPLOYMENT: f"A new version of {target} is ready to ship{env_text}",
@@ -477,7 +478,7 @@ def _overview(
         when.append(f"{text} (observed: {count} runs)")
     if not recurring and ranked:
         examples = "; ".join(f"\u201c{t}\u201d" for t, _ in ranked[:2])
-        when.append(f"Recorded occasions, e.g. {examples} ({len(used)} runs in all)")
+        when.append(f"Recorded occasions, e.g. {examples} ({_n(len(used), 'run')} in all)")
     if op_type in (OperationType.ROLLBACK, OperationType.INCIDENT):
         for cluster in clusters[:3]:
             label = (
@@ -491,6 +492,11 @@ def _overview(
 
     deps = _dependencies(procedure)
     return Overview(purpose=purposes[op_type], when_to_use=tuple(when), dependencies=deps)
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 run`` / ``3 runs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _first_sentence(text: str) -> str:
@@ -543,7 +549,7 @@ def _prerequisites(
     n = len(used)
     env_items = tuple(
         Item(
-            text=f"Environment: {name} ({count} of {n} runs)",
+            text=f"Environment: {name} ({count} of {_n(n, 'run')})",
             provenance="observed",
             evidence=tuple(sorted(e.source for e in used if _env_of(e, runs) == name))[:5],
         )
@@ -776,13 +782,21 @@ def _if_failed(
     keys: set[str], clusters: Sequence[FailureCluster], op_type: OperationType
 ) -> tuple[str, ...]:
     lines: list[str] = []
-    for number, cluster in enumerate(clusters, start=1):
-        if cluster.step_key is None or cluster.step_key not in keys:
-            continue
+    matching = [
+        (number, cluster)
+        for number, cluster in enumerate(clusters, start=1)
+        if cluster.step_key is not None and cluster.step_key in keys
+    ]
+    for number, cluster in matching[:MAX_IF_FAILED]:
         fix = _fix_text(cluster)
         lines.append(
             f"Seen {cluster.occurrences}×: `{_one_line(cluster.signature, 120)}` → {fix} "
             f"(see Troubleshooting, Issue {number})"
+        )
+    if len(matching) > MAX_IF_FAILED:
+        rest = ", ".join(str(number) for number, _ in matching[MAX_IF_FAILED:])
+        lines.append(
+            f"{len(matching) - MAX_IF_FAILED} more seen at this step: Troubleshooting, Issues {rest}"
         )
     if not lines:
         lines.append(
@@ -791,6 +805,8 @@ def _if_failed(
         )
         if op_type is OperationType.ROLLBACK:
             lines.append("Fallback: stop and escalate to the runbook owner (default)")
+        elif op_type is OperationType.INCIDENT:
+            lines.append("Fallback: escalate to the next on-call tier (default)")
         else:
             lines.append("Fallback: stop and follow the Rollback Procedure (default)")
     return tuple(lines)
@@ -1196,7 +1212,9 @@ def _notes(
                 "No rollback run recorded and no command could be inverted: rollback steps are missing."
             )
         elif rollback_runs:
-            notes.append(f"Rollback steps come from {len(rollback_runs)} recorded rollback runs.")
+            notes.append(
+                f"Rollback steps come from {_n(len(rollback_runs), 'recorded rollback run')}."
+            )
     if not alarms:
         notes.append(
             "No alarm definition found: alert thresholds are the original template's defaults."

@@ -91,6 +91,14 @@ def code(text: str) -> str:
     return f"{ticks}{pad}{one_line}{pad}{ticks}"
 
 
+def block(text: str) -> str:
+    """Text after a ``**Label**:``: inline when one line, else its own paragraph (lists survive)."""
+    text = text.strip("\n")
+    if "\n" not in text and not text.lstrip().startswith(("- ", "* ", "1. ")):
+        return text
+    return "\n\n" + text
+
+
 def runme(name: str) -> str:
     """Runme-compatible fence attributes: ``{"name":"step-3-deploy","interactive":"false"}``."""
     return json.dumps({"name": name, "interactive": "false"}, separators=(",", ":"))
@@ -139,6 +147,7 @@ def _environment() -> jinja2.Environment:
         duration=format_duration,
         seconds=format_seconds,
         shq=shlex.quote,
+        block=block,
     )
     return env
 

@@ -151,6 +151,11 @@ MASKS: tuple[MaskRule, ...] = (
         r"(?!\w|\.\w)",
     ),
     _m("account-id", r"(?<![0-9A-Za-z.])\d{12}(?![0-9A-Za-z])"),
+    # CI run ids in URLs and parameters: .../actions/runs/7423901833, run_id=7423901833
+    _m(
+        "run-id",
+        r"(?:(?<=runs/)|(?<=run/)|(?<=run-id=)|(?<=run_id=)|(?<=runId=))\d{4,}(?![A-Za-z0-9])",
+    ),
     # Ports after a colon (db:5432, 8080:80) are configuration, not run-specific values.
     _m("number", r"(?<![A-Za-z0-9.:])\d{4,}(?![A-Za-z0-9]|[.:]\d)"),
 )
@@ -494,8 +499,11 @@ def _template_value(value: str, name: str | None) -> tuple[str, list[str]]:
             return kv.group(1) + "=" + inner, slots
         if _V_ONLY.fullmatch(value):
             return "{" + name + "}", [name]
-    image = _image_ref(value)
-    templ, slots = image if image is not None else _mask_inside(value)
+    templ, slots = _mask_inside(value)
+    if not (len(slots) == 1 and templ == "{" + slots[0] + "}"):
+        image = _image_ref(value)
+        if image is not None:
+            templ, slots = image
     if not slots:
         return value, []
     if name is not None:
@@ -712,7 +720,8 @@ def _resolve(ws: list[str]) -> tuple[str, list[str]] | None:
             inline = False
             while j < len(ws) and ws[j][:1] in "-+" and len(ws[j]) > 1 and ws[j] != "--":
                 inline = inline or (not ws[j].startswith("--") and "c" in ws[j][1:])
-                j += 2 if ws[j] in ("-o", "+o", "-O", "+O") else 1
+                # -o / -euo pipefail: a bundle ending in o takes the option name
+                j += 2 if ws[j][-1] in "oO" and not ws[j].startswith("--") else 1
             if j >= len(ws):
                 return ws[i], ws[i + 1 :]
             if inline:
@@ -777,13 +786,15 @@ def _subcommand(program: str, rest: list[str], masked: set[str]) -> str:
     while j < len(rest) and len(out) < limit:
         w = rest[j]
         if w.startswith("-") and len(w) > 1:
+            # global options may precede or sit between subcommand words
+            # (kubectl -n prod rollout status, docker compose -f x.yml up)
+            if w in _GLOBAL_VALUE_FLAGS:
+                j += 2
+                continue
             if out or w == "--":
                 break
             if "=" in w or w in _GLOBAL_BOOL_FLAGS or w.startswith("--no-"):
                 j += 1
-                continue
-            if w in _GLOBAL_VALUE_FLAGS:
-                j += 2
                 continue
             break
         if w in masked or not _SUBCOMMAND_WORD.fullmatch(w):

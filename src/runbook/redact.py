@@ -148,7 +148,7 @@ RULES: tuple[SecretRule, ...] = (
         "authorization",
         _rx(
             r"\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
-            r"(?:(?:bearer|basic|token|bot|digest|apikey|negotiate|sso-key)\s+)?"
+            r"(?:(?:bearer|basic|token|bot|digest|apikey|negotiate|sso-key)\s+[\"']?)?"
             r"(?P<secret>[^\s\"',;]+)",
             _F,
         ),
@@ -252,7 +252,7 @@ _PLACEHOLDER = re.compile(
       | \[.*\]                      # [REDACTED], [FILTERED]
       | \(.*\)                      # (redacted)
       | [*xX.•#?_-]+                # ***, xxxx, ..., ???
-      | .*\*{3}.*                   # partially masked: ****1234
+      | .{0,8}\*{3,}.{0,6}           # partially masked: ****1234, sk-****
       | -----BEGIN.*                # a PEM block, handled by its own rule
       | (?i:redacted|masked|hidden|filtered|removed|omitted|secret|password|token|
             none|null|nil|true|false|yes|no|undefined|empty|required|optional|

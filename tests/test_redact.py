@@ -1,0 +1,199 @@
+"""Tests for runbook.redact: every secret family, placeholders, lookalikes, idempotency."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runbook.redact import RULES, contains_secret, redact, redacted_marker
+
+GH = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXBsb3kifQ.c2lnbmF0dXJlLXZhbHVl"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+            "export AWS_ACCESS_KEY_ID={redacted:aws-access-key-id}",
+        ),
+        ("ASIAY34FZKBOKMUTVV7A", "{redacted:aws-access-key-id}"),
+        (
+            f"AWS_SECRET_ACCESS_KEY={AWS_SECRET}",
+            "AWS_SECRET_ACCESS_KEY={redacted:aws-secret-access-key}",
+        ),
+        (
+            f'"SecretAccessKey": "{AWS_SECRET}"',
+            '"SecretAccessKey": "{redacted:aws-secret-access-key}"',
+        ),
+        (
+            f"aws configure set aws_secret_access_key {AWS_SECRET}",
+            "aws configure set aws_secret_access_key {redacted:aws-secret-access-key}",
+        ),
+        (
+            f"git clone https://{GH}@github.com/acme/app",
+            "git clone https://{redacted:github-token}@github.com/acme/app",
+        ),
+        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "{redacted:github-token}"),
+        ("GITLAB_TOKEN=glpat-xY9z8W7v6U5t4S3r2Q1p", "GITLAB_TOKEN={redacted:gitlab-token}"),
+        (
+            "SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp",
+            "SLACK_BOT_TOKEN={redacted:slack-token}",
+        ),
+        (
+            "curl -X POST https://hooks.slack.com/services/T0123ABCD/B0123ABCD/abcdefghijklmnop1234",
+            "curl -X POST https://hooks.slack.com/services/{redacted:slack-webhook}",
+        ),
+        (
+            "stripe listen --api-key sk_live_51HxYzAbCdEfGhIjKlMn",
+            "stripe listen --api-key {redacted:stripe-key}",
+        ),
+        ("rk_live_51HxYzAbCdEfGhIjKlMn", "{redacted:stripe-key}"),
+        ("sk_test_4eC39HqLyjWDarjtT1zdp7dc", "{redacted:stripe-key}"),
+        (
+            "OPENAI_API_KEY=sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv",
+            "OPENAI_API_KEY={redacted:openai-key}",
+        ),
+        ("sk-ant-api03-AbCdEfGh1234567890_-xyz", "{redacted:anthropic-key}"),
+        ("key=AIzaSyA1234567890abcdefghijklmnopqrstuv", "key={redacted:google-api-key}"),
+        (
+            "//registry.npmjs.org/:_authToken=npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+            "//registry.npmjs.org/:_authToken={redacted:npm-token}",
+        ),
+        (
+            "DOPPLER_TOKEN=dp.st.prd.AbCdEfGhIjKlMnOpQrStUvWx",
+            "DOPPLER_TOKEN={redacted:doppler-token}",
+        ),
+        (
+            f'curl -H "Authorization: Bearer {JWT}" https://x',
+            'curl -H "Authorization: Bearer {redacted:jwt}" https://x',
+        ),
+        (
+            "curl -H 'Authorization: token abc123def456ghi789' https://x",
+            "curl -H 'Authorization: token {redacted:authorization}' https://x",
+        ),
+        (
+            '{"Authorization": "Basic dXNlcjpwYXNzd29yZA=="}',
+            '{"Authorization": "Basic {redacted:authorization}"}',
+        ),
+        (
+            "postgres://app:s3cr3t@db.internal:5432/app",
+            "postgres://app:{redacted:url-password}@db.internal:5432/app",
+        ),
+        ("redis://:p4ssw0rd@cache:6379/0", "redis://:{redacted:url-password}@cache:6379/0"),
+        ("curl -u admin:Adm1nPass https://x", "curl -u admin:{redacted:basic-auth} https://x"),
+        ("mysql -h db -u root -phunter2 app", "mysql -h db -u root -p{redacted:password} app"),
+        (
+            "docker login -u ci -p Pa55word registry.example.com",
+            "docker login -u ci -p {redacted:password} registry.example.com",
+        ),
+        ("sshpass -p 'Pa55 word' ssh host", "sshpass -p '{redacted:password}' ssh host"),
+        ("redis-cli -h cache -a Pa55word ping", "redis-cli -h cache -a {redacted:password} ping"),
+        ("pg_dump --password=hunter2 app", "pg_dump --password={redacted:password} app"),
+        ("vault login --token hvs.CAESIAbCdEf", "vault login --token {redacted:token}"),
+        ("PGPASSWORD=hunter2 psql", "PGPASSWORD={redacted:pgpassword} psql"),
+        ("DB_PASSWORD=hunter2 ./migrate.sh", "DB_PASSWORD={redacted:db-password} ./migrate.sh"),
+        ('DB_PASSWORD="two words"', 'DB_PASSWORD="{redacted:db-password}"'),
+        ("MYSQL_PWD=hunter2", "MYSQL_PWD={redacted:mysql-pwd}"),
+        (
+            "--set postgresql.auth.password=hunter2",
+            "--set postgresql.auth.password={redacted:postgresql-auth-password}",
+        ),
+        (
+            "kubectl create secret generic db --from-literal=password=hunter2",
+            "kubectl create secret generic db --from-literal=password={redacted:password}",
+        ),
+        (
+            '{"client_secret": "abc\\"def", "name": "x"}',
+            '{"client_secret": "{redacted:client-secret}", "name": "x"}',
+        ),
+        ("api_key: 8f2b1c9d0e", "api_key: {redacted:api-key}"),
+        ("webhookSecret: whsec_AbCdEfGhIjKlMnOpQrStUvWx", "webhookSecret: {redacted:stripe-key}"),
+        (
+            "https://api.example.com/cb?token=abc123XYZ&next=1",
+            "https://api.example.com/cb?token={redacted:token}&next=1",
+        ),
+        (JWT, "{redacted:jwt}"),
+    ],
+)
+def test_redacts(text: str, expected: str) -> None:
+    out, count = redact(text)
+    assert out == expected
+    assert count >= 1
+    assert redact(out) == (out, 0)  # idempotent
+
+
+def test_pem_block_multiline_and_truncated() -> None:
+    pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQyNTUxOQAAACB\n-----END OPENSSH PRIVATE KEY-----\nnext"
+    out, count = redact(pem)
+    assert out == (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{redacted:private-key}\n"
+        "-----END OPENSSH PRIVATE KEY-----\nnext"
+    )
+    assert count == 1
+    cut, n = redact("key:\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC")
+    assert "MIIEvQ" not in cut and n == 1
+    escaped, _ = redact(
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n-----END PRIVATE KEY-----\\n"'
+    )
+    assert "MIIEvQ" not in escaped
+
+
+def test_counts_every_secret() -> None:
+    text = f"A={GH} B=AKIAIOSFODNN7EXAMPLE postgres://u:pw123@h/db DB_PASSWORD=x1y2z3"
+    out, count = redact(text)
+    assert count == 4
+    assert not contains_secret(out)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "git checkout 3f9c2e1a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e",
+        "docker pull app@sha256:" + "9b2c6a0e" * 8,
+        "request 0b8f0c8e-1a2b-4c3d-9e8f-123456789abc failed",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-password-AbCdEf",
+        "aws secretsmanager get-secret-value --secret-id prod/db/password",
+        "image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1.2.3",
+        "token_count=5 max_tokens=100 password_file=/run/secrets/db",
+        "Error: invalid token: expired",
+        "psql --no-password -h db app",
+        "docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "ansible-playbook --ask-vault-pass site.yml",
+        "echo $GITHUB_TOKEN ${DB_PASSWORD} $(cat /run/secrets/token)",
+        "password={token} secret=*** api_key=<redacted> token=REDACTED key=$KEY",
+        'DB_PASSWORD="${{ secrets.DB_PASSWORD }}"',
+        "PWD=/home/deploy OLDPWD=/tmp",
+        "docker run -u 1000:1000 app",
+        "mysql -h db -u root -p app",
+        "the disk-space check passed; task-runner finished",
+        "(using password: YES)",
+        "Authorization: Bearer $TOKEN",
+    ],
+)
+def test_leaves_non_secrets_alone(text: str) -> None:
+    assert redact(text) == (text, 0)
+    assert not contains_secret(text)
+
+
+def test_rules_are_data() -> None:
+    names = [rule.name for rule in RULES]
+    assert names.index("private-key") < names.index("assignment")
+    assert names.index("jwt") < names.index("authorization")
+    assert names.index("anthropic-key") < names.index("openai-key")
+    for rule in RULES:
+        assert isinstance(rule.pattern, re.Pattern)
+        assert all(g in rule.pattern.groupindex for g in rule.groups)
+    assert redacted_marker("db-password") == "{redacted:db-password}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200))
+def test_redact_never_raises_and_is_idempotent(text: str) -> None:
+    out, _ = redact(text)
+    assert redact(out) == (out, 0)

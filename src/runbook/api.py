@@ -4,3 +4,461 @@ Stages are imported here and nowhere above: model <- stages <- api <- {cli, mcp_
 """
 
 from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from runbook.config import Config, load_config
+from runbook.errors import NoEvidenceError, RefusalError, UsageError
+from runbook.model import (
+    AlarmDef,
+    Classification,
+    EvidenceKind,
+    Execution,
+    Journal,
+    OperationType,
+    Outcome,
+    ParsedFile,
+    Procedure,
+    Runbook,
+)
+
+# ============================================================== generate / write / reproduce
+
+TYPE_ALIASES: dict[str, OperationType] = {
+    "deployment": OperationType.DEPLOYMENT,
+    "deploy": OperationType.DEPLOYMENT,
+    "rollback": OperationType.ROLLBACK,
+    "incident-response": OperationType.INCIDENT,
+    "incident": OperationType.INCIDENT,
+    "migration": OperationType.MIGRATION,
+    "scaling": OperationType.SCALING,
+}
+OPERATION_TYPE_NAMES = ("deployment", "rollback", "incident-response", "migration", "scaling")
+
+# File-name prefix per type: the original writes incident runbooks as `…-incident-api-timeout.md`.
+_FILE_PREFIX = {OperationType.INCIDENT: "incident"}
+
+_KIND_LABELS = {
+    EvidenceKind.OBSERVATION: ("observation", "observations"),
+    EvidenceKind.NOTES: ("session note", "session notes"),
+    EvidenceKind.JOURNAL: ("journal", "journals"),
+    EvidenceKind.CI_LOG: ("CI log", "CI logs"),
+    EvidenceKind.CI_WORKFLOW: ("CI workflow", "CI workflows"),
+    EvidenceKind.SHELL_HISTORY: ("shell history", "shell histories"),
+    EvidenceKind.CAST: ("terminal recording", "terminal recordings"),
+    EvidenceKind.RUN_RECORD: ("run record", "run records"),
+}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateCounts:
+    """What a generation used, for the summary line."""
+
+    runs: int
+    successful: int  # of ``runs``; the rest have no recorded outcome
+    runs_by_kind: tuple[tuple[str, int], ...]
+    failures: int
+    journals: int
+    files: int
+    rollback_runs: int
+    steps: int
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateResult:
+    """A generated runbook, rendered both ways, with its default file name."""
+
+    runbook: Runbook
+    markdown: str
+    json: str
+    filename: str  # "2025-12-28-deployment-lambda" (no extension)
+    counts: GenerateCounts
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """Where the runbook went: "written", "unchanged", or "beside" (a person edited the target)."""
+
+    path: Path
+    status: str
+    kept: Path | None = None  # the edited file left in place when status == "beside"
+
+
+def parse_operation_type(text: str) -> OperationType:
+    """TYPE argument -> OperationType; refuses development tasks, rejects unknown types."""
+    key = text.strip().lower()
+    if key in TYPE_ALIASES:
+        return TYPE_ALIASES[key]
+    from runbook.classify import is_development_task
+
+    if is_development_task(text):
+        raise _dev_task(text)
+    raise UsageError(
+        f"unknown operation type {text!r}",
+        hint=f"TYPE is one of: {', '.join(OPERATION_TYPE_NAMES)} (`incident` works too)",
+    )
+
+
+def _dev_task(text: str) -> RefusalError:
+    from runbook.classify import development_task_reason
+
+    reason = development_task_reason(text)
+    why = f" ({reason})" if reason else ""
+    return RefusalError(
+        f"{text!r} looks like a development task, not an operation{why}: a runbook documents a "
+        "repeatable operation (deployment, rollback, incident-response, migration, scaling)",
+        hint="implement it directly (and use `runbook reproduce OBSERVATION` for a single recorded run)",
+    )
+
+
+def slug_for(scope: str | None, max_len: int = 60) -> str:
+    """Safe file-name slug of a scope: lowercase ascii ``[a-z0-9-]``, bounded, no traversal."""
+    from runbook.assemble import slugify
+
+    if not scope or not scope.strip():
+        return ""
+    slug = slugify(scope, max_len)
+    return "" if slug == "step" and "step" not in scope.lower() else slug
+
+
+def output_filename(op: OperationType, scope: str | None, today: date) -> str:
+    """`YYYY-MM-DD-{type}-{slug}` (incident-response files use `incident-`)."""
+    prefix = _FILE_PREFIX.get(op, op.value)
+    slug = slug_for(scope)
+    return f"{today.isoformat()}-{prefix}" + (f"-{slug}" if slug else "")
+
+
+def _outcome(execution: Execution, cls: Classification | None) -> Outcome:
+    if cls is not None and cls.outcome is not Outcome.UNKNOWN:
+        return cls.outcome
+    return execution.outcome
+
+
+def _scopes(cls: Classification | None) -> tuple[str, ...]:
+    return cls.scopes if cls is not None else ()
+
+
+def _sort_key(execution: Execution) -> tuple[str, str]:
+    when = execution.started_at.isoformat() if execution.started_at else ""
+    return when, execution.id
+
+
+def _words(text: str) -> set[str]:
+    stop = {"the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "md"}
+    return {w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 1 and w not in stop}
+
+
+def _relevant_journals(
+    journals: Sequence[Journal],
+    op: OperationType,
+    scope: str,
+    words: set[str],
+    used_paths: set[str],
+) -> tuple[Journal, ...]:
+    """Journals cited by a failure cluster, or classified as this operation (and scope)."""
+    from runbook.classify import classify_journal, normalize_scope
+
+    wanted = normalize_scope(scope) if scope else ""
+    keep = []
+    for journal in journals:
+        if journal.source.path in used_paths:
+            keep.append(journal)
+            continue
+        cls = classify_journal(journal)
+        text = " ".join((journal.title, " ".join(journal.tags), journal.source.path))
+        same_op = cls.operation_type is op
+        in_scope = not wanted or wanted in cls.scopes or bool(_words(wanted) & _words(text))
+        if same_op and in_scope:
+            keep.append(journal)
+    return tuple(sorted(keep, key=lambda j: j.source))
+
+
+def _relevant_alarms(alarms: Sequence[AlarmDef], words: set[str]) -> tuple[AlarmDef, ...]:
+    def text(a: AlarmDef) -> str:
+        return " ".join((a.name, a.metric, a.expression, a.namespace, " ".join(a.dimensions)))
+
+    return tuple(sorted((a for a in alarms if words & _words(text(a))), key=lambda a: a.source))
+
+
+def _procedure_words(procedure: Procedure) -> set[str]:
+    words: set[str] = set()
+    for step in procedure.steps:
+        for command in step.commands:
+            words |= _words(command.text)
+    return {w for w in words if len(w) > 3}
+
+
+def _guides(files: Sequence[ParsedFile], words: set[str], used: set[str]) -> tuple[str, ...]:
+    out = []
+    for parsed in files:
+        path = PurePosixPath(parsed.path)
+        if parsed.kind is not EvidenceKind.NOTES or parsed.path in used:
+            continue
+        if "docs" in path.parts[:-1] and words & _words(path.stem):
+            out.append(parsed.path)
+    return tuple(sorted(out))
+
+
+def generate(
+    root: Path,
+    op_type: str,
+    scope: str | None,
+    *,
+    today: date,
+    config: Config | None = None,
+    allow_single_run: bool = False,
+    progress: Progress | None = None,
+    links_from: str | None = None,
+) -> GenerateResult:
+    """Mine the evidence under ``root`` into a runbook for ``op_type`` / ``scope`` (md + JSON)."""
+    from runbook.assemble import RunSet, assemble
+    from runbook.classify import classify, is_development_task, select
+    from runbook.failures import cluster
+    from runbook.index import load_corpus
+    from runbook.mine import mine
+    from runbook.render.json import render_json
+    from runbook.render.markdown import render_markdown
+
+    op = parse_operation_type(op_type)
+    scope_text = (scope or "").strip()
+    if scope_text and is_development_task(scope_text):
+        raise _dev_task(scope_text)
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a directory")
+    config = config or load_config(root)
+    corpus = load_corpus(root, config, progress=progress)
+    executions = corpus.executions
+    classes = {e.id: classify(e) for e in executions}
+    selected = [e for e, _ in select(executions, op, scope_text or None, classes)]
+    label = f"{op.value}" + (f" {scope_text!r}" if scope_text else "")
+    if not selected:
+        raise _no_evidence(label, op, scope_text)
+    failed = sorted(
+        (e for e in selected if _outcome(e, classes.get(e.id)) is Outcome.FAILURE), key=_sort_key
+    )
+    # Runs whose outcome was not recorded still show the procedure (mine treats them so too);
+    # the summary counts them apart from the successful ones.
+    pattern_runs = sorted(
+        (
+            e
+            for e in selected
+            if _outcome(e, classes.get(e.id)) is not Outcome.FAILURE and e.commands
+        ),
+        key=_sort_key,
+    )
+    if not pattern_runs:
+        raise _no_evidence(label, op, scope_text, failures=len(failed))
+    if len(pattern_runs) == 1 and not allow_single_run:
+        only = pattern_runs[0].source.path
+        raise RefusalError(
+            f"only one recorded run matches {label} ({only}): a single run is not a pattern",
+            hint=f"use `runbook reproduce {only}` for that run, record more runs, "
+            "or pass --allow-single-run",
+        )
+    procedure = mine(pattern_runs, op)
+    used_ids = set(procedure.runs) or {e.id for e in pattern_runs}
+    used = [e for e in pattern_runs if e.id in used_ids]
+    rollback_procedure: Procedure | None = None
+    rollback_runs: list[Execution] = []
+    if op is not OperationType.ROLLBACK:
+        candidates = [
+            e for e, _ in select(executions, OperationType.ROLLBACK, scope_text or None, classes)
+        ]
+        # Only rollbacks of the same thing: they must share a scope with the mined runs
+        # (a Lambda rollback says nothing about reverting an Aurora migration).
+        scopes = {s for e in used for s in _scopes(classes.get(e.id))}
+        rollback_runs = sorted(
+            (
+                e
+                for e in candidates
+                if _outcome(e, classes.get(e.id)) is not Outcome.FAILURE
+                and e.commands
+                and scopes & set(_scopes(classes.get(e.id)))
+            ),
+            key=_sort_key,
+        )
+        if rollback_runs:
+            rollback_procedure = mine(rollback_runs, OperationType.ROLLBACK)
+
+    journals_all = corpus.journals
+    triggers: list[Execution] = []
+    if op is OperationType.ROLLBACK:
+        # What made people roll back: failed deployments of the same scope before a rollback run.
+        scopes = {s for e in used for s in _scopes(classes.get(e.id))}
+        triggers = [
+            e
+            for e, _ in select(executions, OperationType.DEPLOYMENT, scope_text or None, classes)
+            if _outcome(e, classes.get(e.id)) is Outcome.FAILURE
+            and scopes & set(_scopes(classes.get(e.id)))
+        ]
+    runs_for_failures = sorted({*failed, *pattern_runs, *rollback_runs, *triggers}, key=_sort_key)
+    clusters = cluster(runs_for_failures, journals_all)
+    words = _words(scope_text) | _words(op.value) | {op.value.split("-")[0]}
+    relevant = _relevant_journals(journals_all, op, scope_text, words, set())
+    relevant_paths = {j.source.path for j in relevant}
+    journal_paths = {j.source.path for j in journals_all}
+    # A journal no failure of these runs matched is kept only when it is about this operation.
+    clusters = tuple(
+        c
+        for c in clusters
+        if any(r.path not in journal_paths or r.path in relevant_paths for r in c.evidence)
+    )
+    if triggers:
+        own = {e.source.path for e in failed}
+        clusters = tuple(
+            c for c in clusters if c.rolled_back or any(r.path in own for r in c.evidence)
+        )
+    cluster_paths = {r.path for c in clusters for r in c.evidence}
+    journals = _relevant_journals(journals_all, op, scope_text, words, cluster_paths)
+
+    alarm_words = words | _procedure_words(procedure)
+    alarms = _relevant_alarms(corpus.alarms, alarm_words)
+    migrations = corpus.migrations if op is OperationType.MIGRATION else ()
+    failed = sorted(
+        {
+            *failed,
+            *(
+                e
+                for e in triggers
+                if any(e.source.path == r.path for c in clusters for r in c.evidence)
+            ),
+        },
+        key=_sort_key,
+    )
+    used_paths = {e.source.path for e in (*used, *failed, *rollback_runs)} | {
+        j.source.path for j in journals
+    }
+    runbook = assemble(
+        op_type=op,
+        scope=scope_text,
+        procedure=procedure,
+        clusters=clusters,
+        runs=RunSet(tuple(used), classes),
+        failures=RunSet(tuple(failed), classes),
+        journals=journals,
+        rollback_procedure=rollback_procedure,
+        rollback_runs=tuple(rollback_runs),
+        alarms=alarms,
+        migrations=migrations,
+        files=corpus.files,
+        guides=_guides(corpus.files, words, used_paths),
+        today=today,
+        owner=config.owner,
+    )
+    by_kind = Counter(e.kind for e in used)
+    successful = sum(1 for e in used if _outcome(e, classes.get(e.id)) is Outcome.SUCCESS)
+    counts = GenerateCounts(
+        runs=len(used),
+        successful=successful,
+        runs_by_kind=tuple(
+            (_kind_label(kind, n), n)
+            for kind, n in sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0].value))
+        ),
+        failures=len(failed),
+        journals=len(journals),
+        files=len(runbook.sources),
+        rollback_runs=len(rollback_runs),
+        steps=len(runbook.steps),
+    )
+    return GenerateResult(
+        runbook=runbook,
+        markdown=render_markdown(runbook, links_from=links_from or config.out_dir),
+        json=render_json(runbook),
+        filename=output_filename(op, scope_text, today),
+        counts=counts,
+        skipped=len(corpus.skipped),
+    )
+
+
+def _kind_label(kind: EvidenceKind, n: int) -> str:
+    one, many = _KIND_LABELS.get(kind, (kind.value, kind.value))
+    return one if n == 1 else many
+
+
+def _no_evidence(label: str, op: OperationType, scope: str, failures: int = 0) -> NoEvidenceError:
+    slug = slug_for(scope) or "SCOPE"
+    found = f" (only {failures} failure record(s), no successful run)" if failures else ""
+    return NoEvidenceError(
+        f"no recorded execution of {label} was found{found}: there is no pattern to mine",
+        hint=(
+            "record runs first as .claude/observations/YYYY-MM-DD/execution-HHMMSS-"
+            f"{op.value}-{slug}.md (front matter `mode: execution`, a `## Tool Calls` or "
+            "`**Commands Executed**:` section); `runbook observe` will do this for you"
+        ),
+    )
+
+
+def summary_line(result: GenerateResult, target: str) -> str:
+    """`Mined 11 successful runs (9 observations, 2 session notes) + 6 failures, 3 journals → …`."""
+    from runbook.render.markdown import format_seconds
+
+    counts = result.counts
+    kinds = ", ".join(f"{n} {label}" for label, n in counts.runs_by_kind)
+    if counts.successful == counts.runs:
+        runs = f"{counts.runs} successful run{'s' if counts.runs != 1 else ''}"
+        detail = kinds
+    else:
+        unknown = counts.runs - counts.successful
+        runs = f"{counts.runs} runs"
+        detail = f"{counts.successful} successful, {unknown} outcome not recorded; {kinds}"
+    text = f"Mined {runs}" + (f" ({detail})" if detail else "")
+    text += f" + {counts.failures} failure{'s' if counts.failures != 1 else ''}, "
+    text += f"{counts.journals} journal{'s' if counts.journals != 1 else ''}"
+    if counts.rollback_runs:
+        text += f", {counts.rollback_runs} rollback run{'s' if counts.rollback_runs != 1 else ''}"
+    median = result.runbook.estimated_duration.median_seconds
+    duration = f", ~{format_seconds(median)}" if median is not None else ""
+    return f"{text} → {target} ({counts.steps} steps{duration})"
+
+
+def write_runbook(result: GenerateResult, out_dir: Path, fmt: str, force: bool) -> WriteOutcome:
+    """Write the runbook under ``out_dir``; never overwrite a file a person edited unless ``force``."""
+    from runbook.render.markdown import marker_state
+
+    if fmt not in ("md", "json"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use md or json")
+    text = result.markdown if fmt == "md" else result.json
+    target = out_dir / f"{result.filename}.{fmt}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        try:
+            existing = target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            existing = None
+        if existing == text:
+            return WriteOutcome(path=target, status="unchanged")
+        if not force and not _tool_written(existing, fmt, marker_state):
+            beside = out_dir / f"{result.filename}.new.{fmt}"
+            _atomic_write(beside, text)
+            return WriteOutcome(path=beside, status="beside", kept=target)
+    _atomic_write(target, text)
+    return WriteOutcome(path=target, status="written")
+
+
+def _tool_written(existing: str | None, fmt: str, marker_state: Callable[[str], str]) -> bool:
+    if existing is None:
+        return False
+    if fmt == "md":
+        return marker_state(existing) == "unedited"
+    # JSON has no room for a marker in schema 1: a parsable schema document counts as ours.
+    import json
+
+    try:
+        data = json.loads(existing)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("schema_version") == 1
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

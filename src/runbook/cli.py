@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import click
 
@@ -50,6 +51,12 @@ class ShorthandGroup(click.Group):
             generate = self.get_command(ctx, "generate")
             if generate is not None:
                 return "generate", generate, args
+        # A free-text first word (`runbook "Add new API endpoint"`) also goes to generate, which
+        # refuses development tasks and names the five types for anything else.
+        if args and " " in args[0] and args[0] not in self.commands:
+            generate = self.get_command(ctx, "generate")
+            if generate is not None:
+                return "generate", generate, args
         return super().resolve_command(ctx, args)
 
 
@@ -65,3 +72,146 @@ def main() -> None:
       runbook deployment lambda                # = runbook generate deployment lambda
       runbook incident-response "API timeout"
     """
+
+
+# ------------------------------------------------------------------ generate, reproduce
+
+
+@main.command("generate")
+@click.argument("op_type", metavar="TYPE")
+@click.argument("scope", required=False)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Repository holding the evidence.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory (default: runbooks/ under --root, or `out_dir` in config).",
+)
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--stdout", "to_stdout", is_flag=True, help="Print the runbook instead of writing it."
+)
+@click.option("--force", is_flag=True, help="Overwrite a runbook a person has edited.")
+@click.option("--allow-single-run", is_flag=True, help="Generate even when only one run matches.")
+def generate_cmd(
+    op_type: str,
+    scope: str | None,
+    root: Path,
+    out_dir: Path | None,
+    fmt: str,
+    to_stdout: bool,
+    force: bool,
+    allow_single_run: bool,
+) -> None:
+    """Mine the recorded runs of TYPE [SCOPE] into a runbook.
+
+    TYPE is deployment, rollback, incident-response (or incident), migration or scaling;
+    SCOPE is a word (lambda, frontend, database) or free text ("API timeout").
+    """
+    from runbook import api
+    from runbook.config import load_config
+
+    try:
+        config = load_config(root) if root.is_dir() else None
+        target_dir = (
+            out_dir if out_dir is not None else root / (config.out_dir if config else "runbooks")
+        )
+        links_from = _links_from(root, target_dir)
+        result = api.generate(
+            root,
+            op_type,
+            scope,
+            today=today(),
+            config=config,
+            allow_single_run=allow_single_run,
+            links_from=links_from,
+        )
+        text = result.markdown if fmt == "md" else result.json
+        if to_stdout:
+            click.echo(text, nl=False)
+            click.echo(api.summary_line(result, "stdout"), err=True)
+            return
+        outcome = api.write_runbook(result, target_dir, fmt, force)
+    except RunbookError as exc:
+        fail(exc)
+        return
+    shown = _display_path(outcome.path)
+    if outcome.status == "beside" and outcome.kept is not None:
+        click.echo(
+            f"runbook: {_display_path(outcome.kept)} was edited by hand; left it alone and wrote "
+            f"{shown} beside it (use --force to overwrite)",
+            err=True,
+        )
+    elif outcome.status == "unchanged":
+        shown += " (unchanged)"
+    click.echo(api.summary_line(result, shown), err=True)
+
+
+def _links_from(root: Path, out_dir: Path) -> str:
+    """The output directory relative to the root, for relative links inside the runbook."""
+    try:
+        return os.path.relpath(out_dir.resolve(), root.resolve()).replace(os.sep, "/")
+    except ValueError:  # different drives on Windows
+        return "runbooks"
+
+
+def _display_path(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path.resolve()) if rel.startswith("..") else rel
+
+
+@main.command("reproduce")
+@click.argument("observation", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Repository root (default: the directory holding .claude/, else the current one).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory (default: .claude/reproductions/ under the root).",
+)
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the guide instead of writing it.")
+def reproduce_cmd(
+    observation: Path, root: Path | None, out_dir: Path | None, to_stdout: bool
+) -> None:
+    """Turn ONE observation file into a reproduction guide (the single-run counterpart)."""
+    from runbook.config import load_config
+    from runbook.reproduce import reproduce
+
+    base = root if root is not None else _root_of(observation)
+    try:
+        result = reproduce(observation, base, today=today(), config=load_config(base))
+    except RunbookError as exc:
+        fail(exc)
+        return
+    if to_stdout:
+        click.echo(result.markdown, nl=False)
+        return
+    target = (out_dir / Path(result.relpath).name) if out_dir is not None else base / result.relpath
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(result.markdown, encoding="utf-8")
+    click.echo(f"Reproduction guide for {result.source} → {_display_path(target)}", err=True)
+
+
+def _root_of(observation: Path) -> Path:
+    """The directory above `.claude/` for an observation path, else the current directory."""
+    resolved = observation.resolve()
+    for parent in resolved.parents:
+        if parent.name == ".claude":
+            return parent.parent
+    return Path(".")

@@ -430,3 +430,47 @@ def test_failed_runs_and_guides_are_not_the_pattern() -> None:
 
 def test_no_runs() -> None:
     assert mine([], OperationType.DEPLOYMENT) == Procedure(steps=(), runs=())
+
+
+def test_environment_variants_merge_when_runs_differ() -> None:
+    runs = []
+    for i in range(8):
+        env = "staging" if i in (2, 6) else "prod"
+        runs.append(
+            run(
+                f"r{i}",
+                [
+                    (
+                        f"ENV={env} doppler run -- aws lambda update-function-code --function-name w --zip-file fileb://w.zip",
+                        4,
+                    ),
+                    ("aws lambda wait function-updated --function-name w", 30),
+                ],
+                start=T0 + timedelta(days=i),
+            )
+        )
+    p = mine(runs, OperationType.DEPLOYMENT)
+    update = _find(p, "ENV=")
+    assert update.text.startswith("ENV={env} doppler run --")
+    assert update.support == 8 and update.params[0].examples == ("prod", "staging")
+
+
+def test_a_single_odd_variant_does_not_turn_a_constant_into_a_placeholder() -> None:
+    runs = [
+        run(
+            f"r{i}",
+            [("kubectl rollout restart deployment/api -n prod", 3)],
+            start=T0 + timedelta(days=i),
+        )
+        for i in range(6)
+    ]
+    runs.append(
+        run(
+            "odd",
+            [("kubectl rollout restart deployment/api -n qa", 3)],
+            start=T0 + timedelta(days=9),
+        )
+    )
+    p = mine(runs, OperationType.DEPLOYMENT)
+    assert _texts(p) == ["kubectl rollout restart deployment/api -n prod"]
+    assert p.one_offs_dropped == 1

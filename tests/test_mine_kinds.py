@@ -137,3 +137,12 @@ def test_roles(text: str, expected: str) -> None:
 )
 def test_titles(text: str, title: str) -> None:
     assert title_for(normalize(text), text) == title
+
+
+def test_shell_wrapped_sql_read_is_a_check() -> None:
+    text = 'ENV=prod doppler run -- bash -c \'psql "$DATABASE_URL" -c "select version_num from alembic_version"\''
+    assert check_kind(normalize(text)) == "verify"
+
+
+def test_dry_run_flag_wins_over_a_redirect() -> None:
+    assert check_kind(normalize("alembic upgrade head --sql > /tmp/upgrade.sql")) == "dryrun"

@@ -274,29 +274,47 @@ def _fill(values: list[str | int], own: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v if isinstance(v, str) else (own[v] if v < len(own) else "") for v in values)
 
 
+def _split_assign(text: str) -> tuple[str, str]:
+    """``--flag=value`` / ``KEY=value`` -> (``--flag=``, ``value``); else ("", text)."""
+    if "=" in text and (text.startswith("-") or _ASSIGN.match(text)):
+        head, value = text.split("=", 1)
+        return head + "=", value
+    return "", text
+
+
+_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
 def _merge_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
-    """Merge minority items that differ in one literal argument; returns member -> survivor."""
+    """Merge items that differ in one literal argument across runs; returns member -> survivor.
+
+    Variants qualify when they (almost) never share a run - the value changed between runs,
+    it is not two different commands - and together reach the majority. A variant that
+    alone is a majority absorbs only variants seen in at least two runs.
+    """
     buckets: dict[tuple[object, ...], list[Item]] = defaultdict(list)
     for item, unit in units.items():
-        if len(unit.runs) >= need:
-            continue
         t = unit.template
         temps = [params.token_template(tok) for tok in t.tokens]
         for pos, tok in enumerate(t.tokens):
-            if (
-                pos == 0
-                or params.token_slots(tok)
-                or (tok.text.startswith("-") and "=" not in tok.text)
-            ):
+            if params.token_slots(tok) or (tok.text.startswith("-") and "=" not in tok.text):
                 continue
             if tok.text in t.subcommand.split() or tok.text == t.program:
                 continue
-            head = tok.text.split("=", 1)[0] + "=" if tok.text.startswith("-") else ""
+            if (
+                pos + 1 < len(t.tokens)
+                and t.tokens[pos + 1].text == t.program
+                and "=" not in tok.text
+            ):
+                continue  # a wrapper word right before the program (sudo, time...)
+            head = _split_assign(tok.text)[0]
             shape = (t.program, t.subcommand, item[1], pos, head, *temps[:pos], *temps[pos + 1 :])
             buckets[shape].append(item)
     alias: dict[Item, Item] = {}
     for shape in sorted(buckets, key=repr):
         members = sorted(m for m in buckets[shape] if m not in alias)
+        if any(len(units[m].runs) >= need for m in members):
+            members = [m for m in members if len(units[m].runs) >= 2]
         if len(members) < 2 or any(units[m].merged_pos is not None for m in members):
             continue
         run_sets = [set(units[m].runs) for m in members]
@@ -336,12 +354,7 @@ def _merged_key(unit: _Unit) -> str:
     temps = [params.token_template(tok) for tok in unit.template.tokens]
     tok = unit.template.tokens[unit.merged_pos]
     name = _slot_hint(unit.template.tokens, unit.merged_pos, None) or "value"
-    temps[unit.merged_pos] = (
-        (tok.text.split("=", 1)[0] + "=" if "=" in tok.text and tok.text.startswith("-") else "")
-        + "{"
-        + name
-        + "}"
-    )
+    temps[unit.merged_pos] = _split_assign(tok.text)[0] + "{" + name + "}"
     return " ".join(temps)
 
 
@@ -351,6 +364,8 @@ def _merged_key(unit: _Unit) -> str:
 def _slot_hint(tokens: Sequence[Token], pos: int, slot_name: str | None) -> str:
     prev = tokens[pos - 1].text if pos > 0 else None
     flag = params.flag_name(prev, tokens[pos].text)
+    if flag is None and slot_name is None and "://" in tokens[pos].text:
+        return "url"
     if slot_name and (slot_name.lower() not in params.GENERIC_SLOTS or flag is None):
         return slot_name
     return flag or slot_name or "value"
@@ -380,10 +395,7 @@ def _parameterize(
         for slot in layout:
             if slot.index == -1:
                 # ``--flag=value`` variants: the value after "=" is the parameter.
-                slot.values = {
-                    r: v.split("=", 1)[1] if v.startswith("-") and "=" in v else v
-                    for r, v in slot.values.items()
-                }
+                slot.values = {r: _split_assign(v)[1] for r, v in slot.values.items()}
         unit.slots = layout
         slots.extend((unit, s) for s in layout)
     varying = [(u, s) for u, s in slots if s.varies()]
@@ -464,12 +476,7 @@ def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
         if whole is not None and whole.varies():
             name = slot_name[id(whole)]
             used.append(name)
-            prefix = (
-                tok.text.split("=", 1)[0] + "="
-                if tok.text.startswith("-") and "=" in tok.text
-                else ""
-            )
-            pieces.append(prefix + "{" + name + "}")
+            pieces.append(_split_assign(tok.text)[0] + "{" + name + "}")
             continue
         inner = sorted((s for s in slots_here if s.index >= 0), key=lambda s: s.index)
         if not inner:

@@ -139,7 +139,12 @@ def group_steps(
         if kind[first] is not None and not commands[first].optional:
             pre_checks.append(commands[first])
     last_action = max((i for i in range(n) if action[i]), default=-1)
-    monitoring = tuple(commands[i] for i in range(last_action + 1, n) if monitor[i])
+    if last_action < 0:
+        # Nothing but checks (triage): they are the procedure, not pre-checks or follow-ups.
+        pre_checks = []
+    monitoring = tuple(
+        commands[i] for i in range(last_action + 1, n) if monitor[i] and last_action >= 0
+    )
 
     phases = tb.PHASES[op_type]
     prefs = [_fit(op_type, role[u.members[0]]) for u in units]
@@ -149,11 +154,13 @@ def group_steps(
         unit.phase = phase
 
     while len(units) > MAX_STEPS:
-        best: tuple[int, int, int, int] | None = None
+        best: tuple[int, int, int, int, int] | None = None
         for i in range(len(units) - 1):
             a, b = units[i], units[i + 1]
+            rare = any(all(commands[m].optional for m in u.members) for u in (a, b))
             score = (
                 0 if a.phase == b.phase else 1,
+                0 if rare else 1,  # fold optional detours into their neighbours first
                 1 if a.verification is not None else 0,
                 len(a.all()) + len(b.all()),
                 i,
@@ -161,7 +168,7 @@ def group_steps(
             if best is None or score < best:
                 best = score
         assert best is not None
-        i = best[3]
+        i = best[4]
         a, b = units[i], units[i + 1]
         members = a.all() + b.members
         units[i : i + 2] = [_Unit(members, b.verification, a.phase)]
@@ -195,6 +202,9 @@ def _title(
     action: Sequence[bool],
 ) -> str:
     picks = [i for i in unit.members if action[i]] or unit.members
+    # Lead with the step's main (best supported) command; optional ones stay out of the title.
+    main = max(picks, key=lambda i: (commands[i].support, -i))
+    picks = [main, *(i for i in picks if i != main and not commands[i].optional)]
     titles: list[str] = []
     for i in picks:
         title = kinds.title_for(templates[i], commands[i].text)

@@ -34,8 +34,20 @@ _REDIS_READS = frozenset(
 _VERIFY_SUBCOMMANDS = {"helm": frozenset({"test"}), "gh": frozenset({"run"})}
 
 
-def _words(raw: str) -> list[list[str]]:
-    return tb.segments(raw)
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+
+
+def _words(raw: str, depth: int = 0) -> list[list[str]]:
+    """Shell segments; ``bash -c '...'`` is unwrapped into the segments of its script."""
+    out: list[list[str]] = []
+    for seg in tb.segments(raw):
+        if depth < 2 and tb.segment_program(seg) in _SHELLS and "-c" in seg:
+            i = seg.index("-c")
+            if i + 1 < len(seg):
+                out.extend(_words(seg[i + 1], depth + 1))
+                continue
+        out.append(seg)
+    return out
 
 
 def _sub(t: CommandTemplate) -> list[str]:
@@ -106,8 +118,6 @@ def check_kind(t: CommandTemplate) -> str | None:
         program = tb.segment_program(seg)
         if program and program not in tb.PIPE_FILTERS and program not in tb.CHECK_PROGRAMS:
             return None
-    if _has_file_redirect(first):
-        return None
     program = t.program or tb.segment_program(first)
     sub = _sub(t)
     head = sub[0] if sub else ""
@@ -116,6 +126,8 @@ def check_kind(t: CommandTemplate) -> str | None:
         return "dryrun"
     if head in tb.DRYRUN_SUBCOMMANDS.get(program, frozenset()):
         return "dryrun"
+    if _has_file_redirect(first):
+        return None
     if any(w in tb.NOT_CHECK_WORDS for w in sub[:3]):
         return None
     if program in tb.CHECK_PROGRAMS:
@@ -123,7 +135,7 @@ def check_kind(t: CommandTemplate) -> str | None:
     if any(_SMOKE.search(w) for w in first[1:]):
         return "verify"
     if program in _SQL_PROGRAMS:
-        sql = _sql_arg(first)
+        sql = _sql_arg(next((seg for seg in segs if tb.segment_program(seg) == program), first))
         return "verify" if sql is not None and tb.SQL_READ.match(sql) else None
     if program == "redis-cli":
         args = [w for w in first[1:] if not w.startswith("-")]
@@ -227,6 +239,8 @@ def title_for(t: CommandTemplate, text: str) -> str:
         "xh",
     }:
         url = next((w for w in rest if "://" in w or w.startswith(("localhost", "{"))), "")
+        if url.startswith("{"):
+            return "Check HTTP endpoint"
         if url:
             parts = urlsplit(url if "://" in url else "http://" + url)
             where = parts.path if parts.path not in {"", "/"} else parts.netloc

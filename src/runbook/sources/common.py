@@ -299,6 +299,59 @@ def input_commands(fence: Fence, rel: str, origin: str, limit: int) -> list[Comm
     return fence_commands(replace(fence, info=info), rel, origin, limit)
 
 
+_BACKTICKED = re.compile(r"`([^`\n]{3,400})`")
+_LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*)$")
+# "ENV=prod doppler run -- aws ...", "sudo systemctl restart nginx": a program then arguments
+_COMMANDISH = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S+\s+)*(?:sudo\s+)?[a-z][\w.+-]*(?:\s+\S+)+$")
+_PROSE_STARTS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "it",
+        "is",
+        "was",
+        "we",
+        "i",
+        "if",
+        "when",
+        "then",
+        "use",
+        "see",
+        "wait",
+        "make",
+        "and",
+        "or",
+        "not",
+        "no",
+    ]
+)
+
+
+def inline_commands(doc: Document, rel: str, start: int, end: int) -> list[Command]:
+    """Backticked commands in list steps (``1. Raise it: `aws lambda put-...` ``), wrapped lines included."""
+    out: list[Command] = []
+    in_item = False
+    for i, line in doc.prose(start, end):
+        m = _LIST_ITEM.match(line)
+        if m:
+            in_item = True
+            text = m.group("text")
+        elif in_item and line.strip() and line[:1] in (" ", "\t"):
+            text = line
+        else:
+            in_item = bool(line.strip()) and in_item and line[:1] in (" ", "\t")
+            continue
+        for span in _BACKTICKED.findall(text):
+            span = span.strip()
+            words = span.split()
+            if words and _COMMANDISH.match(span) and words[0].lower() not in _PROSE_STARTS:
+                out.append(Command(span, SourceRef(rel, i + 1), origin="inline"))
+    return out
+
+
 def command_key(text: str) -> str:
     """Text used to recognize the same command written twice (whitespace, backticks, ``$ ``)."""
     t = text.strip().strip("`").strip()

@@ -21,6 +21,7 @@ from runbook.sources.common import (
     environment_name,
     expectation,
     fence_commands,
+    inline_commands,
     is_error_line,
     meta_datetime,
     unique,
@@ -132,30 +133,6 @@ _ROLES: dict[str, tuple[str, ...]] = {
 _ROLE_KEYS = {role: tuple(norm_heading(v) for v in vs) for role, vs in _ROLES.items()}
 _BACKTICKED = re.compile(r"`([^`\n]{3,400})`")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
-_COMMANDISH = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S+\s+)*(?:sudo\s+)?[a-z][\w.+-]*(?:\s+\S+)+$")
-_PROSE_STARTS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "it",
-        "is",
-        "was",
-        "we",
-        "i",
-        "if",
-        "when",
-        "then",
-        "run",
-        "use",
-        "check",
-        "see",
-        "wait",
-        "make",
-    ]
-)
 
 
 def parse(text: str, rel: str, config: Config) -> ParsedFile:
@@ -174,7 +151,7 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
     # a process journal (deployment-*.md) may hold a run transcript; other categories describe
     if journal.category == "process" and journal.date is not None:
         executions = executions_from(
-            doc, rel, config, EvidenceKind.JOURNAL, diags, require_commands=True
+            doc, rel, config, EvidenceKind.JOURNAL, diags, require_run=True
         )
     return ParsedFile(
         path=rel,
@@ -282,7 +259,7 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
         if owner and owner[-1] in ("solution", "verification"):
             cmds = fence_commands(fence, rel, "fence", limit)
             (solution_cmds if owner[-1] == "solution" else verification_cmds).extend(cmds)
-    if not errors:
+    if not errors and _category(meta, rel) == "error":
         # an error quoted anywhere in the journal still names the failure
         errors.extend(_error_lines(doc, doc.body_start, len(doc.lines), fences=False))
     title = scalar(meta.get("title")) or doc.title or slug.replace("-", " ")
@@ -344,7 +321,13 @@ def _items(doc: Document, start: int, end: int) -> list[str]:
 
 
 def _spans_errors(text: str) -> list[str]:
-    return [s.strip() for s in _BACKTICKED.findall(text) if is_error_line(s)]
+    # a bare level word ("`[ERROR]` lines") names a log level, not an error
+    return [
+        s.strip()
+        for s in _BACKTICKED.findall(text)
+        if (is_error_line(s) and not re.fullmatch(r"\W*[A-Za-z]+\W*", s.strip()))
+        or re.fullmatch(r"[A-Z]\w*(?:Error|Exception|Fault)", s.strip())
+    ]
 
 
 def _error_lines(doc: Document, start: int, end: int, *, fences: bool = True) -> list[str]:
@@ -423,12 +406,7 @@ def _commands(
             for sl in split_script(prompt, transcript=True):
                 out.append(Command(sl.command, SourceRef(rel, j + 1), origin="prompt"))
         block.clear()
-        if inline and (m := _BULLET.match(line)):
-            spans = _BACKTICKED.findall(m.group(1))
-            for span in spans:
-                span = span.strip()
-                first = span.split()[0] if span.split() else ""
-                if _COMMANDISH.match(span) and first.lower() not in _PROSE_STARTS:
-                    out.append(Command(span, SourceRef(rel, i + 1), origin="inline"))
+    if inline:
+        out.extend(inline_commands(doc, rel, start, end))
     out.sort(key=lambda c: c.source.line)
     return out

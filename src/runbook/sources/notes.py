@@ -37,6 +37,7 @@ from runbook.sources.common import (
     expectation,
     fence_commands,
     fill_durations,
+    inline_commands,
     is_error_line,
     meta_datetime,
     operation_from_words,
@@ -131,7 +132,7 @@ def executions_from(
     kind: EvidenceKind,
     diags: list[Diagnostic],
     *,
-    require_commands: bool = False,
+    require_run: bool = False,
 ) -> list[Execution]:
     """Executions in a markdown document read as operations notes (also used for journals)."""
     meta = doc.meta
@@ -145,24 +146,34 @@ def executions_from(
     if not spans:
         day = base_day or _first_dated_stamp(doc)
         title = doc.title or scalar(meta.get("title")) or stem.replace("-", " ").replace("_", " ")
-        guide = day is None and (
-            bool(_GUIDE_WORDS.search(stem.replace("_", " ").replace("-", " ")))
-            or bool(_GUIDE_WORDS.search(title))
-            or "docs" in PurePosixPath(rel).parts
+        named = bool(_GUIDE_WORDS.search(stem.replace("_", " ").replace("-", " "))) or bool(
+            _GUIDE_WORDS.search(title)
         )
+        guide = named or (day is None and "docs" in PurePosixPath(rel).parts)
         spans = [_Span(doc.body_start, len(doc.lines), title, 0, day)]
+        if guide:
+            # a "checklist" or "guide" that records a real run (prompts, output, times) is a run
+            probe = _session(doc, rel, config, kind, spans[0], meta, meta_start, False, [])
+            guide = not _is_run(probe)
     out: list[Execution] = []
     many = len(spans) > 1
     for k, span in enumerate(spans):
         ex = _session(
             doc, rel, config, kind, span, meta, meta_start if not many else None, guide, diags
         )
-        if require_commands and not ex.commands:
+        if require_run and not _is_run(ex):
             continue
         if many:
             ex = replace(ex, id=f"{rel}#{k + 1}")
         out.append(ex)
     return out
+
+
+def _is_run(ex: Execution) -> bool:
+    """A recorded run shows it was run: prompts with output, or times; a description does not."""
+    return "guide" not in ex.tags and any(
+        c.origin == "prompt" or c.output or c.cwd or c.started_at for c in ex.commands
+    )
 
 
 # ---------------------------------------------------------------- sessions
@@ -247,6 +258,9 @@ def _session(
             continue
         commands.extend(fence_commands(fence, rel, "fence", limit))
     commands.extend(_prompt_blocks(doc, rel, span, limit))
+    if guide:
+        # a guide writes its commands inline in numbered steps as often as in fences
+        commands.extend(inline_commands(doc, rel, span.start, span.end))
     commands.sort(key=lambda c: c.source.line)
     for i, line in doc.prose(span.start, span.end):
         found = find_timestamp(line)
@@ -330,6 +344,9 @@ def _session(
         total = (finished - started).total_seconds()
     if started is None and day is not None and not guide:
         started = datetime.combine(day, datetime.min.time())
+    if guide:  # a guide's date is when it was written, not a run
+        started = finished = None
+        total = None
 
     tags = list(words_list(meta.get("tags")))
     if guide:

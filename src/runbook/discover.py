@@ -127,6 +127,8 @@ def kind_of(rel: str) -> EvidenceKind | None:
         lower in HISTORY_NAMES
         or fnmatch.fnmatch(lower, "*history*.txt")
         or fnmatch.fnmatch(lower, "atuin*.db")
+        or lower in ("bash_history", "zsh_history")  # copied out of $HOME without the dot
+        or ("atuin" in dirs and lower.endswith(".db"))  # atuin's default name is history.db
     ):
         return EvidenceKind.SHELL_HISTORY
     if lower.endswith(".cast"):
@@ -136,6 +138,9 @@ def kind_of(rel: str) -> EvidenceKind | None:
     if _is_alarm(dirs, lower):
         return EvidenceKind.ALARM
     if lower.endswith(".log") and (any(d in CI_LOG_DIRS for d in dirs) or _ci_log_named(lower)):
+        return EvidenceKind.CI_LOG
+    # the run-log zip GitHub serves holds per-job "N_job.txt" files
+    if lower.endswith(".txt") and any(d in CI_LOG_DIRS for d in dirs):
         return EvidenceKind.CI_LOG
     # A top-level README describes the repository; docs/README.md may well be an ops index.
     is_md = lower.endswith((".md", ".markdown")) and lower not in NOT_EVIDENCE_NAMES
@@ -149,6 +154,9 @@ def _is_migration(dirs: list[str], lower: str, name: str) -> bool:
     if "migrations" in dirs and lower.endswith(".sql"):
         return True
     if lower.endswith(".py") and dirs[-2:] == ["alembic", "versions"]:
+        return True
+    # Flask-Migrate keeps Alembic revisions in migrations/versions/
+    if lower.endswith(".py") and dirs[-2:] == ["migrations", "versions"]:
         return True
     # Rails / dbmate layout: db/migrate/20240101_add_index.rb, db/migrations/001_init.sql
     if any(d == "db" and dirs[i + 1].startswith("migrat") for i, d in enumerate(dirs[:-1])):
@@ -167,6 +175,8 @@ def _is_alarm(dirs: list[str], lower: str) -> bool:
         return True
     if lower.endswith(".tf"):
         return "alarm" in lower or any(d in ALARM_DIRS for d in dirs)
+    if lower.endswith((".yml", ".yaml", ".json")):
+        return any(d in ALARM_DIRS for d in dirs)  # alerts/rules.yaml, monitoring/alarms.json
     return False
 
 

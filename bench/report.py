@@ -211,6 +211,8 @@ def _details(r: ScenarioResult) -> list[str]:
             [" → ".join(d.get("output_order") or [])] if d.get("output_order") else [],
         ),
         ("verifications listed as commands", d.get("verifications_listed_as_commands")),
+        ("true steps shown only as a verification", d.get("steps_shown_as_verification")),
+        ("shell quoting dropped (the command no longer runs as recorded)", d.get("quoting_lost")),
         ("unpaired verifications", d.get("unpaired_verifications")),
         (
             f"parameterization errors (varying {d.get('param_varying')}, constant {d.get('param_constant')})",
@@ -240,6 +242,12 @@ def _details(r: ScenarioResult) -> list[str]:
         lines.append(
             f"- failure `{mode}`: visible {m['visible']}, held-out {m['held_out']}, signature found: {m['signature_found']}, fix found: {m['fix_found']}"
         )
+    junk = d.get("troubleshooting_junk") or []
+    if junk:
+        lines.append(
+            f"- troubleshooting entries matching no true failure mode: {len(junk)} of {d.get('troubleshooting_entries')}, e.g.:"
+        )
+        lines += [f"  - `{x}`" for x in junk[:5]]
     lines.append("")
     return lines
 

@@ -9,8 +9,10 @@ they have the same tokens, where a token holding ``<*>`` matches any token it gl
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import shlex
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,15 +105,27 @@ def _token_match(a: str, b: str) -> bool:
     return STAR in b and bool(_glob(b).match(a))
 
 
+@functools.lru_cache(maxsize=65536)
+def words(text: str) -> tuple[str, ...]:
+    """Shell words of a command (quotes removed); plain split when the quoting is unbalanced."""
+    try:
+        return tuple(shlex.split(text))
+    except ValueError:
+        return tuple(text.split())
+
+
 def commands_match(a: str, b: str) -> bool:
-    """True when two masked commands are the same template (placeholders glob)."""
+    """True when two masked commands are the same template (placeholders glob, quotes ignored)."""
     if not a or not b:
         return False
-    ta, tb = a.split(), b.split()
-    if len(ta) == len(tb):
-        return all(_token_match(x, y) for x, y in zip(ta, tb, strict=True))
-    # A placeholder may stand for a quoted value with spaces: compare whole strings.
-    return bool((STAR in a and _glob(a).match(b)) or (STAR in b and _glob(b).match(a)))
+    ta, tb = words(a), words(b)
+    # Shell words already keep quoted values with spaces together, so the counts must agree.
+    return len(ta) == len(tb) and all(_token_match(x, y) for x, y in zip(ta, tb, strict=True))
+
+
+def quoting_lost(template: str, output: str) -> bool:
+    """The recorded command quoted something and the runbook's version has no quotes at all."""
+    return any(q in template for q in "'\"") and not any(q in output for q in "'\"")
 
 
 def _search(pattern: str, text: str) -> bool:
@@ -166,7 +180,7 @@ def failure_counts(runs: list[Run]) -> dict[str, int]:
 @dataclass(slots=True)
 class _Cmd:
     step_index: int  # index into output steps
-    pos: int  # global position in the procedure
+    pos: int  # position in the procedure: step index * 10,000 + command index
     text: str  # as written
     masked: str
 
@@ -178,7 +192,7 @@ def _flatten(output: dict[str, Any]) -> tuple[list[dict[str, Any]], list[_Cmd]]:
         for c in step.get("commands") or []:
             if isinstance(c, str):
                 for line in _split_commands(c):
-                    cmds.append(_Cmd(i, len(cmds), line, mask_output(line)))
+                    cmds.append(_Cmd(i, i * 10_000 + len(cmds), line, mask_output(line)))
     return steps, cmds
 
 
@@ -248,6 +262,18 @@ def score(output: dict[str, Any], sim: Simulation, raw_text: str | None = None) 
         false_pos.append(
             {"command": c.text, "why": _classify_extra(c.masked, sim, true_actions, declared)}
         )
+    # A true step the runbook shows as some step's verification was still found.
+    shown_as_check: list[str] = []
+    for s, m in true_actions:
+        if s.id in matched:
+            continue
+        for si, step in enumerate(steps):
+            line = next((v for v in _verification_lines(step) if commands_match(m, v)), None)
+            if line is not None:
+                matched[s.id] = _Cmd(si, si * 10_000 + 9_999, line, line)
+                shown_as_check.append(s.id)
+                break
+    d["steps_shown_as_verification"] = shown_as_check
     n_cmds = len(cmds)
     res.recall = sum(1 for sid in expected if sid in matched) / len(expected) if expected else None
     res.precision = (n_cmds - len(false_pos)) / n_cmds if n_cmds else 0.0
@@ -301,8 +327,9 @@ def score(output: dict[str, Any], sim: Simulation, raw_text: str | None = None) 
                 )
                 if hit is not None:
                     pairs.append((s.id, s.verify.command, hit))
+    d["quoting_lost"] = [f"{sid}: {out}" for sid, raw, out in pairs if quoting_lost(raw, out)]
     for sid, raw, out in pairs:
-        raw_tokens, out_tokens = raw.split(), out.split()
+        raw_tokens, out_tokens = words(raw), words(out)
         if len(raw_tokens) != len(out_tokens):
             d.setdefault("param_unscored", []).append(f"{sid}: {out}")
             continue
@@ -410,6 +437,10 @@ def score(output: dict[str, Any], sim: Simulation, raw_text: str | None = None) 
     # --- troubleshooting coverage of held-out failures
     res.troubleshooting_coverage, d["troubleshooting"] = _coverage(output, sim, declared)
 
+    junk = _junk_entries(output, sim, declared)
+    d["troubleshooting_junk"] = junk
+    d["troubleshooting_entries"] = len(output.get("troubleshooting") or [])
+
     # --- noise rejection
     noise_texts = sorted(
         {mask_output(e.text) for r in sim.visible for e in r.events if e.kind in ("noise", "typo")}
@@ -418,15 +449,14 @@ def score(output: dict[str, Any], sim: Simulation, raw_text: str | None = None) 
     kept = [t for t in noise_texts if any(commands_match(t, o) for o in all_out)]
     items = len(noise_texts)
     retries = any(e.kind == "retry" for r in sim.visible for e in r.events)
-    dup = [
-        c.text
-        for c in cmds
-        if any(commands_match(m, c.masked) for _, m in true_actions) and c not in matched.values()
-    ]
+    # A retry kept: the same command text listed twice (variants with other literals are
+    # precision errors, not retries).
+    firsts = {c.masked for c in matched.values()}
+    dup = [c.text for c in cmds if c.masked in firsts and c not in matched.values()]
     if retries:
         items += 1
         if dup:
-            kept.append("immediate retry kept as a second step")
+            kept.append(f"a retried command listed twice: {dup[0]}")
     res.noise_rejection = 1 - len(kept) / items if items else None
     d["noise_kept"] = kept
 
@@ -459,6 +489,20 @@ def _classify_extra(
         if commands_match(m, masked):
             return "duplicate of a step"
     return "unknown"
+
+
+def _junk_entries(output: dict[str, Any], sim: Simulation, declared: frozenset[str]) -> list[str]:
+    """Troubleshooting entries whose signature matches no true failure mode."""
+    errors = [mask_truth(f.error.splitlines()[0], declared) for f in sim.scenario.failures]
+    out = []
+    for entry in output.get("troubleshooting") or []:
+        if not isinstance(entry, dict):
+            continue
+        sig = mask_output(str(entry.get("signature") or ""))
+        symptoms = [mask_output(str(x)) for x in entry.get("symptoms") or []]
+        if not any(_search(e, t) or commands_match(e, t) for e in errors for t in [sig, *symptoms]):
+            out.append(sig or str(entry.get("title") or ""))
+    return out
 
 
 def _coverage(

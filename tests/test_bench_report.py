@@ -1,0 +1,91 @@
+"""Report, tool runner and scale plumbing (the tool itself is replaced by the oracle here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import bench.__main__ as bench_main
+from bench.baselines import oracle
+from bench.report import beats_baselines, misses, results_markdown, table
+from bench.scale import NotEnoughDisk, build_corpus, check_disk, read_floor
+from bench.simulate import simulate
+from bench.spec import load_scenarios
+from bench.tool import ToolResult, measure
+
+
+def test_measure_reports_exit_output_and_memory() -> None:
+    res = measure(
+        [sys.executable, "-c", "import sys; b = bytearray(30_000_000); print('hi'); sys.exit(3)"]
+    )
+    assert res.exit_code == 3
+    assert res.stdout.strip() == "hi"
+    assert res.max_rss_mb > 25  # the 30 MB buffer shows up in this child's peak RSS
+    assert res.seconds > 0
+
+
+def test_measure_times_out() -> None:
+    res = measure([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+    assert res.timed_out and res.exit_code != 0
+
+
+def test_scale_corpus_is_one_file_per_run_and_reused(tmp_path: Path) -> None:
+    sc = load_scenarios(["lambda-deploy"])[0]
+    files, size, secs = build_corpus(sc, 25, tmp_path / "s", seed=1)
+    assert files == 25 and size > 25 * 1000 and secs > 0
+    on_disk = [p for p in (tmp_path / "s").rglob("*.md")]
+    assert len(on_disk) == 25
+    assert build_corpus(sc, 25, tmp_path / "s", seed=1) == (files, size, 0.0)  # manifest hit
+    assert read_floor(tmp_path / "s") > 0
+
+
+def test_disk_check_refuses_politely(tmp_path: Path) -> None:
+    with pytest.raises(NotEnoughDisk, match="GB free"):
+        check_disk(tmp_path / "not" / "yet", 10**12)
+
+
+def _fake_generate(sim):  # type: ignore[no-untyped-def]
+    def fake(
+        operation_type: str, scope: str, root: Path, *, today: str, timeout: float
+    ) -> ToolResult:
+        assert (root / ".claude").is_dir()
+        out = oracle(sim)
+        return ToolResult(0, json.dumps(out), "", 0.1, 50.0, out)
+
+    return fake
+
+
+def test_run_scenario_and_markdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = load_scenarios(["k8s-rollback"])[0]
+    sim = simulate(sc, 30, seed=2)
+    monkeypatch.setattr(bench_main, "generate", _fake_generate(sim))
+    res = bench_main.run_scenario(sim, tmp_path, "2026-01-15", 10.0)
+    assert set(res.scores) == {"tool", "latest-run", "most-frequent"}
+    assert (tmp_path / "truth" / "k8s-rollback.json").exists()
+    text = table([res])
+    assert "k8s-rollback" in text and "latest-run" in text and "most-frequent" in text
+    wins = beats_baselines([res])
+    assert wins["verification_pairing"] == (1, 1)
+    md = results_markdown(
+        [res], [], day="2026-01-15", command="python -m bench", seed=2, runs=30, holdout=0.3
+    )
+    assert "Measured 2026-01-15" in md and "Python" in md and "RAM" in md
+    assert "| `k8s-rollback` |" in md
+    assert "Scale runs skipped" in md
+
+
+def test_failed_tool_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = load_scenarios(["k8s-rollback"])[0]
+    sim = simulate(sc, 12, seed=2)
+
+    def broken(*_a: object, **_k: object) -> ToolResult:
+        return ToolResult(1, "", "Traceback...\nValueError: boom", 0.1, 10.0, None)
+
+    monkeypatch.setattr(bench_main, "generate", broken)
+    res = bench_main.run_scenario(sim, tmp_path, "2026-01-15", 10.0)
+    assert "tool" not in res.scores and "boom" in res.tool_error
+    assert any("no runbook" in m for m in misses([res]))
+    assert "error" in table([res])

@@ -54,6 +54,23 @@ _SECTION = re.compile(
 _GL_FAILED = re.compile(r"ERROR: Job failed(?:: exit code (\d+)|:?(.*))")
 _SETUP_STEPS = frozenset({"set up job", "complete job", "initialize containers", "stop containers"})
 _MAX_ERRORS_PER_STEP = 3
+# actions that only prepare the runner (checkout, toolchains, caches, credentials): recorded in
+# notes, not as commands, so they never become runbook steps; deploy actions stay commands
+_SETUP_ACTIONS = re.compile(
+    r"^(?:actions/(?:checkout|setup-[\w-]+|cache|upload-artifact|download-artifact|github-script)"
+    r"|aws-actions/configure-aws-credentials|aws-actions/amazon-ecr-login"
+    r"|docker/(?:setup-buildx-action|setup-qemu-action|login-action|metadata-action)"
+    r"|google-github-actions/(?:auth|setup-gcloud)|azure/login|hashicorp/setup-[\w-]+"
+    r"|azure/setup-[\w-]+|pnpm/action-setup|ruby/setup-ruby|dtolnay/rust-toolchain)@",
+    re.I,
+)
+
+
+def is_setup_action(uses: str) -> bool:
+    """True for actions that only prepare the runner (``actions/checkout@v4``)."""
+    return bool(_SETUP_ACTIONS.match(uses.strip()))
+
+
 # per-job raw logs mark the runner's own closing steps with these lines
 _POST_MARKERS = frozenset({"Post job cleanup.", "Cleaning up orphan processes"})
 
@@ -136,7 +153,7 @@ def _commands_of(step: _Step, rel: str, end: datetime | None, limit: int) -> lis
                     origin=origin,
                 )
             )
-    elif step.uses:
+    elif step.uses and not is_setup_action(step.uses):
         cmds.append(
             Command(
                 text=f"uses: {step.uses}",
@@ -567,6 +584,7 @@ def parse_workflow(text: str, rel: str, config: Config) -> ParsedFile:
         trigger_text = _scalar(triggers)
     commands: list[Command] = []
     notes: list[str] = []
+    setup: list[str] = []
     environment: str | None = None
     for job_id, job in _job_order(jobs):
         job_name = _scalar(_get(job, "name")) or job_id
@@ -611,14 +629,18 @@ def parse_workflow(text: str, rel: str, config: Config) -> ParsedFile:
                             origin="workflow-run",
                         )
                     )
+            elif uses and is_setup_action(uses):
+                setup.append(uses)
             elif uses:
                 commands.append(
                     Command(
                         f"uses: {uses}",
-                        SourceRef(rel, step.start_mark.line + 1),
+                        SourceRef(rel, (_get(step, "uses") or step).start_mark.line + 1),
                         origin="uses",
                     )
                 )
+    if setup:
+        notes.append("runner setup: " + ", ".join(sorted(set(setup))))
     execution = Execution(
         id=rel,
         source=SourceRef(rel, 1),

@@ -33,6 +33,7 @@ from runbook.model import (
     MinedStep,
     Monitoring,
     OperationType,
+    Outcome,
     Overview,
     Param,
     ParsedFile,
@@ -233,6 +234,7 @@ _CRITICAL_SEVERITIES = frozenset(
 )
 
 MAX_EVIDENCE_SHOWN = 5
+MAX_OBSERVED_TRIGGERS = 3  # failure signatures shown as rollback triggers (most frequent first)
 MAX_IF_FAILED = 3  # failure signatures listed under a step; the rest are referenced by number
 
 
@@ -316,7 +318,7 @@ def assemble(
         related=_related(sources, guides),
         notes=(),
     )
-    notes = _notes(runbook, procedure, used_runs, rollback_runs, alarms, op_type)
+    notes = _notes(runbook, procedure, runs, used_runs, rollback_runs, alarms, op_type)
     return _with_notes(runbook, notes)
 
 
@@ -432,8 +434,12 @@ def _run_date(execution: Execution) -> date | None:
 def _owner(runs: Sequence[Execution], configured: str) -> str:
     counts = Counter(e.owner.strip() for e in runs if e.owner and e.owner.strip())
     if counts:
-        # Most runs win; ties go to the alphabetically first so the choice is stable.
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        # Most runs win; ties go to the alphabetically first so the choice is stable. Readers
+        # also fill ``owner`` from `author:`; one person who wrote one note is not an owner, so
+        # the name must recur and cover most of the runs that name anyone.
+        name, count = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        if count >= 2 and count * 2 > sum(counts.values()):
+            return name
     return configured.strip() or "unassigned"
 
 
@@ -454,7 +460,7 @@ def _overview(
     env_text = f" ({', '.join(name for name, _ in envs)})" if envs else ""
     n = len(used)
     purposes = {
-        OperationType.DEPLOYMENT: f"Deploy {target}{env_text} the way {_n(n, 'recorded successful run')} did, with a verification gate after each change.",
+        OperationType.DEPLOYMENT: f"Deploy {target}{env_text} the way {_n(n, 'recorded run')} did, with a verification gate after each change.",
         OperationType.ROLLBACK: f"Return {target}{env_text} to its last known-good version, following {_n(n, 'recorded rollback run')}.",
         OperationType.INCIDENT: f"Detect, triage, mitigate and resolve \u201c{target}\u201d incidents, following {_n(n, 'recorded response')}.",
         OperationType.MIGRATION: f"Apply the {target} migration{env_text} recoverably (backup, test, apply, verify, rollback plan), following {_n(n, 'recorded run')}.",
@@ -773,7 +779,7 @@ def _verification(command: MinedCommand | None) -> Verification | None:
         return None
     expected = command.expected_output.strip("\n")
     if not expected:
-        support = f" in {command.support}/{command.of} successful runs" if command.of else ""
+        support = f" in {command.support}/{command.of} runs" if command.of else ""
         expected = f"Completes without error (seen{support}; no output recorded)"
     return Verification(command=command.text, expected=expected)
 
@@ -952,19 +958,28 @@ def _rollback(
 ) -> Rollback:
     when: list[str] = [f"{text} (default)" for text in _WHEN_DEFAULTS]
     matrix = [Decision(condition=c, action=a, provenance=DEFAULT) for c, a in _MATRIX_DEFAULTS]
-    for cluster in clusters:
-        if cluster.rolled_back:
-            when.append(
-                f"observed: `{_one_line(cluster.signature, 100)}` → rolled back "
-                f"({cluster.rolled_back} run{'s' if cluster.rolled_back != 1 else ''})"
+    rolled = sorted(
+        (c for c in clusters if c.rolled_back),
+        key=lambda c: (-c.rolled_back, -c.occurrences, c.signature),
+    )
+    for cluster in rolled[:MAX_OBSERVED_TRIGGERS]:
+        when.append(
+            f"observed: `{_one_line(cluster.signature, 100)}` → rolled back "
+            f"({_n(cluster.rolled_back, 'run')})"
+        )
+        paths = sorted({r.path for r in cluster.evidence})
+        matrix.append(
+            Decision(
+                condition=_one_line(cluster.title or cluster.signature, 100),
+                action=f"Rolled back after {cluster.rolled_back} of {_n(cluster.occurrences, 'occurrence')}",
+                provenance="observed: " + ", ".join(paths[:3]) + (" …" if len(paths) > 3 else ""),
             )
-            matrix.append(
-                Decision(
-                    condition=_one_line(cluster.title or cluster.signature, 100),
-                    action=f"Rolled back after {cluster.rolled_back} of {cluster.occurrences} occurrences",
-                    provenance="observed: " + ", ".join(r.path for r in cluster.evidence[:3]),
-                )
-            )
+        )
+    if len(rolled) > MAX_OBSERVED_TRIGGERS:
+        when.append(
+            f"observed: {len(rolled) - MAX_OBSERVED_TRIGGERS} more failure signatures were "
+            "followed by a rollback (see Troubleshooting)"
+        )
     if op_type is OperationType.ROLLBACK:
         return Rollback(
             when=tuple(when),
@@ -1171,9 +1186,17 @@ def _related_order(kind: str) -> int:
 # ------------------------------------------------------------------------ notes
 
 
+def _outcome_of(execution: Execution, runs: RunSet) -> Outcome:
+    cls = runs.classification(execution)
+    if cls is not None and cls.outcome is not Outcome.UNKNOWN:
+        return cls.outcome
+    return execution.outcome
+
+
 def _notes(
     runbook: Runbook,
     procedure: Procedure,
+    runs: RunSet,
     used: Sequence[Execution],
     rollback_runs: Sequence[Execution],
     alarms: Sequence[AlarmDef],
@@ -1183,10 +1206,23 @@ def _notes(
     n = len(used)
     majority = sum(1 for s in runbook.steps if not s.optional)
     optional = len(runbook.steps) - majority
-    notes.append(
-        f"Mined from {n} successful run{'s' if n != 1 else ''}: {majority} step{'s' if majority != 1 else ''} "
-        f"recur in a majority of runs" + (f", {optional} optional" if optional else "") + "."
+    successful = sum(1 for e in used if _outcome_of(e, runs) is Outcome.SUCCESS)
+    mined = (
+        _n(n, "successful run")
+        if successful == n
+        else f"{_n(n, 'run')} ({successful} successful, {n - successful} without a recorded outcome)"
     )
+    notes.append(
+        f"Mined from {mined}: {_n(majority, 'step')} recur in a majority of runs"
+        + (f", {optional} optional" if optional else "")
+        + "."
+    )
+    named = sorted({e.owner.strip() for e in used if e.owner and e.owner.strip()})
+    if named and runbook.owner not in named:
+        notes.append(
+            f"People named in the runs ({', '.join(named)}) are operators, not a recorded owner; "
+            "set `owner` in .runbook.toml to name one."
+        )
     if len(runbook.steps) < 5:
         notes.append(
             f"Only {len(runbook.steps)} steps recur across runs (the original asks for 5-10); "

@@ -33,6 +33,7 @@ path identifies the script) except that directories named ``bin``/``sbin`` are d
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -177,6 +178,9 @@ _IMAGE_REF = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>[a-z0-9]+:[0-9a-fA-F]{32,}))?"
 )
 _RUN_WORDS = frozenset({"run", "runs"})
+_NO_DIGIT_HINTS = ("arn:", "/var/folders/", "/tmp/")
+_DIGIT = re.compile(r"\d")
+_SPACE = re.compile(r"\s")
 
 # ----------------------------------------------------------------------------- lexer
 
@@ -205,6 +209,8 @@ _OPERATORS = (
 )
 _SEPARATORS = frozenset({"|", "||", "|&", "&&", ";", ";;", "&", "(", ")"})
 _OP_START = frozenset(op[0] for op in _OPERATORS)
+# A run of characters with no meaning to the shell, consumed at once.
+_PLAIN = re.compile(r"[^\s'\"\\$`|&;<>()]+")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -351,9 +357,11 @@ def _lex(text: str) -> list[_Word]:
             if op.endswith(("<<", "<<-")):
                 want_delim = op.endswith("-")
         else:
-            buf.append(c)
+            plain = _PLAIN.match(text, i)
+            chunk = plain.group(0) if plain else c
+            buf.append(chunk)
             in_word = True
-            i += 1
+            i += len(chunk)
     flush()
     return words
 
@@ -385,7 +393,7 @@ _UNSAFE = re.compile(r"[\s'\"\\|&;<>()`]")
 
 def quote_word(text: str) -> str:
     """Canonical shell quoting of one word: bare when safe, else double (or single) quotes."""
-    text = " ".join(text.split()) if any(ch.isspace() for ch in text) else text
+    text = " ".join(text.split()) if _SPACE.search(text) else text
     if text and not _UNSAFE.search(text) and not text.startswith("#"):
         return text
     if '"' not in text and "\\" not in text:
@@ -428,6 +436,9 @@ def _mask_groups(m: re.Match[str]) -> str:
 
 
 def _mask_piece(piece: str, skip: frozenset[str]) -> str:
+    # Every rule needs a digit except ARNs and temp paths: skip plain words quickly.
+    if not _DIGIT.search(piece) and not any(h in piece for h in _NO_DIGIT_HINTS):
+        return piece
     for rule in MASKS:
         if rule.kind in skip:
             continue
@@ -822,6 +833,12 @@ _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
 
 def normalize(command: str) -> CommandTemplate:
     """Redact, tokenize and mask ``command`` into a ``CommandTemplate`` (never raises)."""
+    # The same commands recur across runs and stages; results are immutable, so share them.
+    return _normalize(command)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalize(command: str) -> CommandTemplate:
     joined = _CONTINUATION.sub(" ", command.replace("\x00", ""))
     raw, count = redact(joined)
     raw = raw.strip()
@@ -842,9 +859,11 @@ def normalize(command: str) -> CommandTemplate:
             recent.clear()
             continue
         text = w.text
-        # Quotes and escapes can glue pieces of a secret back together: redact the word.
-        text, extra = redact(text)
-        count += extra
+        # Quotes and escapes can glue pieces of a secret back together: a word that is not
+        # verbatim in the (already redacted) raw text is redacted again on its own.
+        if text not in raw:
+            text, extra = redact(text)
+            count += extra
         templ, slots = _template_word(text, _flag_hint(prev))
         if slots == ["number"] and templ == "{number}" and _RUN_WORDS & set(recent[-2:]):
             templ, slots = "{run-id}", ["run-id"]
@@ -957,6 +976,11 @@ def _mask_error_numbers(text: str) -> str:
 
 def error_signature(message: str) -> str:
     """A run-independent signature of an error message: ids, numbers, times masked."""
+    return _error_signature(message)
+
+
+@functools.lru_cache(maxsize=8192)
+def _error_signature(message: str) -> str:
     text, _ = redact(message.replace("\x00", ""))
     text = " ".join(text.split())
     for _ in range(6):

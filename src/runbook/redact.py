@@ -34,6 +34,10 @@ class SecretRule:
     weak_ok: bool = True
     # Flag-style rules: boolean flags such as ``--no-password`` take no value.
     flag: bool = False
+    # The ``named_by`` text must match this (the key says "secret") for a match to count.
+    key_pattern: re.Pattern[str] | None = None
+    # Cheap pre-check: the rule can only match when the lowercased text contains one of these.
+    hints: tuple[str, ...] = ()
 
 
 # Key names that say "this value is a secret". They must END the key, so token_count,
@@ -46,7 +50,11 @@ _SECRET_KEY = (
     r"account[_.-]?key|client[_.-]?secret|"
     r"[_.-]pwd|[_.-]pass)"
 )
-_NAME = r"[A-Za-z0-9_.-]{0,60}?" + _SECRET_KEY
+# A whole identifier; whether it names a secret is checked afterwards (``key_pattern``), which
+# keeps these rules linear on large texts.
+_NAME = r"[A-Za-z0-9_.-]{1,80}"
+_KEY_IS_SECRET = re.compile(_SECRET_KEY + r"$", re.IGNORECASE)
+_KEY_HINTS = ("pass", "secret", "token", "key", "credential", "pwd")
 # A value in one of three spellings; the first group that matched is the secret.
 _DQ = r'"(?P<dq>(?:[^"\\\n]|\\.){1,500})"'
 _SQ = r"'(?P<sq>[^'\n]{1,500})'"
@@ -63,26 +71,31 @@ def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
 
 RULES: tuple[SecretRule, ...] = (
-    # PEM private keys: the body between the markers (to end of text when cut off).
+    # PEM private keys: the body between the markers. A block cut off (an output excerpt)
+    # runs to the next blank line or the end, never further.
     SecretRule(
         "private-key",
         _rx(
-            r"-----BEGIN [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----(?:\\n|\s)*"
-            r"(?P<secret>.+?)(?:\\n|\s)*(?:-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            r"-----BEGIN [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----(?:\\n|[ \t]*\r?\n|[ \t]+)?"
+            r"(?P<secret>(?!\s)(?:(?!\n[ \t]*\n|-----END ).)+?)(?:\\n|\s)*"
+            r"(?:-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|(?=\n[ \t]*\n)|\Z)",
             re.DOTALL,
         ),
+        hints=("private key",),
     ),
     SecretRule(
         "jwt",
         _rx(
             r"(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)"
         ),
+        hints=("eyj",),
     ),
     SecretRule(
         "aws-access-key-id",
         _rx(
             r"(?<![A-Za-z0-9])(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Za-z0-9])"
         ),
+        hints=("akia", "asia", "abia", "acca", "a3t"),
     ),
     SecretRule(
         "aws-secret-access-key",
@@ -91,38 +104,45 @@ RULES: tuple[SecretRule, ...] = (
             r"(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
             _F,
         ),
+        hints=("secret",),
     ),
     SecretRule(
         "github-token",
         _rx(
             r"(?<![A-Za-z0-9_])(?P<secret>gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})"
         ),
+        hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     SecretRule(
         "gitlab-token",
         _rx(
             r"(?<![A-Za-z0-9_-])(?P<secret>gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft)-[A-Za-z0-9_-]{20,})"
         ),
+        hints=("glpat-", "glptt-", "gldt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-"),
     ),
     SecretRule(
         "slack-webhook",
         _rx(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9/_-]{8,})"),
+        hints=("hooks.slack.com",),
     ),
     SecretRule(
         "slack-token",
         _rx(
             r"(?<![A-Za-z0-9_-])(?P<secret>xox[abposr]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})"
         ),
+        hints=("xox", "xapp-"),
     ),
     SecretRule(
         "stripe-key",
         _rx(
             r"(?<![A-Za-z0-9_])(?P<secret>(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"
         ),
+        hints=("sk_", "rk_", "whsec_"),
     ),
     SecretRule(
         "anthropic-key",
         _rx(r"(?<![A-Za-z0-9_-])(?P<secret>sk-ant-[A-Za-z0-9_-]{20,})"),
+        hints=("sk-ant-",),
     ),
     SecretRule(
         "openai-key",
@@ -130,18 +150,22 @@ RULES: tuple[SecretRule, ...] = (
             r"(?<![A-Za-z0-9_-])(?P<secret>sk-(?:proj-|svcacct-|admin-)?"
             r"(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,})"
         ),
+        hints=("sk-",),
     ),
     SecretRule(
         "google-api-key",
         _rx(r"(?<![A-Za-z0-9_-])(?P<secret>AIza[0-9A-Za-z_-]{35})"),
+        hints=("aiza",),
     ),
     SecretRule(
         "npm-token",
         _rx(r"(?<![A-Za-z0-9_])(?P<secret>npm_[A-Za-z0-9]{36})"),
+        hints=("npm_",),
     ),
     SecretRule(
         "doppler-token",
         _rx(r"(?<![A-Za-z0-9_])(?P<secret>dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_.-]{16,})"),
+        hints=("dp.",),
     ),
     # Authorization headers, also inside -H "..." and JSON/YAML ("Authorization": "Bearer x").
     SecretRule(
@@ -152,15 +176,18 @@ RULES: tuple[SecretRule, ...] = (
             r"(?P<secret>[^\s\"',;]+)",
             _F,
         ),
+        hints=("authorization",),
     ),
     SecretRule(
         "bearer-token",
         _rx(r"\bBearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{16,})", _F),
+        hints=("bearer",),
     ),
     # scheme://user:PASS@host
     SecretRule(
         "url-password",
         _rx(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'{}]*:(?P<secret>[^\s@/\"']+)@", _F),
+        hints=("://",),
     ),
     # curl -u user:pass / wget --user ... --password handled below
     SecretRule(
@@ -169,6 +196,7 @@ RULES: tuple[SecretRule, ...] = (
             r"\b(?:curl|http|https|xh)\b[^\n|;&]*?\s(?:-u|--user)[\s=]+[\"']?[^\s:'\"]+:"
             r"(?P<secret>[^\s'\"]+)"
         ),
+        hints=("-u", "--user"),
     ),
     # mysql -pSECRET (attached form only: "-p value" prompts and names the database),
     # docker login -p, sshpass -p, redis-cli -a.
@@ -179,6 +207,7 @@ RULES: tuple[SecretRule, ...] = (
             r"[^\n|;&]*?(?<=\s)-p(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")"
         ),
         groups=_VALUE_GROUPS,
+        hints=("mysql", "mariadb"),
     ),
     SecretRule(
         "password",
@@ -187,6 +216,7 @@ RULES: tuple[SecretRule, ...] = (
             r"(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")"
         ),
         groups=_VALUE_GROUPS,
+        hints=("login",),
     ),
     SecretRule(
         "password",
@@ -200,6 +230,7 @@ RULES: tuple[SecretRule, ...] = (
             + ")"
         ),
         groups=_VALUE_GROUPS,
+        hints=("sshpass", "redis-cli"),
     ),
     # KEY=value, key: value, "key": "value", --flag=value, ?token=value
     SecretRule(
@@ -211,6 +242,8 @@ RULES: tuple[SecretRule, ...] = (
         ),
         groups=_VALUE_GROUPS,
         named_by="key",
+        key_pattern=_KEY_IS_SECRET,
+        hints=_KEY_HINTS,
     ),
     SecretRule(
         "assignment",
@@ -221,13 +254,15 @@ RULES: tuple[SecretRule, ...] = (
         ),
         groups=_VALUE_GROUPS,
         named_by="key",
+        key_pattern=_KEY_IS_SECRET,
+        hints=_KEY_HINTS,
         weak_ok=False,
     ),
     # --password VALUE, --api-key "VALUE"
     SecretRule(
         "flag",
         _rx(
-            r"(?<![A-Za-z0-9_.-])(?P<key>--?" + _NAME + r")[ \t]+"
+            r"(?<![A-Za-z0-9_.-])(?P<key>--?[A-Za-z0-9_.-]{1,80})[ \t]+"
             r"(?:"
             + _DQ
             + "|"
@@ -237,6 +272,8 @@ RULES: tuple[SecretRule, ...] = (
         ),
         groups=_VALUE_GROUPS,
         named_by="key",
+        key_pattern=_KEY_IS_SECRET,
+        hints=_KEY_HINTS,
         flag=True,
     ),
 )
@@ -310,39 +347,64 @@ def _looks_secret(value: str) -> bool:
     return len(value) >= 16 or any(not c.isalpha() for c in value)
 
 
+def _secret_span(rule: SecretRule, m: re.Match[str]) -> tuple[int, int, str] | None:
+    """Where the secret of this match is and what to call it; None when it is not one."""
+    group = next((g for g in rule.groups if m.group(g) is not None), None)
+    if group is None:
+        return None
+    value = m.group(group)
+    if _is_placeholder(value.strip()):
+        return None
+    if not rule.weak_ok and group == "bare" and not _looks_secret(value):
+        return None
+    name = rule.name
+    if rule.named_by is not None:
+        key = m.group(rule.named_by)
+        if rule.key_pattern is not None and not rule.key_pattern.search(key):
+            return None
+        name = _kebab(key)
+        if rule.flag and name.split("-", 1)[0] in _FLAG_VERBS:
+            return None
+    start, end = m.span(group)
+    return start, end, name
+
+
 def _apply(rule: SecretRule, text: str) -> tuple[str, int]:
+    out: list[str] = []
     count = 0
-
-    def replace(m: re.Match[str]) -> str:
-        nonlocal count
-        group = next((g for g in rule.groups if m.group(g) is not None), None)
-        if group is None:
-            return m.group(0)
-        value = m.group(group)
-        if _is_placeholder(value.strip()):
-            return m.group(0)
-        if not rule.weak_ok and group == "bare" and not _looks_secret(value):
-            return m.group(0)
-        name = rule.name
-        if rule.named_by is not None:
-            name = _kebab(m.group(rule.named_by))
-            if rule.flag and name.split("-", 1)[0] in _FLAG_VERBS:
-                return m.group(0)
+    pos = 0  # text before pos is already in out
+    at = 0  # where the next search starts
+    while (m := rule.pattern.search(text, at)) is not None:
+        found = _secret_span(rule, m)
+        if found is None:
+            # A rejected key may hide a real one in its value (--from-literal=password=x):
+            # search again right after the key instead of after the whole match.
+            at = m.end(rule.named_by) if rule.named_by is not None else m.end()
+            at = max(at, m.start() + 1)
+            continue
+        start, end, name = found
+        out.append(text[pos:start])
+        out.append(redacted_marker(name))
+        pos = end
+        at = max(m.end(), m.start() + 1)
         count += 1
-        start, end = m.span(group)
-        base = m.start(0)
-        whole = m.group(0)
-        return whole[: start - base] + redacted_marker(name) + whole[end - base :]
-
-    return rule.pattern.sub(replace, text), count
+    if not count:
+        return text, 0
+    out.append(text[pos:])
+    return "".join(out), count
 
 
 def redact(text: str) -> tuple[str, int]:
     """Replace every secret in ``text`` by ``{redacted:NAME}``; return the text and how many."""
     total = 0
+    lowered = text.lower()
     for rule in RULES:
+        if rule.hints and not any(h in lowered for h in rule.hints):
+            continue
         text, n = _apply(rule, text)
-        total += n
+        if n:
+            total += n
+            lowered = text.lower()
     return text, total
 
 

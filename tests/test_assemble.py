@@ -195,6 +195,30 @@ def test_derived_inverses_for_common_tools() -> None:
     )
     assert only("helm upgrade --install api charts/api -f values.yaml") == ("helm rollback api",)
     assert only("alembic upgrade head", "Apply") == ("alembic downgrade -1",)
+    # The wrapper that supplies credentials is kept, so the inverse runs the same way.
+    assert only("ENV=prod doppler run -- alembic upgrade head", "Apply") == (
+        "ENV=prod doppler run -- alembic downgrade -1",
+    )
+    assert only("alembic upgrade head --sql", "Apply") == ()  # a dry run changes nothing
+    assert only(
+        "aws rds create-db-instance --db-instance-identifier {db-instance-identifier} "
+        "--db-cluster-identifier acme-prod --engine aurora-postgresql",
+        "Execute",
+    ) == (
+        "aws rds delete-db-instance --db-instance-identifier {db-instance-identifier} "
+        "--skip-final-snapshot",
+    )
+    assert only(
+        "aws application-autoscaling register-scalable-target --service-namespace rds "
+        "--resource-id cluster:acme-prod --scalable-dimension rds:cluster:ReadReplicaCount "
+        "--min-capacity 2 --max-capacity 5",
+        "Optimize",
+    ) == (
+        "aws application-autoscaling deregister-scalable-target --service-namespace rds "
+        "--resource-id cluster:acme-prod --scalable-dimension rds:cluster:ReadReplicaCount",
+    )
+    # Preparation is not reverted: a snapshot taken in the Backup phase stays.
+    assert only("aws rds create-db-cluster-snapshot --db-cluster-identifier x", "Backup") == ()
     assert only("ls -la") == ()
 
 

@@ -459,20 +459,22 @@ def _overview(
     envs = _environments(used, runs)
     env_text = f" ({', '.join(name for name, _ in envs)})" if envs else ""
     n = len(used)
+    # Free-text scopes ("Aurora schema change") read as names, single words ("lambda") as nouns.
+    named = f"\u201c{target}\u201d" if " " in target else target
     purposes = {
         OperationType.DEPLOYMENT: f"Deploy {target}{env_text} the way {_n(n, 'recorded run')} did, with a verification gate after each change.",
         OperationType.ROLLBACK: f"Return {target}{env_text} to its last known-good version, following {_n(n, 'recorded rollback run')}.",
         OperationType.INCIDENT: f"Detect, triage, mitigate and resolve \u201c{target}\u201d incidents, following {_n(n, 'recorded response')}.",
-        OperationType.MIGRATION: f"Apply the {target} migration{env_text} recoverably (backup, test, apply, verify, rollback plan), following {_n(n, 'recorded run')}.",
-        OperationType.SCALING: f"Change the capacity of {target}{env_text} (analyze, plan, execute, monitor, optimize), following {_n(n, 'recorded run')}.",
+        OperationType.MIGRATION: f"Carry out the migration {named}{env_text} recoverably (backup, test, apply, verify, rollback plan), following {_n(n, 'recorded run')}.",
+        OperationType.SCALING: f"Carry out the scaling change {named}{env_text} (analyze, plan, execute, monitor, optimize), following {_n(n, 'recorded run')}.",
         OperationType.NONE: f"Carry out the {target} operation as recorded in {_n(n, 'run')}.",
     }
     occasion = {
         OperationType.DEPLOYMENT: f"A new version of {target} is ready to ship{env_text}",
         OperationType.ROLLBACK: f"A change to {target} broke something and the previous version was good",
         OperationType.INCIDENT: f"Symptoms matching \u201c{target}\u201d are reported or alerted",
-        OperationType.MIGRATION: f"A {target} change is ready to apply{env_text}",
-        OperationType.SCALING: f"{target[:1].upper()}{target[1:]} approaches its capacity{env_text}",
+        OperationType.MIGRATION: f"The migration {named} is ready to apply{env_text}",
+        OperationType.SCALING: f"Load or capacity metrics call for {named}{env_text}",
         OperationType.NONE: f"The {target} operation is due",
     }
     when: list[str] = [f"{occasion[op_type]} (derived from the operation type)"]
@@ -839,6 +841,9 @@ def _check_title(command: MinedCommand) -> str:
         return "Recent logs"
     if "rollout status" in text:
         return "Rollout status"
+    metric = re.search(r"--metric-name[= ](\S+)", command.text)
+    if metric and "{" not in metric.group(1):
+        return f"Metric: {metric.group(1)}"
     if " wait " in f" {sub} " or sub.endswith("wait"):
         return "Resource reached its target state"
     if program in {"pytest", "npm", "make"} and "test" in text:
@@ -886,6 +891,9 @@ _VERSIONED = re.compile(
 )
 
 
+# Checks in these phases verify preparation (a snapshot, a build), not the live system.
+_PREPARATION_PHASES = frozenset({"build", "test", "backup", "analyze", "plan", "prepare"})
+
 _NOT_INVERTIBLE_ROLES = frozenset({"build", "test", "dryrun", "check", "monitor", "backup"})
 
 
@@ -911,23 +919,63 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
         rest = [w for w in words[idx + 1 :] if not w.startswith("-")] if idx >= 0 else []
         release = rest[0] if rest else "{release}"
         return "Roll back the Helm release", f"helm rollback {release}"
-    if program == "alembic" and sub.startswith("upgrade"):
-        return "Downgrade the database one revision", "alembic downgrade -1"
+    prefix = _wrapper_prefix(text, program)
+    if program == "alembic" and sub.startswith("upgrade") and "--sql" not in text:
+        return "Downgrade the database one revision", f"{prefix}alembic downgrade -1"
     if program == "dbmate" and sub.startswith(("up", "migrate")):
-        return "Roll back the last migration", "dbmate rollback"
+        return "Roll back the last migration", f"{prefix}dbmate rollback"
     if program == "migrate" and re.search(r"\bup\b", text):
         return "Roll back the last migration", re.sub(r"\bup\b(\s+\d+)?", "down 1", text, count=1)
-    if program == "aws" and sub.startswith("rds create-db-instance-read-replica"):
+    if program == "aws" and (
+        sub.startswith("rds create-db-instance-read-replica")
+        or (sub.startswith("rds create-db-instance") and "--db-cluster-identifier" in text)
+    ):
+        # An added replica / Aurora reader holds no data of its own: deleting it is the inverse.
         ident = re.search(r"--db-instance-identifier[= ](\S+)", text)
         name = ident.group(1) if ident else "{db-instance-identifier}"
         return (
             "Remove the added read replica",
-            f"aws rds delete-db-instance --db-instance-identifier {name} --skip-final-snapshot",
+            f"{prefix}aws rds delete-db-instance --db-instance-identifier {name} --skip-final-snapshot",
         )
+    if program == "aws" and sub.startswith("application-autoscaling"):
+        verbs = {
+            "register-scalable-target": "deregister-scalable-target",
+            "put-scaling-policy": "delete-scaling-policy",
+        }
+        for verb, undo in verbs.items():
+            if verb in sub:
+                keep = re.findall(
+                    r"--(?:service-namespace|resource-id|scalable-dimension|policy-name)[= ]\S+",
+                    text,
+                )
+                undone = " ".join([f"{prefix}aws application-autoscaling {undo}", *keep])
+                return f"Undo `{verb}`", undone
     if program in _REMOTE_TOOLS and _VERSIONED.search(text):
         reverted = _VERSIONED.sub(lambda m: "{previous-" + m.group(1) + "}", text)
         return "Re-run the change with the previous version", reverted
     return None
+
+
+# `aws rds wait db-instance-available`, `aws cloudformation wait stack-create-complete`...
+_CREATION_WAIT = re.compile(r"\bwait\s+\S*(?:-available|-exists|create-complete)\b")
+
+
+def _inverse_wait(verification: MinedCommand | None, inverse: str) -> str:
+    """The wait that confirms a derived delete: `wait db-instance-available` -> `-deleted`."""
+    if verification is None or " delete-" not in f" {inverse}":
+        return ""
+    text = verification.text
+    if not _CREATION_WAIT.search(text):
+        return ""
+    return re.sub(r"-(?:available|exists)\b", "-deleted", text, count=1)
+
+
+def _wrapper_prefix(text: str, program: str) -> str:
+    """What precedes the program (`ENV=prod doppler run -- `), kept so the inverse runs alike."""
+    match = re.search(rf"(?:^|\s)(?:\S*/)?{re.escape(program)}(?=\s|$)", text)
+    if match is None or match.start() == 0:
+        return ""
+    return text[: match.start()].strip() + " "
 
 
 def _heads(migrations: Sequence[MigrationDef]) -> list[MigrationDef]:
@@ -1009,7 +1057,7 @@ def _rollback(
     derived: list[RollbackStep] = []
     seen: set[str] = set()
     for step in procedure.steps:
-        if step.phase.strip().lower() in {"build", "test"}:
+        if step.phase.strip().lower() in _PREPARATION_PHASES:
             continue
         for command in step.commands:
             inverse = _inverse(command)
@@ -1018,21 +1066,33 @@ def _rollback(
             seen.add(inverse[1])
             derived.append(
                 RollbackStep(
-                    title=inverse[0], commands=(inverse[1],), evidence=command.evidence[:3]
+                    title=inverse[0],
+                    commands=(inverse[1],),
+                    verification=_inverse_wait(step.verification, inverse[1]),
+                    evidence=command.evidence[:3],
                 )
             )
     for migration in _heads(migrations):
         if migration.down_statements:
             ref = migration.down_source or migration.source
+            # Shown as comments: they are SQL or Alembic ops, not shell commands to paste.
+            lines = [f"# down migration of {migration.version} ({ref.path}):"]
+            lines += [f"#   {_one_line(st, 200)}" for st in migration.down_statements[:10]]
             derived.append(
                 RollbackStep(
-                    title=f"Apply the down migration of {migration.version} {migration.name}".strip(),
-                    commands=tuple(migration.down_statements[:10]),
+                    title=f"What the down migration of {migration.version} does".strip(),
+                    commands=tuple(lines),
                     evidence=(ref,),
                 )
             )
     if derived:
-        checks = [s.verification.text for s in procedure.steps if s.verification is not None]
+        checks = [
+            c.text
+            for s in procedure.steps
+            if s.phase.strip().lower() not in _PREPARATION_PHASES
+            for c in (*_opt(s.verification), *(c for c in s.commands if c.is_check))
+            if not _CREATION_WAIT.search(c.text)  # it waits for what the rollback removed
+        ]
         derived.append(
             RollbackStep(
                 title="Verify the rollback (re-run the verification checks)",

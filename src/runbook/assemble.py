@@ -978,6 +978,11 @@ def _wrapper_prefix(text: str, program: str) -> str:
     return text[: match.start()].strip() + " "
 
 
+def _mentions_smoke(cluster: FailureCluster) -> bool:
+    text = " ".join((cluster.title, cluster.signature, *(r.path for r in cluster.evidence)))
+    return "smoke" in text.lower()
+
+
 def _heads(migrations: Sequence[MigrationDef]) -> list[MigrationDef]:
     """The newest migrations: those no other migration depends on (else the highest version)."""
     if not migrations:
@@ -1006,6 +1011,17 @@ def _rollback(
 ) -> Rollback:
     when: list[str] = [f"{text} (default)" for text in _WHEN_DEFAULTS]
     matrix = [Decision(condition=c, action=a, provenance=DEFAULT) for c, a in _MATRIX_DEFAULTS]
+    smoke = [c for c in clusters if c.rolled_back and _mentions_smoke(c)]
+    if smoke:
+        # Annotate the default row with what the evidence shows, keeping it marked as default.
+        # Several signatures often come from one failed run: count the records, not clusters.
+        records = {r.path for c in smoke for r in c.evidence if "/journals/" not in f"/{r.path}"}
+        matrix[0] = Decision(
+            condition=matrix[0].condition,
+            action=matrix[0].action,
+            provenance=f"default; observed: smoke-test failures in {_n(len(records), 'record')} "
+            "were followed by a rollback",
+        )
     rolled = sorted(
         (c for c in clusters if c.rolled_back),
         key=lambda c: (-c.rolled_back, -c.occurrences, c.signature),

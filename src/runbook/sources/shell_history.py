@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from runbook.config import Config
@@ -156,11 +157,14 @@ _CHECKS = frozenset(
 
 
 def _words(command: str) -> list[str]:
-    first_line = command.split("\n", 1)[0]
-    try:
-        words = shlex.split(first_line, comments=False, posix=True)
-    except ValueError:
-        words = first_line.split()
+    first_line = command.split("\n", 1)[0][:300]  # the program and subcommand come first
+    if "'" in first_line or '"' in first_line or "\\" in first_line:
+        try:
+            words = shlex.split(first_line, comments=False, posix=True)
+        except ValueError:
+            words = first_line.split()
+    else:
+        words = first_line.split()  # shlex is slow; plain words need no quoting rules
     wrapped = False
     while words and (
         _ASSIGN.match(words[0])
@@ -192,6 +196,7 @@ def _program(words: Sequence[str]) -> str:
     return prog
 
 
+@lru_cache(maxsize=65536)  # histories repeat the same commands thousands of times
 def is_operational_change(command: str) -> bool:
     """True when ``command`` changes something in an operations sense (deploy, apply, migrate...)."""
     parts = [p for p in _SEGMENT.split(command) if p.strip()]
@@ -241,11 +246,13 @@ def _ops_family(prog: str) -> bool:
     return prog in _CHANGES or prog in _CLOUD or prog in _DB_CLIENTS or bool(_OPS_WORD.search(prog))
 
 
+@lru_cache(maxsize=65536)
 def _is_setup(command: str) -> bool:
     progs = _programs(command)
     return bool(progs) and all(p in _SETUP or _ops_family(p) for p in progs)
 
 
+@lru_cache(maxsize=65536)
 def _is_check(command: str) -> bool:
     progs = _programs(command)
     return bool(progs) and any(p in _CHECKS or _ops_family(p) for p in progs)

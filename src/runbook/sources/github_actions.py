@@ -37,7 +37,7 @@ from runbook.model import (
 )
 from runbook.sources.common import environment_name, excerpt, is_error_line, operation_from_words
 from runbook.sources.shell import split_script
-from runbook.timeparse import parse_timestamp
+from runbook.timeparse import parse_timestamp, to_utc_naive
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]")
 # "[36;1m" without ESC: logs copied from the web UI lose the escape character
@@ -81,7 +81,11 @@ def _clean(text: str) -> str:
 
 
 def _ts(text: str) -> datetime | None:
-    return parse_timestamp(text)
+    """UTC-naive time of a log line's ISO stamp (fast path: ``fromisoformat``, 3.11+)."""
+    try:
+        return to_utc_naive(datetime.fromisoformat(text))
+    except ValueError:
+        return parse_timestamp(text)
 
 
 # ------------------------------------------------------------------ shared step model

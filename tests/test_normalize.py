@@ -161,6 +161,20 @@ def test_flag_name_only_when_value_masked() -> None:
     assert normalize("deploy --since=2025-12-23").key == "deploy --since={since}"
 
 
+def test_key_value_lists_name_each_value() -> None:
+    t = normalize(
+        "aws rds create-db-proxy --auth AuthScheme=SECRETS,SecretArn=arn:aws:secretsmanager:"
+        "us-east-1:123456789012:secret:prod/app-9Xk2Lm,IAMAuth=DISABLED"
+    )
+    assert t.key.endswith("--auth AuthScheme=SECRETS,SecretArn={secret-arn},IAMAuth=DISABLED")
+    assert normalize("helm upgrade api . --set a=1,b=v2.0.0").key.endswith("--set a=1,b={b}")
+
+
+def test_copied_prompt_is_dropped() -> None:
+    assert normalize("$ kubectl get pods").key == "kubectl get pods"
+    assert normalize("$HOME/bin/tool").key == "$HOME/bin/tool"
+
+
 def test_quotes_normalized() -> None:
     assert normalize('echo "a b"').key == normalize("echo 'a b'").key == 'echo "a b"'
     assert normalize("grep -r 'x|y' .").key == 'grep -r "x|y" .'
@@ -294,6 +308,22 @@ def test_never_raises(text: str) -> None:
 def test_idempotent(text: str) -> None:
     key = normalize(text).key
     assert normalize(key).key == key
+
+
+_ERROR_PARTS = st.sampled_from(
+    [
+        *["ERROR", "Error:", "2025-12-23T14:30:52Z", "[WARN]", "line 42", "30.5 seconds", "0x7ffe"],
+        *["timeout", "10.0.0.1:5432", "\n", "503", "exit code", "abc", "ABCDEF0123456789XYZ"],
+        *["web-5d8f7b9c6-abcde", "3f9c2e1", "level=error", "app[123]:", "12", "1.5", "v1.2.3"],
+    ]
+)
+
+
+@PROPS
+@given(st.one_of(st.text(max_size=80), st.lists(_ERROR_PARTS, max_size=12).map(" ".join)))
+def test_error_signature_is_a_fixed_point(message: str) -> None:
+    sig = error_signature(message)
+    assert error_signature(sig) == sig
 
 
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

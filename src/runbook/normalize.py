@@ -394,7 +394,8 @@ _UNSAFE = re.compile(r"[\s'\"\\|&;<>()`]")
 def quote_word(text: str) -> str:
     """Canonical shell quoting of one word: bare when safe, else double (or single) quotes."""
     text = " ".join(text.split()) if _SPACE.search(text) else text
-    if text and not _UNSAFE.search(text) and not text.startswith("#"):
+    # a lone "$" is quoted so that a key never starts like a copied "$ " prompt
+    if text and not _UNSAFE.search(text) and not text.startswith("#") and text != "$":
         return text
     if '"' not in text and "\\" not in text:
         return f'"{text}"'
@@ -532,6 +533,8 @@ def _template_word(text: str, hint: str | None) -> tuple[str, list[str]]:
     if m and not text.startswith("---"):
         inner, slots = _template_value(m.group(2), _kebab(m.group(1)))
         return m.group(1) + "=" + inner, slots
+    if _KV_LIST.fullmatch(text):
+        return _template_value(text, hint)  # Name=x,Value=y: each key names its value
     m = _KEY_EQ.fullmatch(text)
     if m:
         inner, slots = _template_value(m.group(2), _kebab(m.group(1)))
@@ -829,6 +832,8 @@ def _program(words: list[_Word], masked: set[str]) -> tuple[str, str]:
 # ---------------------------------------------------------------------- public API
 
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
+# A copied "$ " shell prompt is not part of the command.
+_PROMPT = re.compile(r"\A[ \t]*\$[ \t]+(?=[\w./~])")
 
 
 def normalize(command: str) -> CommandTemplate:
@@ -840,6 +845,7 @@ def normalize(command: str) -> CommandTemplate:
 @functools.lru_cache(maxsize=8192)
 def _normalize(command: str) -> CommandTemplate:
     joined = _CONTINUATION.sub(" ", command.replace("\x00", ""))
+    joined = _PROMPT.sub("", joined, count=1)
     raw, count = redact(joined)
     raw = raw.strip()
     try:
@@ -934,7 +940,7 @@ _LOG_PREFIXES = (
     ),
     re.compile(
         r"\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|FATAL|CRITICAL|TRACE|NOTICE|SEVERE|PANIC)\]?"
-        r"(?::\s*|\s+-\s+|\s+|$)(?!\d)"
+        r"(?::\s*|\s+-\s+|\s+|$)(?![\d{])"
     ),
     re.compile(r"level=(?:error|warn(?:ing)?|info|debug|fatal)\s+", re.IGNORECASE),
     re.compile(r"[\w.-]+\[\d+\]:\s*"),  # syslog program[pid]:

@@ -222,3 +222,45 @@ def test_fuzz_never_crashes(lines: list[str]) -> None:
     for pf in (parse_log(text, "l", Config()), parse_workflow(text, "w.yml", Config())):
         for e in pf.executions:
             assert e.source.path in ("l", "w.yml")
+
+
+def test_xtrace_lines_time_each_command_of_a_run_step() -> None:
+    text = (
+        "2025-01-02T03:04:00.0000000Z ##[group]Run set -x\n"
+        "2025-01-02T03:04:00.0000001Z \x1b[36;1mset -x\x1b[0m\n"
+        "2025-01-02T03:04:00.0000002Z \x1b[36;1maws ecs update-service --cluster prod --service api --force-new-deployment\x1b[0m\n"
+        "2025-01-02T03:04:00.0000003Z \x1b[36;1maws ecs wait services-stable --cluster prod --services api\x1b[0m\n"
+        "2025-01-02T03:04:00.0000004Z shell: /usr/bin/bash -e {0}\n"
+        "2025-01-02T03:04:00.0000005Z ##[endgroup]\n"
+        "2025-01-02T03:04:01.0000000Z + aws ecs update-service --cluster prod --service api --force-new-deployment\n"
+        '2025-01-02T03:04:03.0000000Z {"service": {"status": "ACTIVE"}}\n'
+        "2025-01-02T03:04:04.0000000Z + aws ecs wait services-stable --cluster prod --services api\n"
+        "2025-01-02T03:07:04.0000000Z + echo done\n"
+        "2025-01-02T03:07:05.0000000Z Post job cleanup.\n"
+    )
+    run = _one(parse_log(text, "x.log", Config()))
+    setx, update, wait = run.commands
+    assert setx.text == "set -x" and setx.started_at == datetime(2025, 1, 2, 3, 4, 0)
+    assert update.started_at == datetime(2025, 1, 2, 3, 4, 1) and update.duration_s == 3.0
+    assert update.output == '{"service": {"status": "ACTIVE"}}'
+    assert wait.duration_s == 181.0  # to the step's end: the next step starts at 03:07:05
+    assert run.outcome is Outcome.SUCCESS
+
+
+def test_jenkins_console_log() -> None:
+    text = (
+        "Started by user ana\n"
+        "[Pipeline] Start of Pipeline\n"
+        "[Pipeline] { (Deploy)\n"
+        "[2025-02-01T10:00:00.000Z] + helm upgrade api charts/api --atomic\n"
+        "[2025-02-01T10:02:00.000Z] Error: UPGRADE FAILED: timed out waiting for the condition\n"
+        "[2025-02-01T10:02:00.100Z] ERROR: script returned exit code 1\n"
+        "[Pipeline] }\n"
+        "Finished: FAILURE\n"
+    )
+    run = _one(parse_log(text, "jenkins.log", Config()))
+    assert run.tags == ("ci", "jenkins") and run.outcome is Outcome.FAILURE
+    (helm,) = run.commands
+    assert helm.text == "helm upgrade api charts/api --atomic" and helm.exit_code == 1
+    assert helm.started_at == datetime(2025, 2, 1, 10, 0, 0)
+    assert run.errors[0].message.startswith("Error: UPGRADE FAILED")

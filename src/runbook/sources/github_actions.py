@@ -48,6 +48,13 @@ _GL_TS = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) [0-9a-f
 _GROUP_RUN = re.compile(r"^##\[group\]Run (?P<title>.*)$")
 _EXIT = re.compile(r"Process completed with exit code (\d+)")
 _USES = re.compile(r"^(?:[\w.-]+/[\w./-]+@[\w./-]+|docker://\S+|\./[\w./-]+)$")
+# Jenkins console: "[2025-01-02T03:04:05.123Z] + kubectl apply", "[Pipeline] { (Deploy)"
+_JENKINS_TS = re.compile(
+    r"^\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\]\s?"
+)
+_JENKINS_STAGE = re.compile(r"^\[Pipeline\] \{ \((.+)\)$")
+_JENKINS_FINISHED = re.compile(r"^Finished: (SUCCESS|FAILURE|UNSTABLE|ABORTED|NOT_BUILT)$", re.I)
+_JENKINS_EXIT = re.compile(r"script returned exit code (\d+)")
 _SECTION = re.compile(
     r"section_(?P<kind>start|end):(?P<epoch>\d{9,11}):(?P<name>[\w.-]+)(?:\[[^\]]*\])?"
 )
@@ -126,7 +133,40 @@ def _commands_of(step: _Step, rel: str, end: datetime | None, limit: int) -> lis
         duration = None
     origin = "ci-step"
     cmds: list[Command] = []
-    if step.echoed:
+    if step.script:
+        script = "\n".join(t for t, _ in step.script)
+        first_line = step.script[0][1]
+        lines = split_script(script, transcript=False)
+        matched = _xtrace_match([sl.command for sl in lines], step.echoed)
+        starts = [step.echoed[j][2] if j is not None else None for j in matched]
+        for k, sl in enumerate(lines):
+            at = starts[k] or (step.start if k == 0 else None)
+            nxt = next((x for x in starts[k + 1 :] if x is not None), end)
+            dur: float | None = None
+            if len(lines) == 1:
+                dur = duration
+            elif starts[k] is not None and nxt is not None and at is not None and nxt >= at:
+                dur = (nxt - at).total_seconds()
+            out = ""
+            if matched[k] is not None:
+                stop = next((j for j in matched[k + 1 :] if j is not None), len(step.echoed))
+                out = "\n".join(
+                    ln for j in range(matched[k] or 0, stop) for ln in step.echo_output.get(j, [])
+                )
+            cmds.append(
+                Command(
+                    text=sl.command,
+                    source=SourceRef(rel, first_line + sl.offset),
+                    started_at=at,
+                    duration_s=dur,
+                    output=excerpt(out, limit),
+                    origin=origin,
+                )
+            )
+        if not any(m is not None for m in matched) and cmds and step.output:
+            # no trace to split the output by: it belongs to the step's last command
+            cmds[-1] = _with(cmds[-1], output=excerpt("\n".join(step.output), limit))
+    elif step.echoed:
         for k, (text, line, at) in enumerate(step.echoed):
             nxt = step.echoed[k + 1][2] if k + 1 < len(step.echoed) else end
             dur = (nxt - at).total_seconds() if at and nxt and nxt >= at else None
@@ -143,20 +183,6 @@ def _commands_of(step: _Step, rel: str, end: datetime | None, limit: int) -> lis
                     origin=origin,
                 )
             )
-    elif step.script:
-        script = "\n".join(t for t, _ in step.script)
-        first_line = step.script[0][1]
-        lines = split_script(script, transcript=False)
-        for k, sl in enumerate(lines):
-            cmds.append(
-                Command(
-                    text=sl.command,
-                    source=SourceRef(rel, first_line + sl.offset),
-                    started_at=step.start if k == 0 else None,
-                    duration_s=duration if len(lines) == 1 else None,
-                    origin=origin,
-                )
-            )
     elif step.uses and not is_setup_action(step.uses):
         cmds.append(
             Command(
@@ -164,15 +190,30 @@ def _commands_of(step: _Step, rel: str, end: datetime | None, limit: int) -> lis
                 source=SourceRef(rel, step.line),
                 started_at=step.start,
                 duration_s=duration,
+                output=excerpt("\n".join(step.output), limit),
                 origin="uses",
             )
         )
-    if not cmds:
-        return cmds
-    # output that no echoed command claimed belongs to the step's last command
-    if not step.echoed and step.output:
-        cmds[-1] = _with(cmds[-1], output=excerpt("\n".join(step.output), limit))
     return cmds
+
+
+def _xtrace_match(
+    commands: list[str], echoed: list[tuple[str, int, datetime | None]]
+) -> list[int | None]:
+    """For each script command, the index of its ``set -x`` trace line (``+ cmd``), in order."""
+    out: list[int | None] = [None] * len(commands)
+    j = 0
+    for k, cmd in enumerate(commands):
+        head = cmd.split()[:2]
+        if not head:
+            continue
+        # xtrace prints expanded words: the program and its first argument usually survive
+        for jj in range(j, len(echoed)):
+            if echoed[jj][0].split()[: len(head)] == head:
+                out[k] = jj
+                j = jj + 1
+                break
+    return out
 
 
 def _with(cmd: Command, **changes: Any) -> Command:
@@ -287,6 +328,7 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
     header_mode = ""  # "", "script", "shell", "with", "env"
     colored_script = "\x1b[36;1m" in text[:500_000] or "[36;1m" in text[:500_000]
     table = False
+    finished = ""  # Jenkins "Finished: SUCCESS"
     for n, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
@@ -297,19 +339,24 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
             table = True
             job, name, rest = row.group("job"), row.group("step"), row.group("rest")
         at = None
-        if m := _TS.match(rest):
+        if m := _TS.match(rest) or _JENKINS_TS.match(rest):
             at = _ts(m.group("ts"))
             rest = rest[m.end() :]
         colored = rest.startswith(("\x1b[36;1m", "[36;1m"))
         line = _clean(rest)
         group_run = _GROUP_RUN.match(line)
+        stage = _JENKINS_STAGE.match(line)
+        if m := _JENKINS_FINISHED.match(line):
+            finished = m.group(1).upper()
+            continue
         if table:
             new_step = step is None or (job, name) != (step.job, step.name)
         else:
             starts_step = (bool(group_run) and group_depth == 0) or line in _POST_MARKERS
-            new_step = step is None or (starts_step and not in_group)
+            new_step = step is None or (starts_step and not in_group) or bool(stage)
         if new_step:
             default = "Set up job" if step is None else line.rstrip(".")
+            default = stage.group(1) if stage else default
             title = group_run.group("title").rstrip(" \\") if group_run else default
             step = _Step(job=job, name=name or title, line=n)
             steps.append(step)
@@ -362,6 +409,12 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
                 step.canceled = True
             step.errors.append((msg, n, at))
             continue
+        if m := _JENKINS_EXIT.search(line):
+            step.exit_code = int(m.group(1))
+            step.errors.append((line.strip(), n, at))
+            continue
+        if line.startswith("[Pipeline] "):
+            continue  # Jenkins' own structure lines
         if line.startswith(("##[warning]", "##[debug]", "##[notice]", "##[command]")):
             if line.startswith("##[command]"):
                 # container / docker actions echo their command this way
@@ -391,9 +444,6 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
         )
         if not failed:
             s.errors = []
-        # xtrace lines are only trusted when they match the script's commands
-        if s.script and s.echoed:
-            s.echoed = []
     # drop runner bookkeeping steps that carry no command
     useful = [s for s in steps if s.script or s.uses or s.echoed or s.errors]
     if not useful:
@@ -402,14 +452,13 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
     ordered = [s for s in steps if id(s) in kept_ids or s.start is not None]
     jobs = sorted({s.job for s in useful if s.job})
     title = "GitHub Actions run" + (f": {', '.join(jobs)}" if jobs else "")
+    tags = ("ci", "github-actions")
+    outcome: Outcome | None = None
+    if finished:
+        title, tags = "Jenkins build", ("ci", "jenkins")
+        outcome = Outcome.SUCCESS if finished == "SUCCESS" else Outcome.FAILURE
     execution = _assemble(
-        ordered,
-        rel,
-        config,
-        title=title,
-        tags=("ci", "github-actions"),
-        outcome=None,
-        final_exit=None,
+        ordered, rel, config, title=title, tags=tags, outcome=outcome, final_exit=None
     )
     return execution, diags
 

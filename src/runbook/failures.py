@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -157,12 +158,17 @@ class _Templates:
         self.runs = runs
         self.normalize = normalize
         self.cache: dict[tuple[int, int], CommandTemplate] = {}
+        self.keep: set[int] = {
+            r for r, e in enumerate(runs) if e.errors or any(not _ok(c) for c in e.commands)
+        }
 
     def get(self, run: int, index: int) -> CommandTemplate:
         found = self.cache.get((run, index))
         if found is None:
             found = self.normalize(self.runs[run].commands[index].text)
-            self.cache[(run, index)] = found
+            # Keep templates of runs that failed somewhere; others are scanned once.
+            if run in self.keep:
+                self.cache[(run, index)] = found
         return found
 
 
@@ -394,7 +400,7 @@ def cluster(
 
         normalizer = normalizer or _n.normalize
         signer = signer or _n.error_signature
-    normalize, sign = normalizer, signer
+    normalize, sign = lru_cache(maxsize=16384)(normalizer), lru_cache(maxsize=16384)(signer)
     runs = sorted(executions, key=lambda e: (_run_time(e) or datetime.min, e.id))
     tpl = _Templates(runs, normalize)
     events = _events(runs, tpl, sign)

@@ -38,6 +38,7 @@ class RunClean:
     occurrences: tuple[Occurrence, ...]
     noise: int  # commands dropped as noise
     detour: int  # failed attempts, duplicate retries and fix detours dropped
+    total: float | None = None  # the run's wall time (see run_total)
 
 
 def ok(cmd: Command) -> bool:
@@ -73,12 +74,12 @@ def run_total(execution: Execution, durations: Sequence[tuple[float | None, bool
         if span > 0:
             return span
     starts = [c.started_at for c in execution.commands if c.started_at is not None]
-    if len(starts) >= 2 or (starts and durations and durations[-1][0] is not None):
+    last = durations[-1][0] if len(durations) == len(execution.commands) and durations else None
+    if len(starts) >= 2 or (starts and last is not None):
         first = min(starts)
-        last_cmd = execution.commands[-1]
         end = max(starts)
-        tail = durations[-1][0] if last_cmd.started_at == end and durations[-1][0] else 0.0
-        span = (end - first).total_seconds() + (tail or 0.0)
+        tail = last if execution.commands[-1].started_at == end and last else 0.0
+        span = (end - first).total_seconds() + tail
         if span > 0:
             return span
     values = [d for d, _ in durations]
@@ -142,4 +143,4 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
     for template, cmd, dur, gap in collapsed:
         seen[template.key] = seen.get(template.key, 0) + 1
         occurrences.append(Occurrence(template, cmd, seen[template.key], dur, gap))
-    return RunClean(tuple(occurrences), noise, detour)
+    return RunClean(tuple(occurrences), noise, detour, run_total(execution, durations))

@@ -9,15 +9,17 @@ Sample: 12 deploy runs of ``docker build -t api:{sha} .`` ... -> Procedure(steps
 
 from __future__ import annotations
 
+import heapq
 import re
 import shlex
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from runbook.mine import align, durations, group, kinds, output, params
-from runbook.mine.clean import clean_run, run_total
+from runbook.mine.clean import clean_run
 from runbook.model import (
     Command,
     CommandTemplate,
@@ -109,7 +111,8 @@ def mine(
     masker: Masker | None = None,
 ) -> Procedure:
     """Consensus procedure of the successful (or unknown-outcome, non-guide) runs."""
-    normalize = normalizer or _default_normalizer()
+    # Constant commands repeat verbatim across runs: normalize each text once (bounded).
+    normalize = lru_cache(maxsize=16384)(normalizer or _default_normalizer())
     mask = masker or _default_masker()
     selected = [
         e for e in executions if e.outcome is not Outcome.FAILURE and e.commands and not is_guide(e)
@@ -138,9 +141,8 @@ def mine(
             unit.runs[r] = (occ.command, occ.duration, occ.from_gap, values)
             seq.append(item)
         sequences.append(seq)
-        total = run_total(execution, [(o.duration, o.from_gap) for o in cleaned.occurrences])
-        if total is not None:
-            totals.append(total)
+        if cleaned.total is not None:
+            totals.append(cleaned.total)
 
     alias = _absorb_instances(units, need)
     alias.update(_merge_variants({k: v for k, v in units.items() if k not in alias}, need))
@@ -587,5 +589,5 @@ def _output(unit: _Unit, mask: Masker) -> str:
 
 
 def _evidence(unit: _Unit) -> tuple[SourceRef, ...]:
-    refs = sorted({unit.runs[r][0].source for r in unit.runs})
-    return tuple(refs[:MAX_EVIDENCE])
+    refs = {unit.runs[r][0].source for r in unit.runs}
+    return tuple(heapq.nsmallest(MAX_EVIDENCE, refs))

@@ -34,6 +34,7 @@ _REDIS_READS = frozenset(
 _VERIFY_SUBCOMMANDS = {"helm": frozenset({"test"}), "gh": frozenset({"run"})}
 
 
+_LIST_CHARS = re.compile(r"[|;&<>]")
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
 
 
@@ -70,6 +71,14 @@ def is_noise(t: CommandTemplate, cmd: Command) -> bool:
     short_or_failed = cmd.exit_code not in (0, None) or cmd.output[:400].count("\n") <= 2
     if short_or_failed and tb.COMMAND_NOT_FOUND.search(cmd.output[:400]):
         return True
+    # Fast path: a meaningful main program and no shell list/pipe to inspect.
+    if (
+        t.program
+        and t.program not in tb.NOISE_PROGRAMS
+        and t.program not in tb.NOISE_SUBCOMMANDS
+        and not _LIST_CHARS.search(t.raw)
+    ):
+        return False
     segs = _words(t.raw)
     if not segs:
         return True

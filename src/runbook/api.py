@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from runbook.config import Config, load_config
-from runbook.errors import NoEvidenceError, RefusalError, UsageError
+from runbook.errors import InputError, NoEvidenceError, RefusalError, UsageError
 from runbook.model import (
     AlarmDef,
     Classification,
@@ -25,6 +25,7 @@ from runbook.model import (
     ParsedFile,
     Procedure,
     Runbook,
+    ValidationReport,
 )
 
 # ============================================================== generate / write / reproduce
@@ -462,3 +463,54 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+# ======================================================================== validate
+
+
+def validate(
+    paths: Sequence[Path],
+    *,
+    root: Path | None = None,
+    since: date | None = None,
+    today: date,
+    strict: bool = False,
+    config: Config | None = None,
+) -> ValidationReport:
+    """Lint runbooks; with ``root``, also check drift against newer runs and the success metrics.
+
+    ``strict`` does not change the findings, only the exit status (warnings fail too).
+    """
+    from runbook.validate import Evidence, display_path, runbook_files, validate_runbook
+
+    if not paths:
+        raise UsageError("no runbook given", hint="runbook validate RUNBOOK.md [RUNBOOK.md …]")
+    if root is not None and not root.is_dir():
+        raise InputError(f"{root}: not a directory", hint="pass the evidence root as --root DIR")
+    files = runbook_files(paths)
+    if not files:
+        raise InputError("no markdown runbook found in the given paths")
+    evidence = None
+    if root is not None:
+        from runbook.classify import classify
+        from runbook.index import load_corpus
+
+        corpus = load_corpus(root, config or load_config(root))
+        executions = corpus.executions
+        evidence = Evidence(executions, corpus.journals, {e.id: classify(e) for e in executions})
+    results = []
+    for path in files:
+        try:
+            results.append(
+                validate_runbook(
+                    path,
+                    display=display_path(path),
+                    today=today,
+                    root=root,
+                    evidence=evidence,
+                    since=since,
+                )
+            )
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return ValidationReport(runbooks=tuple(results), strict=strict)

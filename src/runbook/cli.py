@@ -215,3 +215,80 @@ def _root_of(observation: Path) -> Path:
         if parent.name == ".claude":
             return parent.parent
     return Path(".")
+
+
+# ------------------------------------------------------------------------ validate
+
+
+@main.command("validate")
+@click.argument("runbooks", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Evidence root: also check drift against newer runs and compute success metrics.",
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="DATE",
+    help="Runs on or after DATE (YYYY-MM-DD) count as newer (default: after Last Validated).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github prints workflow annotations (::error file=…,line=…::…).",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+def validate_cmd(
+    runbooks: tuple[Path, ...], root: Path | None, since: str | None, fmt: str, strict: bool
+) -> None:
+    """Lint RUNBOOK files (or folders of them); with --root, check them against newer runs.
+
+    \b
+    Lint (RB1xx): template sections, 5-10 steps, commands, ambiguous wording, unverified
+    changes, unguarded destructive commands, placeholders, secrets, links, review dates.
+    Drift (RB2xx, needs --root): commands newer runs do that the runbook lacks, steps they no
+    longer do, durations outside ±20 %, uncovered failures, a never-exercised rollback.
+    Metrics: followed-and-succeeded, duration accuracy, troubleshooting coverage (≥ 80 %).
+
+    \b
+    Exit status: 0 clean, 1 error findings (warnings too with --strict), 2 usage/input error.
+    Silence a rule in one file with <!-- runbook-validate: disable=RB104,RB112 -->.
+
+    \b
+    Examples:
+      runbook validate runbooks/
+      runbook validate runbooks/*.md --root . --format github
+      runbook validate deploy.md --root . --since 2025-12-01 --format json
+    """
+    from runbook import api
+    from runbook.errors import UsageError
+    from runbook.validate import format_github, format_text, report_json, summary
+
+    try:
+        since_date = None
+        if since is not None:
+            try:
+                since_date = date.fromisoformat(since.strip())
+            except ValueError:
+                raise UsageError(
+                    f"--since {since!r} is not a date", hint="write it as YYYY-MM-DD"
+                ) from None
+        report = api.validate(
+            list(runbooks), root=root, since=since_date, today=today(), strict=strict
+        )
+    except RunbookError as exc:
+        fail(exc)
+        return
+    if fmt == "json":
+        click.echo(report_json(report), nl=False)
+    elif fmt == "github":
+        click.echo(format_github(report), nl=False)
+    else:
+        click.echo(format_text(report), nl=False)
+    click.echo(f"runbook: {summary(report)}", err=True)
+    sys.exit(report.exit_status)

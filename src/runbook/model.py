@@ -620,3 +620,194 @@ class Runbook:
     troubleshooting: tuple[TroubleshootingEntry, ...] = ()
     related: tuple[Related, ...] = ()
     notes: tuple[str, ...] = ()  # honest remarks: what was missing, defaults used, runs excluded
+
+
+# ------------------------------------------------- a runbook read back (validate, run)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """One code block of a runbook: its logical shell commands and its Runme attributes."""
+
+    text: str  # the block body as written
+    line: int  # 1-based line of the first body line
+    commands: tuple[str, ...] = ()  # logical commands: continuations joined, comments dropped
+    lines: tuple[int, ...] = ()  # 1-based line of each logical command
+    language: str = ""  # info-string language: "sh", "bash", "console", ""
+    name: str = ""  # Runme `name` attribute
+    attrs: tuple[tuple[str, str], ...] = ()  # every Runme attribute, sorted
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedStep:
+    """A step of a runbook's procedure (or of its rollback), as written."""
+
+    number: int
+    title: str
+    line: int  # heading line
+    end_line: int  # last line of the step
+    phase: str = ""
+    purpose: str = ""
+    commands: tuple[ParsedCommand, ...] = ()
+    expected_output: str = ""
+    expected_duration_s: float | None = None
+    expected_duration_text: str = ""
+    verification: tuple[ParsedCommand, ...] = ()
+    verification_text: str = ""  # prose after **Verification**: when it has no command
+    expected: str = ""  # **Expected**: after the verification
+    if_failed: tuple[str, ...] = ()
+    placeholders: tuple[str, ...] = ()  # {names} used in the step's commands, sorted
+    parameters: tuple[str, ...] = ()  # {names} the step explains (**Parameters**: list)
+    manual: bool = False  # marked as a manual step
+    optional: bool = False
+    prose: tuple[tuple[int, str], ...] = ()  # (line, text) of every non-code line
+    log_commands: tuple[ParsedCommand, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSection:
+    """A top-level section (`## Rollback Procedure`) with its canonical key ("rollback")."""
+
+    title: str
+    key: str  # overview | prerequisites | procedure | verification | rollback | monitoring |
+    # troubleshooting | related | parameters | "" (unknown)
+    level: int
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedIssue:
+    """A troubleshooting entry: title, signature, symptom lines and fix commands."""
+
+    title: str
+    line: int
+    signature: str = ""
+    symptoms: tuple[str, ...] = ()
+    cause: str = ""
+    solution: tuple[ParsedCommand, ...] = ()
+    solution_text: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLink:
+    text: str
+    target: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderField:
+    """A header line such as ``**Last Validated**: 2025-12-16`` (or a front-matter key)."""
+
+    name: str  # generated | last_validated | estimated_duration | owner | review_frequency
+    value: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRunbook:
+    """Any markdown runbook (generated or hand-written) read back with line numbers."""
+
+    path: str
+    title: str = ""
+    title_line: int = 0
+    operation_type: OperationType = OperationType.NONE
+    scope: str = ""
+    header: tuple[HeaderField, ...] = ()
+    generated: date | None = None
+    last_validated: date | None = None
+    estimated_duration_s: float | None = None
+    owner: str = ""
+    review_frequency: str = ""
+    sections: tuple[ParsedSection, ...] = ()
+    steps: tuple[ParsedStep, ...] = ()
+    phases: tuple[str, ...] = ()
+    checks: tuple[ParsedStep, ...] = ()  # Verification section checks
+    rollback_steps: tuple[ParsedStep, ...] = ()
+    rollback_when: tuple[str, ...] = ()
+    rollback_provenance: str = ""
+    troubleshooting: tuple[ParsedIssue, ...] = ()
+    links: tuple[ParsedLink, ...] = ()
+    parameters: tuple[tuple[str, int], ...] = ()  # (name, line) of every explained {name}
+    marker: str = "none"  # generator marker: "unedited" | "edited" | "none"
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def section(self, key: str) -> ParsedSection | None:
+        """The first section with canonical ``key``, if any."""
+        return next((s for s in self.sections if s.key == key), None)
+
+
+# ------------------------------------------------------------------ `runbook validate`
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One validation finding: rule id, severity, place, message and a one-line fix hint."""
+
+    rule: str  # "RB101"
+    name: str  # "missing-section"
+    severity: str  # "error" | "warning" | "notice"
+    path: str
+    line: int
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A success metric of the original: ``numerator / denominator`` against a target."""
+
+    name: str  # followed-success | duration-accuracy | troubleshooting-coverage
+    label: str
+    numerator: int
+    denominator: int
+    target: float | None = None  # share that passes (0.8 = 80 %)
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None or self.target is None:
+            return None
+        return self.value >= self.target
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookValidation:
+    """Findings and metrics for one runbook file."""
+
+    path: str
+    title: str
+    operation_type: OperationType
+    scope: str
+    findings: tuple[Finding, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    window: str = ""  # which runs drift and metrics used ("3 runs after 2025-12-16")
+    runs: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """Every validated runbook; the exit status follows from the severities."""
+
+    runbooks: tuple[RunbookValidation, ...] = ()
+    strict: bool = False  # warnings fail too
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for r in self.runbooks for f in r.findings)
+
+    def count(self, severity: str) -> int:
+        """How many findings have ``severity``."""
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def exit_status(self) -> int:
+        """1 when a finding is an error (or a warning when strict), else 0."""
+        if self.count("error") or (self.strict and self.count("warning")):
+            return 1
+        return 0

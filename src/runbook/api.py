@@ -203,7 +203,11 @@ def _guides(files: Sequence[ParsedFile], words: set[str], used: set[str]) -> tup
         path = PurePosixPath(parsed.path)
         if parsed.kind is not EvidenceKind.NOTES or parsed.path in used:
             continue
-        if "docs" in path.parts[:-1] and words & _words(path.stem):
+        stem = _words(path.stem)
+        # Troubleshooting guides apply to every operation; other guides when their name matches.
+        if "docs" in path.parts[:-1] and (
+            words & stem or any(w.startswith("troubleshoot") for w in stem)
+        ):
             out.append(parsed.path)
     return tuple(sorted(out))
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from runbook.model import Command, ErrorEvent, Outcome, SourceRef
@@ -352,12 +354,17 @@ def inline_commands(doc: Document, rel: str, start: int, end: int) -> list[Comma
     return out
 
 
+_DOLLAR = re.compile(r"^\$\s+")
+_CONTINUATION = re.compile(r"\s*\\\n\s*")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)
 def command_key(text: str) -> str:
     """Text used to recognize the same command written twice (whitespace, backticks, ``$ ``)."""
-    t = text.strip().strip("`").strip()
-    t = re.sub(r"^\$\s+", "", t)
-    t = re.sub(r"\s*\\\n\s*", " ", t)
-    return re.sub(r"\s+", " ", t).rstrip(";").strip()
+    t = _DOLLAR.sub("", text.strip().strip("`").strip())
+    t = _CONTINUATION.sub(" ", t)
+    return _SPACES.sub(" ", t).rstrip(";").strip()
 
 
 def _richer(a: Command, b: Command) -> Command:
@@ -377,39 +384,28 @@ def merge_commands(base: Sequence[Command], extra: Iterable[Command]) -> list[Co
     """Add ``extra`` to ``base`` without counting one command twice; merged records keep the richer fields.
 
     Matching is in order, so a command retried twice in both lists is matched pairwise; an
-    unmatched extra command is inserted after the last matched position.
+    unmatched extra command is placed after the last matched position.
     """
     merged = list(base)
-    used = [False] * len(merged)
-    cursor = 0
+    unused: dict[str, list[int]] = {}  # key -> ascending base positions not yet matched
+    for i, cmd in enumerate(merged):
+        unused.setdefault(command_key(cmd.text), []).append(i)
+    after: dict[int, list[Command]] = {}  # base position -> extras placed right after it
+    cursor = 0  # base position after the last match
     for cmd in extra:
-        key = command_key(cmd.text)
-        hit = next(
-            (
-                i
-                for i in range(cursor, len(merged))
-                if not used[i] and command_key(merged[i].text) == key
-            ),
-            None,
-        )
-        if hit is None:
-            hit = next(
-                (
-                    i
-                    for i in range(len(merged))
-                    if not used[i] and command_key(merged[i].text) == key
-                ),
-                None,
-            )
-        if hit is None:
-            merged.insert(cursor, cmd)
-            used.insert(cursor, True)
-            cursor += 1
+        slots = unused.get(command_key(cmd.text))
+        if not slots:
+            after.setdefault(cursor - 1, []).append(cmd)
             continue
+        k = bisect_left(slots, cursor)
+        hit = slots.pop(k if k < len(slots) else 0)
         merged[hit] = _richer(merged[hit], cmd)
-        used[hit] = True
         cursor = hit + 1
-    return merged
+    out = list(after.get(-1, []))
+    for i, cmd in enumerate(merged):
+        out.append(cmd)
+        out.extend(after.get(i, []))
+    return out
 
 
 def outcome_from_commands(
@@ -438,10 +434,16 @@ def outcome_from_commands(
 def fill_durations(commands: Sequence[Command], finished_at: datetime | None) -> list[Command]:
     """Durations from consecutive start times where none was recorded (bounded to 6 hours)."""
     out = list(commands)
+    following: list[datetime | None] = [None] * len(out)  # next known start after each command
+    upcoming = finished_at
+    for i in range(len(out) - 1, -1, -1):
+        following[i] = upcoming
+        if out[i].started_at is not None:
+            upcoming = out[i].started_at
     for i, cmd in enumerate(out):
         if cmd.duration_s is not None or cmd.started_at is None:
             continue
-        nxt = next((c.started_at for c in out[i + 1 :] if c.started_at is not None), finished_at)
+        nxt = following[i]
         if nxt is None:
             continue
         gap = (nxt - cmd.started_at).total_seconds()

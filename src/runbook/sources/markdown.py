@@ -8,6 +8,7 @@ fence is never a heading) and gives 0-based line maps, which become 1-based ``So
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,7 +17,9 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-_MD = MarkdownIt("commonmark").use(front_matter_plugin)
+# Only block structure is needed (headings, fences, line maps): inline parsing is most of
+# markdown-it's time and is switched off; heading text comes from the raw inline content.
+_MD = MarkdownIt("commonmark").use(front_matter_plugin).disable(["inline", "text_join"])
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]{0,40})\s*:(?:\s|$)")
 
 
@@ -59,11 +62,7 @@ class Section:
     start: int  # 0-based index of the first line after the heading
     end: int  # 0-based end: next heading of the same or a higher level
     body_end: int  # 0-based end: next heading of any level
-
-    @property
-    def key(self) -> str:
-        """The title normalized for matching (see ``norm_heading``)."""
-        return norm_heading(self.title)
+    key: str = ""  # the title normalized for matching (see ``norm_heading``)
 
 
 class Document:
@@ -77,6 +76,9 @@ class Document:
         self.body_start = 0  # 0-based first line after the front matter
         self.sections: list[Section] = []
         self.fences: list[Fence] = []
+        self._fence_starts: list[int] = []  # 0-based opening lines, ascending
+        self._in_fence = bytearray()  # 1 for each line inside a code block
+        self._section_lines: list[int] = []
         self._parse(text)
 
     def _parse(self, text: str) -> None:
@@ -109,12 +111,24 @@ class Document:
             self.meta_problem = "front matter opened on line 1 is never closed"
             self.meta_line = 1
         total = len(self.lines)
+        self._fence_starts = [f.line - 1 for f in self.fences]
+        self._in_fence = bytearray(total)
+        for f in self.fences:
+            lo, hi = max(f.line - 1, 0), min(f.end, total)
+            self._in_fence[lo:hi] = b"\x01" * max(hi - lo, 0)
         first = heads[0][2] if heads else total
         self.sections.append(Section(0, "", 0, self.body_start, total, first))
         for k, (level, title, line0, after0) in enumerate(heads):
-            end = next((h[2] for h in heads[k + 1 :] if h[0] <= level), total)
+            end = total
+            for j in range(k + 1, len(heads)):
+                if heads[j][0] <= level:
+                    end = heads[j][2]
+                    break
             body_end = heads[k + 1][2] if k + 1 < len(heads) else total
-            self.sections.append(Section(level, title, line0 + 1, after0, end, body_end))
+            self.sections.append(
+                Section(level, title, line0 + 1, after0, end, body_end, norm_heading(title))
+            )
+        self._section_lines = [s.line for s in self.sections[1:]]
 
     def _load_meta(self, content: str) -> None:
         try:
@@ -162,7 +176,9 @@ class Document:
 
     def children(self, sec: Section) -> list[Section]:
         """Direct subsections of ``sec``."""
-        subs = [s for s in self.sections[1:] if sec.start <= s.line - 1 < sec.end]
+        lo = bisect_left(self._section_lines, sec.start + 1)
+        hi = bisect_left(self._section_lines, sec.end + 1)
+        subs = self.sections[1 + lo : 1 + hi]
         if not subs:
             return []
         top = min(s.level for s in subs)
@@ -170,24 +186,22 @@ class Document:
 
     def fences_in(self, start: int, end: int) -> list[Fence]:
         """Code blocks whose opening line lies in ``[start, end)`` (0-based)."""
-        return [f for f in self.fences if start <= f.line - 1 < end]
+        lo = bisect_left(self._fence_starts, start)
+        hi = bisect_left(self._fence_starts, end)
+        return self.fences[lo:hi]
 
     def fence_at_or_after(self, index: int, end: int) -> Fence | None:
         """The first code block opening at or after 0-based ``index`` and before ``end``."""
-        for f in self.fences:
-            if index <= f.line - 1 < end:
-                return f
+        k = bisect_left(self._fence_starts, index)
+        if k < len(self.fences) and self._fence_starts[k] < end:
+            return self.fences[k]
         return None
 
     def prose(self, start: int, end: int) -> list[tuple[int, str]]:
         """(0-based index, line) for lines in ``[start, end)`` that are outside code blocks."""
-        inside: set[int] = set()
-        for f in self.fences:
-            if f.end > start and f.line - 1 < end:
-                inside.update(range(f.line - 1, f.end))
-        return [
-            (i, self.lines[i]) for i in range(start, min(end, len(self.lines))) if i not in inside
-        ]
+        inside = self._in_fence
+        lines = self.lines
+        return [(i, lines[i]) for i in range(max(start, 0), min(end, len(lines))) if not inside[i]]
 
     def text(self, start: int, end: int, *, limit: int = 4000) -> str:
         """The raw lines ``[start, end)`` joined and trimmed, bounded to ``limit`` characters."""

@@ -142,7 +142,6 @@ def executions_from(
     label_day = _label_date(doc, 0, len(doc.lines))
     base_day = meta_day or label_day
     spans = _dated_sections(doc)
-    guide = False
     if not spans:
         day = base_day or _first_dated_stamp(doc)
         title = doc.title or scalar(meta.get("title")) or stem.replace("-", " ").replace("_", " ")
@@ -153,20 +152,36 @@ def executions_from(
         spans = [_Span(doc.body_start, len(doc.lines), title, 0, day)]
         if guide:
             # a "checklist" or "guide" that records a real run (prompts, output, times) is a run
-            probe = _session(doc, rel, config, kind, spans[0], meta, meta_start, False, [])
-            guide = not _is_run(probe)
+            ex = _session(doc, rel, config, kind, spans[0], meta, meta_start, diags)
+            if _is_run(ex):
+                return [ex]
+            return [] if require_run else [_as_guide(doc, rel, spans[0], ex)]
     out: list[Execution] = []
     many = len(spans) > 1
     for k, span in enumerate(spans):
-        ex = _session(
-            doc, rel, config, kind, span, meta, meta_start if not many else None, guide, diags
-        )
+        ex = _session(doc, rel, config, kind, span, meta, meta_start if not many else None, diags)
         if require_run and not _is_run(ex):
             continue
         if many:
             ex = replace(ex, id=f"{rel}#{k + 1}")
         out.append(ex)
     return out
+
+
+def _as_guide(doc: Document, rel: str, span: _Span, ex: Execution) -> Execution:
+    """A hand-written guide: not a run (no outcome, no dates), commands from steps too."""
+    # a guide writes its commands inline in numbered steps as often as in fences
+    commands = [*ex.commands, *inline_commands(doc, rel, span.start, span.end)]
+    commands.sort(key=lambda c: c.source.line)
+    return replace(
+        ex,
+        outcome=Outcome.UNKNOWN,
+        started_at=None,
+        finished_at=None,
+        duration_s=None,
+        commands=tuple(commands),
+        tags=tuple(sorted({*ex.tags, "guide"} - {"undated"})),
+    )
 
 
 def _is_run(ex: Execution) -> bool:
@@ -245,7 +260,6 @@ def _session(
     span: _Span,
     meta: dict[str, Any],
     meta_start: datetime | None,
-    guide: bool,
     diags: list[Diagnostic],
 ) -> Execution:
     limit = config.output_excerpt_chars
@@ -258,9 +272,6 @@ def _session(
             continue
         commands.extend(fence_commands(fence, rel, "fence", limit))
     commands.extend(_prompt_blocks(doc, rel, span, limit))
-    if guide:
-        # a guide writes its commands inline in numbered steps as often as in fences
-        commands.extend(inline_commands(doc, rel, span.start, span.end))
     commands.sort(key=lambda c: c.source.line)
     for i, line in doc.prose(span.start, span.end):
         found = find_timestamp(line)
@@ -342,20 +353,13 @@ def _session(
         finished = started + timedelta(seconds=total)
     if total is None and started is not None and finished is not None:
         total = (finished - started).total_seconds()
-    if started is None and day is not None and not guide:
+    if started is None and day is not None:
         started = datetime.combine(day, datetime.min.time())
-    if guide:  # a guide's date is when it was written, not a run
-        started = finished = None
-        total = None
 
     tags = list(words_list(meta.get("tags")))
-    if guide:
-        outcome = Outcome.UNKNOWN
-        tags.append("guide")
-    else:
-        outcome = _outcome(meta, span, outcome_label, commands, rollback)
-        if day is None and started is None:
-            tags.append("undated")
+    outcome = _outcome(meta, span, outcome_label, commands, rollback)
+    if day is None and started is None:
+        tags.append("undated")
     return Execution(
         id=rel,
         source=SourceRef(rel, span.line or 1),

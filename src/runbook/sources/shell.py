@@ -139,27 +139,42 @@ _PROSE_WORDS = frozenset(
 _COMMAND_WORD = re.compile(r"^[A-Za-z0-9_./~${}\-]+=?\S*$")
 
 
+_SPECIAL = re.compile(r"[\\'\"#]")
+_DQ_SPECIAL = re.compile(r'[\\"]')
+_PROMPT_CHARS = re.compile(r"[$#%>❯»]")
+
+
 def _scan(line: str, quote: str | None) -> tuple[str | None, int | None]:
     """Quote state after ``line`` given the state before it, and where a comment starts."""
-    i, n = 0, len(line)
-    while i < n:
-        ch = line[i]
+    i = 0
+    while True:
         if quote == "'":
-            if ch == "'":
-                quote = None
-        elif quote == '"':
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                quote = None
-        elif ch == "\\":
-            i += 1
+            j = line.find("'", i)
+            if j < 0:
+                return quote, None
+            quote, i = None, j + 1
+            continue
+        if quote == '"':
+            m = _DQ_SPECIAL.search(line, i)
+            if m is None:
+                return quote, None
+            if m.group() == "\\":
+                i = m.end() + 1
+            else:
+                quote, i = None, m.end()
+            continue
+        m = _SPECIAL.search(line, i)
+        if m is None:
+            return None, None
+        ch, j = m.group(), m.start()
+        if ch == "\\":
+            i = j + 2
         elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t;&|("):
-            return quote, i
-        i += 1
-    return quote, None
+            quote, i = ch, j + 1
+        elif j == 0 or line[j - 1] in " \t;&|(":
+            return None, j
+        else:
+            i = j + 1
 
 
 def _strip_comment(line: str, quote: str | None) -> str:
@@ -202,7 +217,7 @@ def _looks_like_command(text: str) -> bool:
 
 def _prompt(line: str, root_prompts: bool) -> tuple[str, str | None] | None:
     """(command, cwd) when ``line`` is a prompt line."""
-    if line.lstrip().startswith(">>>"):
+    if not _PROMPT_CHARS.search(line) or line.lstrip().startswith(">>>"):
         return None
     if m := _USER_PROMPT.match(line):
         return m.group("cmd"), m.group("cwd") or None

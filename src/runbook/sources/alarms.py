@@ -160,6 +160,8 @@ def _load_documents(text: str, rel: str, name: str) -> tuple[list[Any], list[Dia
                 return [], [
                     Diagnostic(SourceRef(rel, exc.lineno), f"invalid JSON: {exc.msg}", "error")
                 ]
+        except RecursionError:
+            return [], [Diagnostic(SourceRef(rel), "invalid JSON: nested too deeply", "error")]
     try:
         return [d for d in yaml.load_all(text, Loader=_CfnLoader) if d is not None], []
     except yaml.YAMLError as exc:

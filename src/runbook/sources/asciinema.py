@@ -17,6 +17,7 @@ integration marks (OSC 133;D;N), a ``[N]`` in the next prompt, or a following ``
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -269,7 +270,7 @@ def _header(obj: dict[str, Any]) -> Header:
     version = obj.get("version")
     ts = obj.get("timestamp")
     start: datetime | None = None
-    if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+    if isinstance(ts, (int, float)) and not isinstance(ts, bool) and math.isfinite(ts):
         try:
             start = datetime.fromtimestamp(ts, tz=UTC).replace(tzinfo=None)
         except (OverflowError, OSError, ValueError):
@@ -296,11 +297,11 @@ def replay(text: str, rel: str) -> tuple[Header | None, Terminal, list[Diagnosti
     head_text = lines[first]
     try:
         head_obj = json.loads(head_text)
-    except ValueError:
+    except (ValueError, RecursionError):
         # v1 casts are one JSON document over many lines
         try:
             head_obj = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return (
                 None,
                 term,
@@ -322,6 +323,8 @@ def replay(text: str, rel: str) -> tuple[Header | None, Terminal, list[Diagnosti
                 isinstance(item, list)
                 and len(item) == 2
                 and isinstance(item[0], (int, float))
+                and math.isfinite(item[0])
+                and 0 <= item[0] < 1e8
                 and isinstance(item[1], str)
             ):
                 clock += float(item[0])
@@ -348,7 +351,7 @@ def replay(text: str, rel: str) -> tuple[Header | None, Terminal, list[Diagnosti
             continue
         try:
             event = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             bad += 1
             if len(diags) < _MAX_DIAGNOSTICS:
                 diags.append(Diagnostic(SourceRef(rel, k + 1), "malformed event line skipped"))
@@ -358,6 +361,8 @@ def replay(text: str, rel: str) -> tuple[Header | None, Terminal, list[Diagnosti
             or len(event) < 3
             or not isinstance(event[0], (int, float))
             or isinstance(event[0], bool)
+            or not math.isfinite(event[0])
+            or not 0 <= event[0] < 1e8  # NaN, Infinity or a negative time is no event
             or not isinstance(event[1], str)
         ):
             bad += 1

@@ -264,3 +264,18 @@ def test_jenkins_console_log() -> None:
     assert helm.text == "helm upgrade api charts/api --atomic" and helm.exit_code == 1
     assert helm.started_at == datetime(2025, 2, 1, 10, 0, 0)
     assert run.errors[0].message.startswith("Error: UPGRADE FAILED")
+
+
+def test_step_names_stand_in_when_the_script_echo_is_missing() -> None:
+    text = (
+        "deploy\tRun ./scripts/deploy.sh production\t2025-01-02T03:04:05.0000000Z deploying...\n"
+        "deploy\tRun ./scripts/deploy.sh production\t2025-01-02T03:05:05.0000000Z done\n"
+        "deploy\tRun actions/checkout@v4\t2025-01-02T03:05:06.0000000Z Syncing\n"
+        "deploy\tRun azure/webapps-deploy@v3\t2025-01-02T03:05:10.0000000Z Package deployed\n"
+        "deploy\tComplete job\t2025-01-02T03:05:20.0000000Z Cleaning up orphan processes\n"
+    )
+    run = _one(parse_log(text, "x.log", Config()))
+    assert [(c.text, c.origin, c.duration_s) for c in run.commands] == [
+        ("./scripts/deploy.sh production", "ci-step-name", 61.0),
+        ("uses: azure/webapps-deploy@v3", "uses", 10.0),
+    ]

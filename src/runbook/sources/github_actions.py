@@ -183,6 +183,30 @@ def _commands_of(step: _Step, rel: str, end: datetime | None, limit: int) -> lis
                     origin=origin,
                 )
             )
+    elif step.name.startswith("Run ") and not step.uses and step.start is not None:
+        # a log without the "##[group]Run" echo still names unnamed run steps "Run <line 1>"
+        title = step.name[4:].strip().rstrip(" \\")
+        if title and not _USES.match(title):
+            cmds.append(
+                Command(
+                    text=title,
+                    source=SourceRef(rel, step.line),
+                    started_at=step.start,
+                    duration_s=duration,
+                    output=excerpt("\n".join(step.output), limit),
+                    origin="ci-step-name",
+                )
+            )
+        elif title and not is_setup_action(title):
+            cmds.append(
+                Command(
+                    text=f"uses: {title}",
+                    source=SourceRef(rel, step.line),
+                    started_at=step.start,
+                    duration_s=duration,
+                    origin="uses",
+                )
+            )
     elif step.uses and not is_setup_action(step.uses):
         cmds.append(
             Command(
@@ -445,7 +469,9 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
         if not failed:
             s.errors = []
     # drop runner bookkeeping steps that carry no command
-    useful = [s for s in steps if s.script or s.uses or s.echoed or s.errors]
+    useful = [
+        s for s in steps if s.script or s.uses or s.echoed or s.errors or s.name.startswith("Run ")
+    ]
     if not useful:
         return None, diags
     kept_ids = {id(s) for s in useful}

@@ -8,6 +8,8 @@ from dataclasses import replace
 import pytest
 from _assemble_fixtures import make_runbook
 from _golden import check_golden
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runbook.model import Decision, Duration, Runbook, Step, Support
 from runbook.render.markdown import (
@@ -137,3 +139,40 @@ def test_pipes_in_tables_are_escaped() -> None:
     text = render_markdown(replace(rb, rollback=replace(rb.rollback, decision_matrix=matrix)))
     row = next(line for line in text.splitlines() if line.startswith("| exit code"))
     assert row == "| exit code != 0 \\| grep ERROR | Rollback | observed: x.md |"
+
+
+# Any text the evidence holds (backticks, pipes, fences, unicode) renders without breaking the
+# document: the marker still verifies and every code fence closes.
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(command=_text, output=_text, title=_text, cause=_text)
+def test_arbitrary_evidence_text_renders_safely(
+    command: str, output: str, title: str, cause: str
+) -> None:
+    rb = make_runbook()
+    step = replace(
+        rb.steps[0],
+        title=title if title.strip() else "t",
+        commands=(command or "x",),
+        expected_output=output,
+    )
+    issue = replace(rb.troubleshooting[0], cause=cause or "c", title=title or "t")
+    text = render_markdown(replace(rb, steps=(step,), troubleshooting=(issue,)))
+    assert marker_state(text) == "unedited"
+    opened: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if opened is None:
+            match = re.match(r"^(`{3,})", stripped)
+            if match:
+                opened = match.group(1)
+        elif stripped == opened:
+            opened = None
+    assert opened is None, "a code fence was left open"
+    heading = next(line for line in text.splitlines() if line.startswith("### Step 1: "))
+    assert heading == "### Step 1: " + (" ".join(title.split()) or "t")

@@ -699,7 +699,7 @@ def _steps(
             Step(
                 number=index,
                 name=f"step-{index}-{slugify(mined.title or mined.phase, 30)}",
-                title=mined.title or mined.phase or f"Step {index}",
+                title=" ".join(mined.title.split()) or mined.phase or f"Step {index}",
                 purpose=_purpose(mined),
                 commands=tuple(c.text for c in mined.commands),
                 parameters=_merge_params(mined.commands),

@@ -91,6 +91,11 @@ def code(text: str) -> str:
     return f"{ticks}{pad}{one_line}{pad}{ticks}"
 
 
+def one_line(text: object) -> str:
+    """Collapse whitespace (headings and list items must stay on one line)."""
+    return " ".join(str(text).split())
+
+
 def block(text: str) -> str:
     """Text after a ``**Label**:``: inline when one line, else its own paragraph (lists survive)."""
     text = text.strip("\n")
@@ -148,6 +153,7 @@ def _environment() -> jinja2.Environment:
         seconds=format_seconds,
         shq=shlex.quote,
         block=block,
+        one=one_line,
     )
     return env
 

@@ -135,11 +135,15 @@ def run_scale(
             read_floor(root) for _ in range(2)
         )  # second pass: page cache warm, like the tool's
         cold = generate(sc.operation_type, sc.scope, root, today=today, timeout=timeout)
-        warm = (
-            generate(sc.operation_type, sc.scope, root, today=today, timeout=timeout)
-            if not cold.timed_out
-            else None
-        )
+        warm = None
+        if not cold.timed_out:
+            # Best of two: other work may invalidate the cache between the cold and the first
+            # warm run (the cache key includes the tool's code hash).
+            tries = [
+                generate(sc.operation_type, sc.scope, root, today=today, timeout=timeout)
+                for _ in range(2)
+            ]
+            warm = min(tries, key=lambda t: t.seconds)
         steps = len(cold.output.get("steps") or []) if cold.output else None
         err = ""
         if not cold.ok:

@@ -57,7 +57,7 @@ def test_v2_cast_with_colors_typos_and_echo_status() -> None:
     assert vim.output == ""  # the alternate screen is not output
     assert run.outcome is Outcome.FAILURE  # the last known status is curl's 22
     assert [e.message for e in run.errors] == ["curl: (22) The requested URL returned error: 503"]
-    assert get.source.line == 2 and get.origin == "prompt"
+    assert get.source.line == 2 and get.origin == "prompt" and get.cwd == "~/checkout"
 
 
 def test_v3_cast_with_intervals_shell_integration_and_exit_event() -> None:
@@ -106,7 +106,7 @@ def test_arrow_and_user_host_prompts() -> None:
         [1.0, "o", "[ana@web01 app]$ "],
     ]
     run = _one(parse(_cast(events), "b.cast", Config()))
-    assert [c.text for c in run.commands] == ["sudo systemctl restart nginx"]
+    assert [(c.text, c.cwd) for c in run.commands] == [("sudo systemctl restart nginx", "app")]
 
 
 def test_terminal_replay_details() -> None:

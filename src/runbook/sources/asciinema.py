@@ -215,7 +215,7 @@ _PROMPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "user@host",
         re.compile(
-            r"^(?:\([\w.\- ]+\)\s*)?\[?[\w.\-]+@[\w.\-]+(?:[: ][^$#%\n]{0,200}?)?\]?\s?[$#%]\s(?P<cmd>.*)$"
+            r"^(?:\([\w.\- ]+\)\s*)?\[?[\w.\-]+@[\w.\-]+(?:[: ](?P<cwd>[^$#%\n]{0,200}?))?\]?\s?[$#%]\s(?P<cmd>.*)$"
         ),
     ),
     (
@@ -242,6 +242,13 @@ def _prompt(line: str) -> tuple[str, str] | None:
         if m:
             return style, m.group("cmd")
     return None
+
+
+def _prompt_cwd(line: str) -> str | None:
+    """The working directory a ``user@host:~/app$`` prompt shows, if any."""
+    m = _PROMPTS[0][1].match(line)
+    cwd = (m.group("cwd") or "").strip() if m else ""
+    return cwd or None
 
 
 def _prompt_exit(line: str) -> int | None:
@@ -498,6 +505,7 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
             started_at=absolute(f.at),
             duration_s=duration,
             output=excerpt(output, config.output_excerpt_chars),
+            cwd=_prompt_cwd(f.line.text),
             origin="prompt",
         )
         commands.append(cmd)

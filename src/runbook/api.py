@@ -263,9 +263,11 @@ def generate(
         raise _no_evidence(label, op, scope_text, failures=len(failed))
     if len(pattern_runs) == 1 and not allow_single_run:
         only = pattern_runs[0].source.path
+        # The hint must work from where the command was run, not only from the root.
+        shown = only if root == Path(".") else (root / only).as_posix()
         raise RefusalError(
             f"only one recorded run matches {label} ({only}): a single run is not a pattern",
-            hint=f"use `runbook reproduce {only}` for that run, record more runs, "
+            hint=f"use `runbook reproduce {shown}` for that run, record more runs, "
             "or pass --allow-single-run",
         )
     procedure = mine(pattern_runs, op)

@@ -25,6 +25,7 @@ from rapidfuzz import fuzz
 from runbook.mine import is_noise
 from runbook.mine.core import render_commands
 from runbook.mine.kinds import role
+from runbook.mine.tables import COMMAND_NOT_FOUND, ERROR_LINE
 from runbook.model import (
     Command,
     CommandTemplate,
@@ -47,11 +48,7 @@ MAX_SOLUTION = 8
 ROLLBACK_WINDOW = timedelta(hours=2)
 NORMAL_SAMPLE = 200  # recent successful runs used to tell normal steps from fix commands
 
-_ERROR = re.compile(
-    r"Error:|error:|\bERROR\b|Exception\b|[a-z]Error\b|\bdenied\b|\bDenied\b|\bFATAL\b|"
-    r"\bfatal:|\b[Ff]ailed\b|\bFAILED\b|timed out|[Tt]imeout\b|refused|[Uu]nauthorized|"
-    r"[Ff]orbidden|Traceback|panic:|\bE\d{4}\b|\bERR!"
-)
+_ERROR = ERROR_LINE
 _EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Fault|Timeout)\b:")
 _NOT_SALIENT = re.compile(r"^\s*(?:Traceback \(most recent call last\)|File \"|at [\w.$]+\()")
 _PREFIX = re.compile(
@@ -62,6 +59,8 @@ _AWS = re.compile(
     r"An error occurred \((\w+)\) when calling the (\w+) operation(?: \([^)]*\))?:\s*(.*)"
 )
 _EXC_NAME = re.compile(r"\b((?:[\w.]+\.)?[A-Z][A-Za-z0-9]*(?:Error|Exception|Fault|Timeout))\b")
+# Not failures of the operation: shell typos, interrupts, bare exit statuses.
+_JUNK = re.compile(r"^\(?(?:exit(?: code| status)?:? ?\d+|interrupted|\^C)\)?\.?$", re.I)
 _ROLLBACK_TEXT = re.compile(r"rollback|roll back|roll-back|rollout undo|revert|downgrade", re.I)
 _CAUSE_NOTES = re.compile(
     r"^\s*(?:root cause|cause|causes|diagnosis|analysis|why)\s*:\s*(.+)", re.I | re.S
@@ -172,10 +171,36 @@ class _Templates:
         return found
 
 
+def _failed(e: Execution, r: int, tpl: _Templates) -> list[int]:
+    """Failed commands: non-zero exit, or (exit unknown) an error printed and a later retry."""
+    out: list[int] = []
+    for i, c in enumerate(e.commands):
+        if not _ok(c):
+            out.append(i)
+        elif c.exit_code is None and ERROR_LINE.search(c.output):
+            first = c.text.split(None, 1)[0] if c.text.strip() else ""
+            key = tpl.get(r, i).key
+            if any(
+                later.text.startswith(first) and tpl.get(r, j).key == key
+                for j, later in enumerate(e.commands[i + 1 :], start=i + 1)
+            ):
+                out.append(i)
+    return out
+
+
+def _junk(line: str) -> bool:
+    return bool(COMMAND_NOT_FOUND.search(line) or _JUNK.match(line.strip()))
+
+
 def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_Event]:
     out: list[_Event] = []
     for r, e in enumerate(runs):
-        failed = [i for i, c in enumerate(e.commands) if not _ok(c)]
+        if not e.errors and not any(
+            not _ok(c) or (c.exit_code is None and ERROR_LINE.search(c.output)) for c in e.commands
+        ):
+            continue
+        tpl.keep.add(r)
+        failed = _failed(e, r, tpl)
         if not e.errors and not failed:
             continue
         # (line, failing command index, source, time, precomputed signature)
@@ -184,12 +209,14 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
             cmd = e.commands[i]
             if is_noise(tpl.get(r, i), cmd) or not error_lines(cmd.output):
                 continue
-            raw.append((salient_line(cmd.output), i, cmd.source, cmd.started_at, ""))
+            line = salient_line(cmd.output)
+            if not _junk(line):
+                raw.append((line, i, cmd.source, cmd.started_at, ""))
         for ev in e.errors:
             line = salient_line(ev.message)
-            if not line:
+            if not line or _junk(line):
                 continue
-            index = _command_index(e, ev.command, failed)
+            index = _command_index(e, ev.command, failed, line)
             at = ev.at or (e.commands[index].started_at if index is not None else None)
             sig = ev.signature if ev.signature and "\n" not in ev.message.strip() else ""
             raw.append((line, index, ev.source, at, sig))
@@ -207,7 +234,15 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
     return out
 
 
-def _command_index(e: Execution, text: str | None, failed: Sequence[int]) -> int | None:
+def _command_index(
+    e: Execution, text: str | None, failed: Sequence[int], line: str = ""
+) -> int | None:
+    if not text and line:
+        # The error text printed by a command names it (failed ones first).
+        candidates: list[int] = [*failed, *range(len(e.commands))]
+        for i in candidates:
+            if line in e.commands[i].output:
+                return i
     if text:
         wanted = " ".join(text.split())
         for i, c in enumerate(e.commands):
@@ -257,7 +292,11 @@ def _same_run_fix(e: Execution, ev: _Event, tpl: _Templates) -> list[tuple[Comma
     for j in range(ev.cmd + 1, len(e.commands)):
         cmd = e.commands[j]
         t = tpl.get(ev.run, j)
-        if t.key == ev.key and _ok(cmd):
+        if (
+            t.key == ev.key
+            and _ok(cmd)
+            and not (cmd.exit_code is None and ERROR_LINE.search(cmd.output))
+        ):
             return [*steps, (cmd, t.key)]
         if is_noise(t, cmd) or t.key == ev.key:
             continue

@@ -12,9 +12,10 @@ Sample run: ``ls``, ``docker push X`` (exit 1), ``aws ecr get-login-password | d
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runbook.mine.kinds import is_noise
+from runbook.mine.tables import ERROR_LINE
 from runbook.model import Command, CommandTemplate, Execution
 
 __all__ = ["Occurrence", "RunClean", "clean_run", "command_durations", "ok", "run_total"]
@@ -102,6 +103,20 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
             noise += 1
             continue
         kept.append((template, cmd, dur, gap))
+    # Unrecorded exit codes: an attempt that printed an error and was run again failed.
+    failed = [
+        (c.exit_code not in (0, None))
+        or (
+            c.exit_code is None
+            and bool(ERROR_LINE.search(c.output))
+            and any(k[0].key == t.key for k in kept[i + 1 :])
+        )
+        for i, (t, c, _d, _g) in enumerate(kept)
+    ]
+    kept = [
+        (t, replace(c, exit_code=1) if bad and c.exit_code is None else c, d, g)
+        for (t, c, d, g), bad in zip(kept, failed, strict=True)
+    ]
     # A failed attempt of a command that also succeeded in this run is not a step.
     succeeded = {t.key for t, c, _d, _g in kept if ok(c)}
     # Drop failed attempts that are retried later in the run, with the detour between.

@@ -71,6 +71,8 @@ def is_noise(t: CommandTemplate, cmd: Command) -> bool:
     short_or_failed = cmd.exit_code not in (0, None) or cmd.output[:400].count("\n") <= 2
     if short_or_failed and tb.COMMAND_NOT_FOUND.search(cmd.output[:400]):
         return True
+    if t.program and tb.DOC_FILE.match(t.program):
+        return True
     # Fast path: a meaningful main program and no shell list/pipe to inspect.
     if (
         t.program

@@ -22,7 +22,8 @@ NOISE_PROGRAMS = frozenset(
         "more", "head", "tail", "clear", "cls", "reset", "history", "echo", "printf", "which",
         "whereis", "type", "whoami", "id", "vim", "vi", "nvim", "nano", "emacs", "code",
         "subl", "man", "help", "exit", "logout", "true", "sl", "tree", "sleep", "date",
-        "hostname", "uptime", "env", "printenv", "open", "file", "stat", "wc",
+        "hostname", "uptime", "env", "printenv", "open", "file", "stat", "wc", "export",
+        "unset", "set", "alias", "unalias", "source", "fg", "bg", "jobs",
     }
 )  # fmt: skip
 
@@ -36,6 +37,16 @@ PIPE_FILTERS = frozenset(
     {"grep", "egrep", "fgrep", "rg", "head", "tail", "less", "more", "wc", "sort", "uniq",
      "cut", "awk", "sed", "jq", "yq", "column", "tr", "tee", "cat", "xargs"}
 )  # fmt: skip
+
+# A line stating an error (used to spot failed attempts whose exit code was not recorded).
+ERROR_LINE = re.compile(
+    r"Error:|error:|\bERROR\b|Exception\b|[a-z]Error\b|\bdenied\b|\bDenied\b|\bFATAL\b|"
+    r"\bfatal:|\b[Ff]ailed\b|\bFAILED\b|timed out|[Tt]imeout\b|refused|[Uu]nauthorized|"
+    r"[Ff]orbidden|Traceback|panic:|\bERR!"
+)
+
+# Bare document names a prompt-like output line can turn into a fake "command".
+DOC_FILE = re.compile(r"^[\w.-]+\.(?:md|txt|json|ya?ml|log|csv|ini|cfg|conf|toml|rst)$", re.I)
 
 COMMAND_NOT_FOUND = re.compile(
     r"command not found|not recognized as an internal or external command|"
@@ -66,7 +77,7 @@ NOT_CHECK_WORDS = frozenset(
 )  # fmt: skip
 # Programs whose every invocation is a read / probe.
 CHECK_PROGRAMS = frozenset(
-    {"curl", "wget", "http", "https", "httpie", "dig", "nslookup", "host", "ping", "nc",
+    {"curl", "wget", "http", "https", "httpie", "dig", "nslookup", "host", "ping", "nc", "hey", "ab", "wrk",
      "telnet", "traceroute", "openssl", "grpcurl", "xh", "journalctl", "stern", "k9s"}
 )  # fmt: skip
 # Dry runs / pre-checks: read-only, but never the verification of the step before them.

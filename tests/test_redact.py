@@ -144,6 +144,26 @@ def test_pem_block_multiline_and_truncated() -> None:
     assert "MIIEvQ" not in escaped
 
 
+def test_command_output_excerpts() -> None:
+    output = """apiVersion: v1
+data:
+  password: aHVudGVyMg==
+  username: YXBw
+kind: Secret
+---
+$ printenv | sort
+DATABASE_URL=postgres://app:pa55w0rd@db.internal:5432/app
+GITHUB_TOKEN=ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8
+HOME=/home/deploy
+"Env": ["DB_PASSWORD=hunter2", "LOG_LEVEL=info"]
+"""
+    out, count = redact(output)
+    for secret in ("aHVudGVyMg==", "pa55w0rd", "ghp_A1b2", "hunter2"):
+        assert secret not in out
+    assert count == 4
+    assert "username: YXBw" in out and "HOME=/home/deploy" in out and "LOG_LEVEL=info" in out
+
+
 def test_counts_every_secret() -> None:
     text = f"A={GH} B=AKIAIOSFODNN7EXAMPLE postgres://u:pw123@h/db DB_PASSWORD=x1y2z3"
     out, count = redact(text)
@@ -174,6 +194,11 @@ def test_counts_every_secret() -> None:
         "the disk-space check passed; task-runner finished",
         "(using password: YES)",
         "Authorization: Bearer $TOKEN",
+        "password = var.db_password",
+        'password = os.environ["DB_PASSWORD"]',
+        "api_key=get_secret(name)",
+        "token: ${{ secrets.GITHUB_TOKEN }}",
+        "DB_PASSWORD=process.env.DB_PASSWORD",
     ],
 )
 def test_leaves_non_secrets_alone(text: str) -> None:

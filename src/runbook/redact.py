@@ -291,6 +291,10 @@ _PLACEHOLDER = re.compile(
       | [*xX.•#?_-]+                # ***, xxxx, ..., ???
       | .{0,8}\*{3,}.{0,6}           # partially masked: ****1234, sk-****
       | -----BEGIN.*                # a PEM block, handled by its own rule
+      | (?:var|local|data|module|each|self|secrets|vars|env|inputs|steps)\.[\w.\[\]-]+
+                                    # references: var.db_password, secrets.TOKEN
+      | [A-Za-z_][\w.]*\(.*         # a call: os.getenv("X"), get_secret(
+      | (?:os\.environ|process\.env|ENV)\b.*   # os.environ["X"], process.env.X
       | (?i:redacted|masked|hidden|filtered|removed|omitted|secret|password|token|
             none|null|nil|true|false|yes|no|undefined|empty|required|optional|
             string|str|env|stdin|prompt)

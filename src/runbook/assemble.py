@@ -680,8 +680,15 @@ def _access(procedure: Procedure) -> tuple[Item, ...]:
 
 
 def sort_clusters(clusters: Sequence[FailureCluster]) -> tuple[FailureCluster, ...]:
-    """Most frequent first; ties by signature so the order never depends on input order."""
-    return tuple(sorted(clusters, key=lambda c: (-c.occurrences, c.signature, c.title)))
+    """Most frequent first, then the most actionable (fix, cause, prevention recorded), then the
+    best attested (distinct files); ties by signature so input order never matters."""
+
+    def key(c: FailureCluster) -> tuple[int, int, int, str, str]:
+        known = bool(c.solution) + bool(c.cause) + bool(c.prevention)
+        files = len({r.path for r in c.evidence})
+        return (-c.occurrences, -known, -files, c.signature, c.title)
+
+    return tuple(sorted(clusters, key=key))
 
 
 def _steps(

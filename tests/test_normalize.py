@@ -247,6 +247,18 @@ def test_split_env() -> None:
             "An error occurred (ResourceConflictException) when calling the UpdateFunctionCode operation: The operation cannot be performed at this time. RequestId: 5e0f0c8e-1a2b-4c3d-9e8f-123456789abc",
         ),
         (
+            "│ Error: Error acquiring the state lock",
+            "2025-10-22T10:15:05Z Error acquiring the state lock",
+        ),
+        (
+            "41.77 ERROR: Could not install packages: [Errno 28] No space left on device",
+            "ERROR: Could not install packages: [Errno 28] No space left on device",
+        ),
+        (
+            "[ERROR] render timeout, report 90412 (412 pages)",
+            "[ERROR] render timeout, report 90433 (388 pages)",
+        ),
+        (
             "E1223 14:30:52.123456   12345 reflector.go:138] failed to list *v1.Pod: Unauthorized",
             "E1224 08:00:01.000001   99 reflector.go:140] failed to list *v1.Pod: Unauthorized",
         ),
@@ -264,6 +276,9 @@ def test_same_error_same_signature(first: str, second: str) -> None:
         ('relation "users" does not exist', 'relation "orders" does not exist'),
         ("Error: UPGRADE FAILED: timed out", "Error: INSTALLATION FAILED: timed out"),
         ("ERROR 1045 (28000): Access denied", "ERROR 2003 (HY000): Access denied"),
+        ("AssertionError: expected 201, got 500", "AssertionError: expected 200, got 404"),
+        ("ORA-00942: table or view does not exist", "ORA-01017: table or view does not exist"),
+        ("cannot load library 'libpango-1.0-0'", "cannot load library 'libcairo-2'"),
     ],
 )
 def test_different_errors_different_signatures(first: str, second: str) -> None:

@@ -938,10 +938,16 @@ _LOG_PREFIXES = (
         r"\[?(?:\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
         r"|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\]?[\s,|:-]*"
     ),
+    # decoration: terraform's box drawing, buildkit arrows, bullets, quote marks
+    re.compile(r"(?:[│┃|>*•]+|=>|-(?=\s))\s*"),
+    # elapsed seconds before a level (buildkit): 41.77 ERROR: ...
+    re.compile(r"\d+\.\d+\s+(?=(?:ERROR|WARN(?:ING)?|INFO|DEBUG|FATAL)\b)"),
     re.compile(
         r"\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|FATAL|CRITICAL|TRACE|NOTICE|SEVERE|PANIC)\]?"
         r"(?::\s*|\s+-\s+|\s+|$)(?![\d{])"
     ),
+    # "Error: x" and "x" are the same failure printed by different tools
+    re.compile(r"(?i:error|fatal|warning|warn|critical|panic)\s*:\s+"),
     re.compile(r"level=(?:error|warn(?:ing)?|info|debug|fatal)\s+", re.IGNORECASE),
     re.compile(r"[\w.-]+\[\d+\]:\s*"),  # syslog program[pid]:
 )
@@ -962,9 +968,15 @@ _ERROR_MASKS: tuple[MaskRule, ...] = (
 # Status / exit / error codes are what tells errors apart: never masked.
 _CODE_CONTEXT = re.compile(
     r"(?i)(?:\bhttp(?:/[\d.]+)?|\bstatus(?:\s*code)?|\bcode|\bexit(?:\s*(?:code|status))?|\berrno"
-    r"|\berror|\berr|\bsignal|\breturned|\brc|\bORA|\bSQLSTATE)[\s:=#-]*$"
+    r"|\berror|\berr|\bsignal|\breturned|\brc|\bgot|\bexpected|\bresponse|\bresponded with"
+    r"|\bORA|\bSQLSTATE)[\s:=#-]*$"
 )
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_{.])\d+(?:\.\d+)?(?![A-Za-z0-9_}]|\.\d)")
+# Standalone numbers (counts, ports, sizes), and long ids glued to a name (job-12345) but not
+# product codes (ORA-00942) or version-like names (libpango-1.0-0).
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_{.-])\d+(?:\.\d+)?(?![A-Za-z0-9_}-]|\.\d)"
+    r"|(?<=[a-z0-9_][_-])\d{4,}(?![A-Za-z0-9])"
+)
 _REASON_AFTER = re.compile(r" (?:[A-Z][a-z]+|OK)\b")
 
 
@@ -989,11 +1001,11 @@ def error_signature(message: str) -> str:
 def _error_signature(message: str) -> str:
     text, _ = redact(message.replace("\x00", ""))
     text = " ".join(text.split())
-    for _ in range(6):
+    while True:  # every prefix match is non-empty, so this ends
         before = text
         for prefix in _LOG_PREFIXES:
             m = prefix.match(text)
-            if m and m.end() < len(text):
+            if m and 0 < m.end() < len(text):
                 text = text[m.end() :]
         if text == before:
             break

@@ -199,6 +199,28 @@ AWS_SERVICES: Mapping[str, str] = {
     "sts": "AWS STS",
 }
 
+# The original template's generic pre-checks, per type; always shown as "default".
+_DEFAULT_PRE_CHECKS: Mapping[OperationType, tuple[str, ...]] = {
+    OperationType.DEPLOYMENT: (
+        "No other deployment in progress (check CI)",
+        "Stakeholders notified (if production)",
+    ),
+    OperationType.ROLLBACK: (
+        "The failing version and the last known-good version are identified",
+        "No deployment in progress that would redeploy the failing version (check CI)",
+    ),
+    OperationType.INCIDENT: ("Incident declared; responders and stakeholders informed",),
+    OperationType.MIGRATION: (
+        "No other migration or deployment in progress (check CI)",
+        "Stakeholders notified (if production)",
+    ),
+    OperationType.SCALING: (
+        "No other capacity change in progress",
+        "Stakeholders notified (if production)",
+    ),
+    OperationType.NONE: ("Stakeholders notified (if production)",),
+}
+
 _WHEN_DEFAULTS = (
     "Any verification check fails",
     "Error rate > 5% for 5+ minutes",
@@ -575,14 +597,7 @@ def _prerequisites(
         for c in procedure.pre_checks
         if not set(_keys(c)) & in_steps  # already a step: listing it twice adds nothing
     ]
-    pre.append(
-        Item(
-            text=f"No other {TYPE_TITLES[op_type].lower()} in progress (check CI)",
-            provenance=DEFAULT,
-        )
-    )
-    if op_type in (OperationType.DEPLOYMENT, OperationType.MIGRATION, OperationType.SCALING):
-        pre.append(Item(text="Stakeholders notified (if production)", provenance=DEFAULT))
+    pre.extend(Item(text=text, provenance=DEFAULT) for text in _DEFAULT_PRE_CHECKS[op_type])
     return Prerequisites(
         environment=env_items,
         pre_checks=tuple(pre),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -167,6 +168,11 @@ def test_no_overwrite_of_edited_runbook(corpus: Path) -> None:
     assert code == 0 and "(unchanged)" in err
     edited = target.read_text(encoding="utf-8").replace("## Overview", "## Overview\n\nOur note.")
     target.write_text(edited, encoding="utf-8")
+    # With the stored base (.runbook/generated/) the edit is merged: kept, nothing beside.
+    code, _, err = run(["deployment", "billing-api"], corpus)
+    assert code == 0 and target.read_text(encoding="utf-8") == edited and not beside.exists()
+    # Without a stored base the tool cannot tell whose change is whose: it writes beside.
+    shutil.rmtree(corpus / ".runbook" / "generated")
     code, _, err = run(["deployment", "billing-api"], corpus)
     assert code == 0
     assert target.read_text(encoding="utf-8") == edited  # the person's edit survives

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from runbook.config import Config, load_config
 from runbook.errors import InputError, NoEvidenceError, RefusalError, UsageError
@@ -27,6 +28,9 @@ from runbook.model import (
     Runbook,
     ValidationReport,
 )
+
+if TYPE_CHECKING:
+    from runbook.regenerate import MergeResult
 
 # ============================================================== generate / write / reproduce
 
@@ -89,8 +93,10 @@ class WriteOutcome:
     """Where the runbook went: "written", "unchanged", or "beside" (a person edited the target)."""
 
     path: Path
-    status: str
+    status: str  # also "merged": a person's edits kept, the evidence's changes taken
     kept: Path | None = None  # the edited file left in place when status == "beside"
+    conflicts: tuple[str, ...] = ()  # sections both the person and the evidence changed
+    kept_sections: tuple[str, ...] = ()  # sections whose human edits were kept ("merged")
 
 
 def parse_operation_type(text: str) -> OperationType:
@@ -426,8 +432,14 @@ def summary_line(result: GenerateResult, target: str) -> str:
     return f"{text} → {target} ({counts.steps} steps{duration})"
 
 
-def write_runbook(result: GenerateResult, out_dir: Path, fmt: str, force: bool) -> WriteOutcome:
-    """Write the runbook under ``out_dir``; never overwrite a file a person edited unless ``force``."""
+def write_runbook(
+    result: GenerateResult, out_dir: Path, fmt: str, force: bool, *, root: Path | None = None
+) -> WriteOutcome:
+    """Write the runbook under ``out_dir``; never overwrite a file a person edited unless ``force``.
+
+    With ``root``, what was written is kept in ``.runbook/generated/`` and a later run merges a
+    person's edits section by section (see `regenerate.merge`).
+    """
     from runbook.render.markdown import marker_state
 
     if fmt not in ("md", "json"):
@@ -441,13 +453,127 @@ def write_runbook(result: GenerateResult, out_dir: Path, fmt: str, force: bool) 
         except (OSError, UnicodeDecodeError):
             existing = None
         if existing == text:
+            _remember(root, target, text, fmt)
             return WriteOutcome(path=target, status="unchanged")
         if not force and not _tool_written(existing, fmt, marker_state):
             beside = out_dir / f"{result.filename}.new.{fmt}"
+            merged = _merge_edits(root, target, existing, text, fmt)
+            if merged is not None and not merged.conflicts:
+                _remember(root, target, text, fmt)
+                if merged.text == existing:
+                    return WriteOutcome(target, "unchanged", kept_sections=merged.kept)
+                _atomic_write(target, merged.text)
+                return WriteOutcome(target, "merged", kept_sections=merged.kept)
             _atomic_write(beside, text)
-            return WriteOutcome(path=beside, status="beside", kept=target)
+            conflicts = merged.conflicts if merged is not None else ()
+            return WriteOutcome(path=beside, status="beside", kept=target, conflicts=conflicts)
+    elif not force and root is not None and fmt == "md":
+        carried = _carry_edits(root, out_dir, result.filename, target, text)
+        if carried is not None:
+            return carried
     _atomic_write(target, text)
+    _remember(root, target, text, fmt)
     return WriteOutcome(path=target, status="written")
+
+
+def _carry_edits(
+    root: Path, out_dir: Path, filename: str, target: Path, text: str
+) -> WriteOutcome | None:
+    """A new dated file replacing an edited older one keeps the person's edits (3-way merge)."""
+    from runbook.regenerate import find_existing
+    from runbook.render.markdown import marker_state
+
+    previous = find_existing(out_dir, filename, "md")
+    if previous is None or previous == target:
+        return None
+    try:
+        old = previous.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if marker_state(old) == "unedited":
+        return None
+    merged = _merge_edits(root, previous, old, text, "md")
+    if merged is None:
+        return None
+    _remember(root, target, text, "md")
+    if merged.conflicts:
+        # The new file is the plain new generation; the older file keeps the conflicting edits.
+        _atomic_write(target, text)
+        return WriteOutcome(target, "written", kept=previous, conflicts=merged.conflicts)
+    _atomic_write(target, merged.text)
+    return WriteOutcome(target, "merged", kept=previous, kept_sections=merged.kept)
+
+
+def _remember(root: Path | None, target: Path, text: str, fmt: str) -> None:
+    """Keep what the tool wrote, as the base of a later 3-way merge (markdown, with a root)."""
+    if root is not None and fmt == "md":
+        from runbook.regenerate import store_base
+
+        store_base(root, target, text)
+
+
+def _merge_edits(
+    root: Path | None, target: Path, existing: str | None, text: str, fmt: str
+) -> MergeResult | None:
+    """The 3-way merge of a person's edits with a new generation; None without a stored base."""
+    if root is None or fmt != "md" or existing is None:
+        return None
+    from runbook.regenerate import merge, read_base
+
+    base = read_base(root, target)
+    return merge(base, existing, text) if base is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class RegenerationCheck:
+    """What `generate --check/--diff` found: would writing change the existing runbook?"""
+
+    target: Path  # where a write would go
+    existing: Path | None  # the runbook it replaces (today's file or the newest dated sibling)
+    changed: bool
+    diff: str = ""  # unified diff, existing -> would-be text ("" when unchanged)
+    conflicts: tuple[str, ...] = ()
+
+
+def check_runbook(
+    result: GenerateResult, out_dir: Path, fmt: str, *, root: Path | None = None
+) -> RegenerationCheck:
+    """Compare a new generation with the runbook on disk, as a write would (merge included).
+
+    A changed Generated date alone is no change, so a CI check stays green until evidence moves.
+    """
+    from runbook.regenerate import (
+        find_existing,
+        same_content,
+        split_marker,
+        sync_generated,
+        unified_diff,
+    )
+    from runbook.render.markdown import marker_state
+
+    text = result.markdown if fmt == "md" else result.json
+    target = out_dir / f"{result.filename}.{fmt}"
+    existing_path = find_existing(out_dir, result.filename, fmt)
+    if existing_path is None:
+        diff = unified_diff("", text, "/dev/null", f"b/{target.name}")
+        return RegenerationCheck(target, None, True, diff)
+    try:
+        existing = existing_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{existing_path}: cannot read: {exc}") from exc
+    would = text
+    conflicts: tuple[str, ...] = ()
+    if fmt == "md" and marker_state(existing) != "unedited":
+        merged = _merge_edits(root, existing_path, existing, text, fmt)
+        if merged is not None:
+            would, conflicts = merged.text, merged.conflicts
+    if fmt == "md":
+        would = sync_generated(would, existing)
+    # The marker line only hashes the rest: equal bodies are an equal runbook.
+    changed = bool(conflicts) or not same_content(split_marker(existing)[0], split_marker(would)[0])
+    name = existing_path.name
+    diff = unified_diff(existing, would, f"a/{name}", f"b/{name}") if changed else ""
+    return RegenerationCheck(target, existing_path, changed, diff, conflicts)
 
 
 def _tool_written(existing: str | None, fmt: str, marker_state: Callable[[str], str]) -> bool:

@@ -6,11 +6,15 @@ import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from runbook import __version__
 from runbook.errors import RunbookError
+
+if TYPE_CHECKING:
+    from runbook import api as api_types
 
 OPERATION_TYPES = (
     "deployment",
@@ -100,6 +104,17 @@ def main() -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite a runbook a person has edited.")
 @click.option("--allow-single-run", is_flag=True, help="Generate even when only one run matches.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 when regenerating would change the existing runbook.",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Write nothing; print what would change (unified diff).",
+)
 def generate_cmd(
     op_type: str,
     scope: str | None,
@@ -109,6 +124,8 @@ def generate_cmd(
     to_stdout: bool,
     force: bool,
     allow_single_run: bool,
+    check: bool = False,
+    show_diff: bool = False,
 ) -> None:
     """Mine the recorded runs of TYPE [SCOPE] into a runbook.
 
@@ -134,14 +151,30 @@ def generate_cmd(
             links_from=links_from,
         )
         text = result.markdown if fmt == "md" else result.json
+        if check or show_diff:
+            _check_generated(api.check_runbook(result, target_dir, fmt, root=root), show_diff)
+            return
         if to_stdout:
             click.echo(text, nl=False)
             click.echo(api.summary_line(result, "stdout"), err=True)
             return
-        outcome = api.write_runbook(result, target_dir, fmt, force)
+        outcome = api.write_runbook(result, target_dir, fmt, force, root=root)
     except RunbookError as exc:
         fail(exc)
         return
+    carried = outcome.kept is not None and outcome.status in ("merged", "written")
+    source = f" in {_display_path(outcome.kept)}" if carried and outcome.kept else ""
+    if outcome.status == "merged" and outcome.kept_sections:
+        click.echo(
+            f"runbook: kept your edits{source} to {_sections_list(outcome.kept_sections)}",
+            err=True,
+        )
+    if outcome.conflicts:
+        click.echo(
+            f"runbook: both you{source} and the new evidence changed "
+            f"{_sections_list(outcome.conflicts)}; merge those sections by hand",
+            err=True,
+        )
     shown = _display_path(outcome.path)
     if outcome.status == "beside" and outcome.kept is not None:
         click.echo(
@@ -152,6 +185,26 @@ def generate_cmd(
     elif outcome.status == "unchanged":
         shown += " (unchanged)"
     click.echo(api.summary_line(result, shown), err=True)
+
+
+def _sections_list(titles: tuple[str, ...]) -> str:
+    return ", ".join(f"“{t}”" for t in titles)
+
+
+def _check_generated(found: api_types.RegenerationCheck, show_diff: bool) -> None:
+    """Report `generate --check/--diff` like black: diff on stdout, verdict on stderr, exit 1."""
+    if show_diff and found.diff:
+        click.echo(found.diff, nl=False)
+    if found.existing is None:
+        click.echo(f"runbook: would write {_display_path(found.target)} (no runbook yet)", err=True)
+    elif found.changed:
+        what = f"would change {_display_path(found.existing)}"
+        if found.conflicts:
+            what += f" (conflicting edits in {_sections_list(found.conflicts)})"
+        click.echo(f"runbook: {what}", err=True)
+    else:
+        click.echo(f"runbook: {_display_path(found.existing)} is up to date", err=True)
+    sys.exit(1 if found.changed else 0)
 
 
 def _links_from(root: Path, out_dir: Path) -> str:

@@ -219,6 +219,13 @@ def test_derived_inverses_for_common_tools() -> None:
     )
     # Preparation is not reverted: a snapshot taken in the Backup phase stays.
     assert only("aws rds create-db-cluster-snapshot --db-cluster-identifier x", "Backup") == ()
+    assert only("docker service update --image registry/web:{tag} web") == (
+        "docker service update --image registry/web:{previous-tag} web",
+    )
+    assert only("docker push registry/web:{tag}") == ()  # publishing is not the live change
+    assert only("gh workflow run deploy.yml -f version={version}") == (
+        "gh workflow run deploy.yml -f version={previous-version}",
+    )
     assert only("ls -la") == ()
 
 

@@ -755,7 +755,7 @@ _LIVE_PHASES = frozenset({"deploy", "revert", "apply", "execute", "mitigate", "f
 # Tools whose commands change a deployed system (as opposed to building or testing locally):
 # only these get a "previous version" inverse in a derived rollback.
 _REMOTE_TOOLS = _wordset(
-    "aws gcloud az kubectl helm terraform tofu sam cdk serverless sls fly flyctl heroku "
+    "aws gcloud az kubectl helm terraform tofu sam cdk serverless sls fly flyctl heroku gh "
     "ecs-cli eksctl pulumi ansible-playbook"
 )
 
@@ -972,7 +972,10 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
                 )
                 undone = " ".join([f"{prefix}aws application-autoscaling {undo}", *keep])
                 return f"Undo `{verb}`", undone
-    if program in _REMOTE_TOOLS and _VERSIONED.search(text):
+    live = program in _REMOTE_TOOLS or (
+        program == "docker" and sub.startswith(("service", "stack", "compose"))
+    )
+    if live and _VERSIONED.search(text):
         reverted = _VERSIONED.sub(lambda m: "{previous-" + m.group(1) + "}", text)
         return "Re-run the change with the previous version", reverted
     return None

@@ -474,3 +474,27 @@ def test_a_single_odd_variant_does_not_turn_a_constant_into_a_placeholder() -> N
     p = mine(runs, OperationType.DEPLOYMENT)
     assert _texts(p) == ["kubectl rollout restart deployment/api -n prod"]
     assert p.one_offs_dropped == 1
+
+
+def test_a_habit_at_random_places_is_noise_but_a_placed_optional_step_is_kept() -> None:
+    steps = [
+        ("terraform init", 10),
+        ("terraform plan -out=tfplan", 30),
+        ("terraform apply tfplan", 60),
+        ("curl -fsS https://svc.example.com/health", 1),
+        ("aws logs tail /aws/lambda/svc --since 5m", 3),
+    ]
+    runs = []
+    for i in range(10):
+        cmds = list(steps)
+        if i in (1, 4, 7, 9):  # a habit: anywhere in the session
+            cmds.insert([0, 2, 5, 4][[1, 4, 7, 9].index(i)], ("gh auth status", 1))
+        if i in (2, 5, 8):  # a real optional step: always right before the apply
+            cmds.insert(2, ("terraform validate", 2))
+        runs.append(run(f"r{i}", cmds, start=T0 + timedelta(days=i)))
+    p = mine(runs, OperationType.DEPLOYMENT)
+    texts = _texts(p)
+    assert "gh auth status" not in texts
+    assert texts.index("terraform plan -out=tfplan") < texts.index("terraform validate")
+    assert texts.index("terraform validate") < texts.index("terraform apply tfplan")
+    assert _find(p, "terraform validate").optional

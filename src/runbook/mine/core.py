@@ -68,8 +68,7 @@ class _Unit:
     keys: tuple[str, ...]
     template: CommandTemplate  # representative (from the most recent run)
     runs: dict[int, tuple[Command, float | None, bool, tuple[str, ...]]]
-    merged_pos: int | None = None  # token index that differs between merged variants
-    variant_text: dict[str, str] = field(default_factory=dict)  # key -> literal token text
+    merged: tuple[int, ...] = ()  # token positions that differ between merged variants
     slots: list[_Slot] = field(default_factory=list)
 
 
@@ -157,7 +156,6 @@ def mine(
         else:
             one_offs += 1
 
-    names = {item: f"{item[0]}\x00{item[1]:04d}" for item in kept}
     ordered_seqs = []
     for seq in sequences:
         mapped: list[Item] = []
@@ -166,6 +164,12 @@ def mine(
             if target in kept and target not in mapped:
                 mapped.append(target)
         ordered_seqs.append(mapped)
+    # Recurring commands at random places (habits, inspection) are noise, not optional steps.
+    for item in _misplaced({i for i, u in kept.items() if len(u.runs) < need}, ordered_seqs):
+        noise += len(kept.pop(item).runs)
+    if any(item not in kept for seq in ordered_seqs for item in seq):
+        ordered_seqs = [[i for i in seq if i in kept] for seq in ordered_seqs]
+    names = {item: f"{item[0]}\x00{item[1]:04d}" for item in kept}
     order = align.consensus_order(ordered_seqs, names)
 
     texts, unit_params = _parameterize([kept[i] for i in order])
@@ -175,7 +179,7 @@ def mine(
         support = len(unit.runs)
         mined.append(
             MinedCommand(
-                key=unit.template.key if unit.merged_pos is None else _merged_key(unit),
+                key=_merged_key(unit) if unit.merged else unit.template.key,
                 text=texts[item],
                 params=unit_params[item],
                 support=support,
@@ -206,6 +210,42 @@ def mine(
 
 
 # ------------------------------------------------------------------- merging
+
+PLACEMENT_MIN_SHARE = 0.6
+
+
+def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list[Item]:
+    """Optional items whose neighbours among the required items change from run to run.
+
+    A real optional step sits at one place in the procedure (same required step before or
+    after it); a habit such as ``gh auth status`` lands anywhere.
+    """
+    if not optional:
+        return []
+    before: dict[Item, Counter[Item | None]] = defaultdict(Counter)
+    after: dict[Item, Counter[Item | None]] = defaultdict(Counter)
+    for seq in sequences:
+        last: Item | None = None
+        for item in seq:
+            if item in optional:
+                before[item][last] += 1
+            else:
+                last = item
+        nxt: Item | None = None
+        for item in reversed(seq):
+            if item in optional:
+                after[item][nxt] += 1
+            else:
+                nxt = item
+    out: list[Item] = []
+    for item in sorted(optional):
+        total = sum(before[item].values())
+        if total < 2:
+            continue
+        share = max(max(before[item].values()), max(after[item].values())) / total
+        if share < PLACEMENT_MIN_SHARE:
+            out.append(item)
+    return out
 
 
 def _absorb_instances(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
@@ -287,76 +327,85 @@ def _split_assign(text: str) -> tuple[str, str]:
 _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
-def _merge_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
-    """Merge items that differ in one literal argument across runs; returns member -> survivor.
+MAX_MERGED_POSITIONS = 3
 
-    Variants qualify when they (almost) never share a run - the value changed between runs,
-    it is not two different commands - and together reach the majority. A variant that
-    alone is a majority absorbs only variants seen in at least two runs.
+
+def _value_positions(t: CommandTemplate) -> list[int]:
+    """Token positions holding a literal argument value (not program, subcommand or flag)."""
+    out: list[int] = []
+    sub = set(t.subcommand.split())
+    for pos, tok in enumerate(t.tokens):
+        if params.token_slots(tok) or (tok.text.startswith("-") and "=" not in tok.text):
+            continue
+        if tok.text in sub or tok.text == t.program:
+            continue
+        if pos + 1 < len(t.tokens) and t.tokens[pos + 1].text == t.program and "=" not in tok.text:
+            continue  # a wrapper word right before the program (sudo, time...)
+        out.append(pos)
+    return out
+
+
+def _merge_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
+    """Merge items that differ only in literal argument values across runs.
+
+    Variants qualify when they (almost) never share a run - the values changed between
+    runs, they are not different commands - and together reach the majority. A variant that
+    alone is a majority absorbs only variants seen in at least two runs. Returns
+    member -> survivor.
     """
     buckets: dict[tuple[object, ...], list[Item]] = defaultdict(list)
     for item, unit in units.items():
         t = unit.template
-        temps = [params.token_template(tok) for tok in t.tokens]
-        for pos, tok in enumerate(t.tokens):
-            if params.token_slots(tok) or (tok.text.startswith("-") and "=" not in tok.text):
-                continue
-            if tok.text in t.subcommand.split() or tok.text == t.program:
-                continue
-            if (
-                pos + 1 < len(t.tokens)
-                and t.tokens[pos + 1].text == t.program
-                and "=" not in tok.text
-            ):
-                continue  # a wrapper word right before the program (sudo, time...)
-            head = _split_assign(tok.text)[0]
-            shape = (t.program, t.subcommand, item[1], pos, head, *temps[:pos], *temps[pos + 1 :])
-            buckets[shape].append(item)
+        positions = set(_value_positions(t))
+        if not positions:
+            continue
+        skeleton = tuple(
+            "\x00" + _split_assign(tok.text)[0] if pos in positions else params.token_template(tok)
+            for pos, tok in enumerate(t.tokens)
+        )
+        buckets[(t.program, t.subcommand, item[1], skeleton)].append(item)
     alias: dict[Item, Item] = {}
     for shape in sorted(buckets, key=repr):
         members = sorted(m for m in buckets[shape] if m not in alias)
         if any(len(units[m].runs) >= need for m in members):
             members = [m for m in members if len(units[m].runs) >= 2]
-        if len(members) < 2 or any(units[m].merged_pos is not None for m in members):
+        if len(members) < 2 or any(units[m].merged for m in members):
             continue
         run_sets = [set(units[m].runs) for m in members]
         union = set().union(*run_sets)
         overlap = sum(len(s) for s in run_sets) - len(union)
         if len(union) < need or overlap > 0.1 * len(union):
             continue
-        pos = int(str(shape[3]))
+        first = units[members[0]].template.tokens
+        diff = tuple(
+            pos
+            for pos in range(len(first))
+            if len({units[m].template.tokens[pos].text for m in members}) > 1
+        )
+        if not diff or len(diff) > MAX_MERGED_POSITIONS:
+            continue
         survivor = max(members, key=lambda m: (len(units[m].runs), [-ord(c) for c in m[0]]))
         target = units[survivor]
-        target.merged_pos = pos
-        target.variant_text = {
-            units[m].template.key: units[m].template.tokens[pos].text for m in members
-        }
-        target.keys = tuple(sorted(units[m].template.key for m in members))
-        for m in members:
-            if m == survivor:
-                continue
-            variant = units[m].template.tokens[pos].text
+        merged_runs: dict[int, tuple[Command, float | None, bool, tuple[str, ...]]] = {}
+        for m in [survivor, *(m for m in members if m != survivor)]:
+            toks = units[m].template.tokens
+            tags = tuple("\x00" + toks[pos].text for pos in diff)
             for r, (cmd, dur, gap, values) in units[m].runs.items():
-                target.runs.setdefault(r, (cmd, dur, gap, (*values, "\x00" + variant)))
-            alias[m] = survivor
-        own = target.template.tokens[pos].text
-        target.runs = {
-            r: (
-                v
-                if v[3] and v[3][-1].startswith("\x00")
-                else (v[0], v[1], v[2], (*v[3], "\x00" + own))
-            )
-            for r, v in target.runs.items()
-        }
+                merged_runs.setdefault(r, (cmd, dur, gap, (*values, *tags)))
+            if m != survivor:
+                alias[m] = survivor
+        target.runs = merged_runs
+        target.merged = diff
+        target.keys = tuple(sorted(units[m].template.key for m in members))
     return alias
 
 
 def _merged_key(unit: _Unit) -> str:
-    assert unit.merged_pos is not None
     temps = [params.token_template(tok) for tok in unit.template.tokens]
-    tok = unit.template.tokens[unit.merged_pos]
-    name = _slot_hint(unit.template.tokens, unit.merged_pos, None) or "value"
-    temps[unit.merged_pos] = _split_assign(tok.text)[0] + "{" + name + "}"
+    for pos in unit.merged:
+        tok = unit.template.tokens[pos]
+        name = _slot_hint(unit.template.tokens, pos, None) or "value"
+        temps[pos] = _split_assign(tok.text)[0] + "{" + name + "}"
     return " ".join(temps)
 
 
@@ -386,8 +435,8 @@ def _parameterize(
             for index, name in enumerate(params.token_slots(tok)):
                 layout.append(_Slot(pos, index, _slot_hint(tokens, pos, name)))
                 flat += 1
-        if unit.merged_pos is not None:
-            layout.append(_Slot(unit.merged_pos, -1, _slot_hint(tokens, unit.merged_pos, None)))
+        for pos in unit.merged:
+            layout.append(_Slot(pos, -1, _slot_hint(tokens, pos, None)))
         for r, (_cmd, _d, _g, values) in unit.runs.items():
             # Values of a different layout (quoting differences) are ignored, not misaligned.
             if len(values) != len(layout):

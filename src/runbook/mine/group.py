@@ -108,6 +108,8 @@ def group_steps(
     monitor = [kinds.is_monitor(t) for t in templates]
     role = [c.role or kinds.role(t) for c, t in zip(commands, templates, strict=True)]
     action = [kind[i] is None and not monitor[i] for i in range(n)]
+    # Smoke / test runs exercise the system: a check right after one verifies it.
+    verifiable = [action[i] or kinds.is_test_check(t) for i, t in enumerate(templates)]
 
     units: list[_Unit] = []
     for i in range(n):
@@ -123,7 +125,7 @@ def group_steps(
             and not monitor[i]
             and last is not None
             and last.verification is None
-            and action[last.members[-1]]
+            and verifiable[last.members[-1]]
             # a rare check does not verify a step that always runs
             and (commands[i].optional <= commands[last.members[-1]].optional)
         ):

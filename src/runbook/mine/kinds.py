@@ -17,6 +17,7 @@ __all__ = [
     "is_check",
     "is_monitor",
     "is_noise",
+    "is_test_check",
     "role",
     "title_for",
 ]
@@ -143,6 +144,8 @@ def check_kind(t: CommandTemplate) -> str | None:
         return None
     if program in tb.CHECK_PROGRAMS:
         return None if tb.HTTP_WRITE.search(t.raw) else "verify"
+    if any(w in tb.READ_FLAGS for w in first[1:]):
+        return "verify"
     if any(_SMOKE.search(w) for w in first[1:]):
         return "verify"
     if program in _SQL_PROGRAMS:
@@ -170,6 +173,14 @@ def check_kind(t: CommandTemplate) -> str | None:
         ):
             return "verify"
     return None
+
+
+def is_test_check(t: CommandTemplate) -> bool:
+    """A smoke / test run: a check that exercises the system and may have its own check."""
+    if check_kind(t) != "verify":
+        return False
+    words = [w.lower() for seg in _words(t.raw)[:1] for w in seg]
+    return any(_SMOKE.search(w) for w in words) or "test" in _sub(t)[:2]
 
 
 def is_check(t: CommandTemplate) -> bool:

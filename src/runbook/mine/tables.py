@@ -46,7 +46,7 @@ ERROR_LINE = re.compile(
 )
 
 # Bare document names a prompt-like output line can turn into a fake "command".
-DOC_FILE = re.compile(r"^[\w.-]+\.(?:md|txt|json|ya?ml|log|csv|ini|cfg|conf|toml|rst)$", re.I)
+DOC_FILE = re.compile(r"^[\w./-]+\.(?:md|txt|json|ya?ml|log|csv|ini|cfg|conf|toml|rst)$", re.I)
 
 COMMAND_NOT_FOUND = re.compile(
     r"command not found|not recognized as an internal or external command|"
@@ -91,6 +91,8 @@ DRYRUN_SUBCOMMANDS = {
     "cdk": frozenset({"diff", "synth"}),
     "alembic": frozenset({"check"}),
 }
+# Flags that turn a command into a read (``pg_restore --list``, ``tar --list``).
+READ_FLAGS = frozenset({"--list", "--status", "--verify", "--test", "--check-only", "--version"})
 DRYRUN_FLAGS = frozenset(
     {"--dry-run", "--dryrun", "--check", "--sql", "--plan", "--noop", "--diff"}
 )

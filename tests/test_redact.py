@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
+from _redact_strategies import SECRETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runbook.redact import RULES, contains_secret, redact, redacted_marker
 
+PROPS = settings(
+    max_examples=int(os.environ.get("HYPO_N", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 GH = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXBsb3kifQ.c2lnbmF0dXJlLXZhbHVl"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -217,8 +224,24 @@ def test_rules_are_data() -> None:
     assert redacted_marker("db-password") == "{redacted:db-password}"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@PROPS
 @given(st.text(max_size=200))
 def test_redact_never_raises_and_is_idempotent(text: str) -> None:
     out, _ = redact(text)
     assert redact(out) == (out, 0)
+
+
+_LINE = st.lists(
+    st.text("abcdefghijklmnopqrstuvwxyz0123456789 :=-./\"'{}[],", max_size=30), max_size=4
+).map("\n".join)
+
+
+@PROPS
+@given(_LINE, SECRETS, _LINE)
+def test_planted_secret_never_survives_in_output(
+    before: str, secret: tuple[str, str], after: str
+) -> None:
+    value, planted = secret
+    out, count = redact(f"{before}\n{planted}\n{after}")
+    assert value not in out
+    assert count >= 1

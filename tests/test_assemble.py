@@ -17,6 +17,7 @@ from _assemble_fixtures import (
 
 from runbook.assemble import NEVER_OBSERVED, RunSet, assemble, slugify
 from runbook.model import (
+    Command,
     EvidenceKind,
     Execution,
     MigrationDef,
@@ -288,3 +289,33 @@ def test_slugify_is_safe_and_bounded() -> None:
     assert slugify("Ünïcode API timeout!") == "unicode-api-timeout"
     assert slugify("") == "step"
     assert len(slugify("word " * 40, 60)) <= 60
+
+
+def test_branch_and_noted_versions_come_from_the_runs() -> None:
+    def with_extra(e: Execution, day: int) -> Execution:
+        extra = Command("git checkout main", SourceRef(e.source.path, 5), exit_code=0)
+        return replace(
+            e,
+            commands=(extra, *e.commands),
+            notes=("Environment Context: laptop, Terraform v1.6.6, AWS CLI 2.18.0",)
+            if day == 1
+            else (),
+        )
+
+    runs = tuple(with_extra(e, i) for i, e in enumerate(RUNS, start=1))
+    rb = assemble(
+        op_type=OperationType.DEPLOYMENT,
+        scope="lambda",
+        procedure=PROCEDURE,
+        clusters=(),
+        runs=RunSet(runs),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=None,
+        rollback_runs=(),
+        today=date(2025, 12, 28),
+    )
+    assert "Branch: main (11 runs)" in [i.text for i in rb.prerequisites.environment]
+    aws = next(i.text for i in rb.prerequisites.tools if "`aws`" in i.text)
+    assert "2.18.0" in aws and "2.15.0" in aws  # noted and printed versions, newest first
+    assert aws.index("2.18.0") < aws.index("2.15.0")

@@ -331,7 +331,7 @@ def assemble(
         ),
         sources=sources,
         overview=_overview(op_type, scope, procedure, used_runs, runs, ordered_clusters, alarms),
-        prerequisites=_prerequisites(op_type, procedure, used_runs, runs),
+        prerequisites=_prerequisites(op_type, procedure, used_runs, runs, failures.executions),
         steps=steps,
         verification_checks=_checks(procedure, ordered_clusters),
         rollback=rollback,
@@ -574,7 +574,11 @@ def _environments(used: Sequence[Execution], runs: RunSet) -> list[tuple[str, in
 
 
 def _prerequisites(
-    op_type: OperationType, procedure: Procedure, used: Sequence[Execution], runs: RunSet
+    op_type: OperationType,
+    procedure: Procedure,
+    used: Sequence[Execution],
+    runs: RunSet,
+    failures: Sequence[Execution] = (),
 ) -> Prerequisites:
     n = len(used)
     env_items = tuple(
@@ -585,6 +589,7 @@ def _prerequisites(
         )
         for name, count in _environments(used, runs)
     )
+    env_items += _branches(used)
     in_steps = {
         k for s in procedure.steps for c in (*s.commands, *_opt(s.verification)) for k in _keys(c)
     }
@@ -601,8 +606,35 @@ def _prerequisites(
     return Prerequisites(
         environment=env_items,
         pre_checks=tuple(pre),
-        tools=_tools(procedure, used),
+        tools=_tools(procedure, [*used, *failures]),
         access=_access(procedure),
+    )
+
+
+_BRANCH = re.compile(
+    r"\bgit\s+(?:checkout|switch)\s+(?:-[bBc]\s+)?([\w./-]+)\s*$"
+    r"|\bgit\s+(?:pull|fetch|push)\s+\S+\s+([\w./-]+)\s*$"
+)
+
+
+def _branches(used: Sequence[Execution]) -> tuple[Item, ...]:
+    """The branch the runs deployed from, when they switched to or pulled one."""
+    seen: dict[str, set[SourceRef]] = {}
+    for execution in used:
+        for command in execution.commands:
+            match = _BRANCH.search(command.text.strip())
+            if match and not (command.exit_code or 0):
+                name = match.group(1) or match.group(2)
+                if name and not name.startswith("-") and name not in {".", "--"}:
+                    seen.setdefault(name, set()).add(command.source)
+    ranked = sorted(seen.items(), key=lambda kv: (-len({r.path for r in kv[1]}), kv[0]))
+    return tuple(
+        Item(
+            text=f"Branch: {name} ({_n(len({r.path for r in refs}), 'run')})",
+            provenance="observed",
+            evidence=tuple(sorted(refs))[:5],
+        )
+        for name, refs in ranked[:2]
     )
 
 
@@ -629,7 +661,7 @@ def _tools(procedure: Procedure, used: Sequence[Execution]) -> tuple[Item, ...]:
         text = f"{name} (`{program}`)" if name != program else f"`{program}`"
         if versions:
             shown = ", ".join(v for v, _ in versions[:3])
-            text += f" — version seen in run output: {shown}"
+            text += f" — version seen in the runs: {shown}"
             evidence = tuple(sorted({ref for _, refs in versions for ref in refs}))[:5]
         else:
             evidence = _dedupe_refs(r for c in commands for r in c.evidence)[:5]
@@ -647,12 +679,18 @@ def _tools(procedure: Procedure, used: Sequence[Execution]) -> tuple[Item, ...]:
 _VERSION = r"v?(\d+\.\d+(?:\.\d+)?)"
 
 
-def _versions(program: str, used: Sequence[Execution]) -> list[tuple[str, list[SourceRef]]]:
-    """Versions of ``program`` printed in run output (`aws-cli/2.15.0`, `Terraform v1.6.5`)."""
-    name = re.escape(program)
-    anywhere = re.compile(rf"(?<![\w-]){name}(?:-cli)?(?:/|\s+version\s+|\s+){_VERSION}\b", re.I)
+def _versions(program: str, runs: Sequence[Execution]) -> list[tuple[str, list[SourceRef]]]:
+    """Versions of ``program`` the runs printed or noted (`aws-cli/2.15.0`, `AWS CLI 2.18.0`)."""
+    names = [re.escape(program)]
+    display = TOOL_NAMES.get(program, "")
+    if display and display.lower() != program:
+        names.append(re.escape(display).replace("\\ ", r"\s+"))
+    alternatives = "|".join(names)
+    anywhere = re.compile(
+        rf"(?<![\w-])(?:{alternatives})(?:-cli)?(?:/|\s+version\s+|\s+){_VERSION}\b", re.I
+    )
     found: dict[str, list[SourceRef]] = {}
-    for execution in used:
+    for execution in runs:
         for command in execution.commands:
             if not command.output:
                 continue
@@ -664,6 +702,10 @@ def _versions(program: str, used: Sequence[Execution]) -> list[tuple[str, list[S
                     hits.append(generic.group(1))
             for version in hits:
                 found.setdefault(version, []).append(command.source)
+        # Environment notes ("marcus@laptop, AWS CLI 2.18.0") name versions too.
+        for note in execution.notes:
+            for version in anywhere.findall(note):
+                found.setdefault(version, []).append(execution.source)
     return sorted(found.items(), key=lambda kv: [-int(p) for p in kv[0].split(".") if p.isdigit()])
 
 

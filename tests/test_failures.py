@@ -245,3 +245,32 @@ def test_salient_line_and_titles() -> None:
         "ResourceConflictException on UpdateFunctionCode: The operation cannot be performed at this time"
     )
     assert title_of("2025-11-20T09:18:44Z ERROR Error: connection refused") == "connection refused"
+
+
+def test_a_rollback_after_an_unretried_failure_is_the_remedy() -> None:
+    runs = []
+    for i in range(3):
+        runs.append(
+            run(
+                f"r{i}",
+                [
+                    ("helm upgrade checkout-api charts/checkout-api -n checkout --wait", 90),
+                    (
+                        "make smoke ENV=prod",
+                        20,
+                        1,
+                        "smoke: FAIL /api/cart returned 500 (expected 200)",
+                    ),
+                    (f"helm rollback checkout-api {40 + i} -n checkout --wait", 40),
+                    ("kubectl rollout status deployment/checkout-api -n checkout", 30),
+                    ("ls", 0.1),
+                ],
+                start=T0 + timedelta(days=i),
+                outcome=Outcome.FAILURE,
+            )
+        )
+    (c,) = cluster(runs, [])
+    assert c.occurrences == 3
+    assert c.solution[0].startswith("helm rollback checkout-api {")
+    assert c.solution[1] == "kubectl rollout status deployment/checkout-api -n checkout"
+    assert c.rolled_back == 3

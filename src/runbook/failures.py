@@ -23,7 +23,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from runbook.mine import is_noise
-from runbook.mine.core import render_commands
+from runbook.mine.core import render_commands, shape_of
 from runbook.mine.kinds import role
 from runbook.mine.tables import COMMAND_NOT_FOUND, ERROR_LINE
 from runbook.model import (
@@ -207,9 +207,14 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
         raw: list[tuple[str, int | None, SourceRef, datetime | None, str]] = []
         for i in failed:
             cmd = e.commands[i]
-            if is_noise(tpl.get(r, i), cmd) or not error_lines(cmd.output):
+            if is_noise(tpl.get(r, i), cmd) or not cmd.output.strip():
                 continue
-            line = salient_line(cmd.output)
+            # No error-looking line: the last thing a failed command printed says most.
+            line = (
+                salient_line(cmd.output)
+                if error_lines(cmd.output)
+                else cmd.output.strip().splitlines()[-1].strip()
+            )
             if not _junk(line):
                 raw.append((line, i, cmd.source, cmd.started_at, ""))
         for ev in e.errors:
@@ -289,6 +294,7 @@ def _same_run_fix(e: Execution, ev: _Event, tpl: _Templates) -> list[tuple[Comma
     if ev.cmd is None or ev.key is None:
         return None
     steps: list[tuple[Command, str]] = []
+    where: list[int] = []
     for j in range(ev.cmd + 1, len(e.commands)):
         cmd = e.commands[j]
         t = tpl.get(ev.run, j)
@@ -301,6 +307,11 @@ def _same_run_fix(e: Execution, ev: _Event, tpl: _Templates) -> list[tuple[Comma
         if is_noise(t, cmd) or t.key == ev.key:
             continue
         steps.append((cmd, t.key))
+        where.append(j)
+    # Never retried: when the operator rolled back instead, the rollback was the remedy.
+    for i, j in enumerate(where):
+        if role(tpl.get(ev.run, j)) == "revert":
+            return steps[i : i + 2]
     return None
 
 
@@ -356,6 +367,11 @@ def _next_run_fix(
             continue
         steps.append((e.commands[j], t.key))
     return [*steps, (e.commands[i], ev.key)]
+
+
+def _shapes(fix: Sequence[tuple[Command, str]], normalize: Normalizer) -> tuple[str, ...]:
+    """Fix commands compared by shape, so a varying revision number is still one fix."""
+    return tuple(shape_of(normalize(cmd.text)) for cmd, _k in fix)
 
 
 def _routine_prefix(key: str, hits: Sequence[tuple[int, int]], tpl: _Templates) -> set[str]:
@@ -471,13 +487,22 @@ def cluster(
         for ev in first_by_run.values():
             fix = _same_run_fix(runs[ev.run], ev, tpl)
             if fix is not None:
-                same_run.add(tuple(k for _c, k in fix))
+                same_run.add(_shapes(fix, normalize))
             else:
                 fix = _next_run_fix(ev, successes, tpl, normal)
             if fix:
-                candidates[tuple(k for _c, k in fix)].append(fix)
+                candidates[_shapes(fix, normalize)].append(fix)
         solution: tuple[str, ...] = ()
         is_commands = True
+        # A "fix" that is only the same command run again elsewhere says little when a
+        # journal recorded what to do.
+        if (
+            journal is not None
+            and candidates
+            and all(len(k) == 1 for k in candidates)
+            and not same_run
+        ):
+            candidates.clear()
         if candidates:
             best = min(
                 candidates,

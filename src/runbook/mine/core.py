@@ -35,7 +35,7 @@ from runbook.model import (
     Token,
 )
 
-__all__ = ["is_guide", "mine", "render_commands"]
+__all__ = ["is_guide", "mine", "render_commands", "shape_of"]
 
 Normalizer = Callable[[str], CommandTemplate]
 Masker = Callable[[str], str]
@@ -560,29 +560,54 @@ def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
     return " ".join(pieces), seen
 
 
+def shape_of(t: CommandTemplate) -> str:
+    """The template with literal argument values wildcarded: equal for cross-run variants."""
+    positions = set(_value_positions(t))
+    return " ".join(
+        _split_assign(tok.text)[0] + "\x00" if pos in positions else params.token_template(tok)
+        for pos, tok in enumerate(t.tokens)
+    )
+
+
 def render_commands(commands: Sequence[Command], normalize: Normalizer) -> tuple[str, ...]:
     """Display texts for commands observed once or a few times (fix commands).
 
-    Values that vary between the given instances of one key become placeholders; a value
-    seen in a single instance keeps its placeholder only when normalize masked it (digests,
-    SHAs, timestamps are never reusable constants).
+    Instances of one command shape are rendered together: values (masked or literal) that
+    differ between them become placeholders. A value seen in a single instance keeps its
+    placeholder only when normalize masked it as per-run by nature (digests, SHAs,
+    timestamps are never reusable constants).
     """
-    units: dict[str, _Unit] = {}
+    groups: dict[str, list[tuple[int, Command, CommandTemplate]]] = {}
     order: list[str] = []
     for r, cmd in enumerate(commands):
         t = normalize(cmd.text)
-        unit = units.get(t.key)
-        if unit is None:
-            unit = units[t.key] = _Unit((t.key, 1), (t.key,), t, {})
-            order.append(t.key)
-        values = tuple(v for tok in t.tokens for v in params.slot_values(tok))
-        unit.runs.setdefault(r, (cmd, None, False, values))
+        shape = shape_of(t)
+        if shape not in groups:
+            groups[shape] = []
+            order.append(shape)
+        groups[shape].append((r, cmd, t))
     out: list[str] = []
-    for key in order:
-        unit = units[key]
-        if len(unit.runs) == 1:
-            out.append(_render_single(unit.template))
+    for shape in order:
+        members = groups[shape]
+        first = members[0][2]
+        if len(members) == 1:
+            out.append(_render_single(first))
             continue
+        diff = tuple(
+            pos
+            for pos in _value_positions(first)
+            if len(
+                {m[2].tokens[pos].text for m in members if len(m[2].tokens) == len(first.tokens)}
+            )
+            > 1
+        )
+        unit = _Unit((first.key, 1), (first.key,), first, {}, merged=diff)
+        for r, cmd, t in members:
+            if len(t.tokens) != len(first.tokens):
+                continue
+            values = tuple(v for tok in t.tokens for v in params.slot_values(tok))
+            tags = tuple("\x00" + t.tokens[pos].text for pos in diff)
+            unit.runs.setdefault(r, (cmd, None, False, (*values, *tags)))
         texts, _ = _parameterize([unit])
         out.append(texts[unit.item])
     return tuple(out)

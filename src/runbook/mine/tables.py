@@ -41,7 +41,7 @@ PIPE_FILTERS = frozenset(
 # A line stating an error (used to spot failed attempts whose exit code was not recorded).
 ERROR_LINE = re.compile(
     r"Error:|error:|\bERROR\b|Exception\b|[a-z]Error\b|\bdenied\b|\bDenied\b|\bFATAL\b|"
-    r"\bfatal:|\b[Ff]ailed\b|\bFAILED\b|timed out|[Tt]imeout\b|refused|[Uu]nauthorized|"
+    r"\bfatal:|\b[Ff]ailed\b|\bFAIL(?:ED)?\b|timed out|[Tt]imeout\b|refused|[Uu]nauthorized|"
     r"[Ff]orbidden|Traceback|panic:|\bERR!"
 )
 

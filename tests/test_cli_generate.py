@@ -203,3 +203,20 @@ def test_output_names_are_safe_and_bounded() -> None:
     long = output_filename(OperationType.SCALING, "x" * 300, day)
     assert len(long) <= len("2025-12-28-scaling-") + 60
     assert all(c.isalnum() or c == "-" for c in slug_for("Aurora/read replica; rm -rf ~"))
+
+
+def test_a_guide_alone_is_not_evidence(tmp_path: Path) -> None:
+    guide = tmp_path / "docs" / "deployment" / "billing-api-deployment.md"
+    guide.parent.mkdir(parents=True)
+    guide.write_text(
+        "# Deploying billing-api\n\n```bash\n"
+        "docker build -t registry.example.com/billing-api:TAG .\n"
+        "docker push registry.example.com/billing-api:TAG\n"
+        "kubectl set image deployment/billing-api billing-api=registry.example.com/billing-api:TAG\n"
+        "kubectl rollout status deployment/billing-api\n```\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(["deployment", "billing-api"], tmp_path)
+    assert code == 2
+    assert "no recorded execution" in err
+    assert "guide" in err

@@ -234,7 +234,7 @@ def generate(
     from runbook.classify import classify, is_development_task, select
     from runbook.failures import cluster
     from runbook.index import load_corpus
-    from runbook.mine import mine
+    from runbook.mine import is_guide, mine
     from runbook.render.json import render_json
     from runbook.render.markdown import render_markdown
 
@@ -265,8 +265,11 @@ def generate(
         ),
         key=_sort_key,
     )
+    # Guides and hand-written runbooks describe a procedure; they are not runs of it.
+    guides_only = [e for e in pattern_runs if is_guide(e)]
+    pattern_runs = [e for e in pattern_runs if not is_guide(e)]
     if not pattern_runs:
-        raise _no_evidence(label, op, scope_text, failures=len(failed))
+        raise _no_evidence(label, op, scope_text, failures=len(failed), guides=len(guides_only))
     if len(pattern_runs) == 1 and not allow_single_run:
         only = pattern_runs[0].source.path
         # The hint must work from where the command was run, not only from the root.
@@ -396,9 +399,15 @@ def _kind_label(kind: EvidenceKind, n: int) -> str:
     return one if n == 1 else many
 
 
-def _no_evidence(label: str, op: OperationType, scope: str, failures: int = 0) -> NoEvidenceError:
+def _no_evidence(
+    label: str, op: OperationType, scope: str, failures: int = 0, guides: int = 0
+) -> NoEvidenceError:
     slug = slug_for(scope) or "SCOPE"
-    found = f" (only {failures} failure record(s), no successful run)" if failures else ""
+    found = ""
+    if failures:
+        found = f" (only {failures} failure record(s), no successful run)"
+    elif guides:
+        found = f" (only {guides} guide(s) describing it, no recorded run)"
     return NoEvidenceError(
         f"no recorded execution of {label} was found{found}: there is no pattern to mine",
         hint=(

@@ -60,8 +60,9 @@ def _helm_runs(n: int = 12) -> list[Execution]:
             cmds.insert(1, ("ls -la", 0.2))
             cmds.insert(2, ("cd deploy/", 0.1))
             cmds.insert(3, ("hlem repo update", 0.1, 127))
-        if i in (2, 5, 9):  # optional: review release history before upgrading
-            cmds.insert(2, ("helm history api -n payments", 2))
+        if i in (2, 5, 9):  # optional: review release history right before upgrading
+            at = next(j for j, c in enumerate(cmds) if str(c[0]).startswith("helm upgrade"))
+            cmds.insert(at, ("helm history api -n payments", 2))
         if i == 7:  # a one-off detour
             cmds.insert(4, ("kubectl describe pod api-7d9f8-xk2lp -n payments", 2))
         if i % 5 == 0:  # impatient polling: the same check three times in a row

@@ -243,7 +243,8 @@ def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list
         if total < 2:
             continue
         share = max(max(before[item].values()), max(after[item].values())) / total
-        if share < PLACEMENT_MIN_SHARE:
+        # Few sightings agree by chance easily: demand more agreement from them.
+        if share < (PLACEMENT_MIN_SHARE if total >= 5 else 0.75):
             out.append(item)
     return out
 
@@ -349,9 +350,9 @@ def _merge_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
     """Merge items that differ only in literal argument values across runs.
 
     Variants qualify when they (almost) never share a run - the values changed between
-    runs, they are not different commands - and together reach the majority. A variant that
-    alone is a majority absorbs only variants seen in at least two runs. Returns
-    member -> survivor.
+    runs, they are not different commands - and together recur (a step or an optional
+    step). A variant that alone is a majority absorbs only variants seen in at least two
+    runs. Returns member -> survivor.
     """
     buckets: dict[tuple[object, ...], list[Item]] = defaultdict(list)
     for item, unit in units.items():
@@ -374,7 +375,8 @@ def _merge_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
         run_sets = [set(units[m].runs) for m in members]
         union = set().union(*run_sets)
         overlap = sum(len(s) for s in run_sets) - len(union)
-        if len(union) < need or overlap > 0.1 * len(union):
+        # Together a step (majority) or an optional step (two runs or more).
+        if len(union) < min(need, 2) or overlap > 0.1 * len(union):
             continue
         first = units[members[0]].template.tokens
         diff = tuple(

@@ -113,21 +113,15 @@ def group_steps(
 
     units: list[_Unit] = []
     for i in range(n):
-        # Optional detours between an action and its check do not break the pairing.
-        last = next(
-            (u for u in reversed(units) if not all(commands[m].optional for m in u.members)),
-            None,
-        )
-        if commands[i].optional and units:
-            last = units[-1]
+        last = units[-1] if units else None
         if (
             kind[i] == "verify"
             and not monitor[i]
             and last is not None
             and last.verification is None
             and verifiable[last.members[-1]]
-            # a rare check does not verify a step that always runs
-            and (commands[i].optional <= commands[last.members[-1]].optional)
+            # a rare check does not verify a step that always runs, nor the reverse
+            and commands[i].optional == commands[last.members[-1]].optional
         ):
             last.verification = i
             continue

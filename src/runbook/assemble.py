@@ -516,12 +516,20 @@ def _overview(
                 if cluster.rolled_back
                 else f"seen {cluster.occurrences}×"
             )
-            when.append(f"`{_one_line(cluster.signature)}` ({label})")
+            when.append(f"{_code(_one_line(cluster.signature))} ({label})")
     for alarm in sorted(alarms, key=lambda a: (a.name, a.source))[:3]:
         when.append(f"Alarm `{alarm.name}` fires (defined in {alarm.source.path})")
 
     deps = _dependencies(procedure)
     return Overview(purpose=purposes[op_type], when_to_use=tuple(when), dependencies=deps)
+
+
+def _code(text: str) -> str:
+    """A markdown code span that survives backticks inside ``text`` (error lines quote code)."""
+    line = " ".join(text.split())
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", line)), default=0) + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{ticks}{pad}{line}{pad}{ticks}"
 
 
 def _n(count: int, noun: str) -> str:
@@ -595,7 +603,7 @@ def _prerequisites(
     }
     pre = [
         Item(
-            text=f"`{c.text}`",
+            text=_code(c.text),
             provenance=f"observed: {c.support}/{c.of} runs" if c.of else "observed",
             evidence=c.evidence,
         )
@@ -862,7 +870,7 @@ def _if_failed(
     for number, cluster in matching[:MAX_IF_FAILED]:
         fix = _fix_text(cluster)
         lines.append(
-            f"Seen {cluster.occurrences}×: `{_one_line(cluster.signature, 120)}` → {fix} "
+            f"Seen {cluster.occurrences}×: {_code(_one_line(cluster.signature, 120))} → {fix} "
             f"(see Troubleshooting, Issue {number})"
         )
     if len(matching) > MAX_IF_FAILED:
@@ -888,7 +896,7 @@ def _fix_text(cluster: FailureCluster) -> str:
     if not cluster.solution:
         return "no fix recorded"
     first = _one_line(cluster.solution[0], 120)
-    return f"fix: `{first}`" if cluster.solution_is_commands else f"fix: {first}"
+    return f"fix: {_code(first)}" if cluster.solution_is_commands else f"fix: {first}"
 
 
 # ------------------------------------------------------------------ verification
@@ -1095,7 +1103,7 @@ def _rollback(
     )
     for cluster in rolled[:MAX_OBSERVED_TRIGGERS]:
         when.append(
-            f"observed: `{_one_line(cluster.signature, 100)}` → rolled back "
+            f"observed: {_code(_one_line(cluster.signature, 100))} → rolled back "
             f"({_n(cluster.rolled_back, 'run')})"
         )
         paths = sorted({r.path for r in cluster.evidence})
@@ -1205,10 +1213,10 @@ def _watch(procedure: Procedure, steps: Sequence[Step]) -> tuple[Item, ...]:
         support = (
             f"observed after {command.support}/{command.of} runs" if command.of else "observed"
         )
-        items.append(Item(text=f"`{command.text}`", provenance=support, evidence=command.evidence))
+        items.append(Item(text=_code(command.text), provenance=support, evidence=command.evidence))
     for step in steps:
-        if step.log_command and step.log_command not in {i.text.strip("`") for i in items}:
-            items.append(Item(text=f"`{step.log_command}`", provenance="observed"))
+        if step.log_command and _code(step.log_command) not in {i.text for i in items}:
+            items.append(Item(text=_code(step.log_command), provenance="observed"))
             break
     return tuple(items)
 

@@ -129,6 +129,8 @@ def test_helpers() -> None:
     assert fence("has ``` inside") == "````"
     assert format_duration(Duration(45, 70, 11)) == "~45 s (median of 11 runs; p90 70 s)"
     assert format_duration(None).startswith("unknown")
+    assert format_duration(Duration(0.2, 0.4, 4)) == "<1 s (median of 4 runs; p90 <1 s)"
+    assert format_duration(Duration(390, 520, 1)) == "~6.5 min (median of 1 run)"
     step: Step = make_runbook().steps[0]
     assert step.support == Support(11, 11)
 

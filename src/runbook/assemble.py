@@ -759,11 +759,12 @@ def sort_clusters(clusters: Sequence[FailureCluster]) -> tuple[FailureCluster, .
 def _steps(
     procedure: Procedure, clusters: Sequence[FailureCluster], op_type: OperationType
 ) -> tuple[Step, ...]:
-    log_command = next((c.text for c in procedure.monitoring if is_log_command(c)), "")
-    if not log_command:
-        log_command = next(
-            (c.text for s in procedure.steps for c in s.commands if is_log_command(c)), ""
-        )
+    # The log command most runs used (ties: the shorter text, then alphabetical).
+    logs = [c for c in procedure.monitoring if is_log_command(c)] or [
+        c for s in procedure.steps for c in s.commands if is_log_command(c)
+    ]
+    best = min(logs, key=lambda c: (-c.support, len(c.text), c.text), default=None)
+    log_command = best.text if best is not None else ""
     steps: list[Step] = []
     for index, mined in enumerate(procedure.steps, start=1):
         keys = {k for c in (*mined.commands, *_opt(mined.verification)) for k in _keys(c)}

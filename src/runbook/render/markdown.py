@@ -54,7 +54,9 @@ def format_duration(duration: Duration | None, *, unit: str = "runs") -> str:
         return "unknown (no timing recorded in evidence)"
     if duration.runs == 1 and unit.endswith("runs"):
         unit = unit[:-1]
-    text = f"~{format_seconds(duration.median_seconds)} (median of {duration.runs} {unit}"
+    median = format_seconds(duration.median_seconds)
+    approx = "" if median.startswith("<") else "~"
+    text = f"{approx}{median} (median of {duration.runs} {unit}"
     if duration.p90_seconds is not None and duration.runs > 1:
         text += f"; p90 {format_seconds(duration.p90_seconds)}"
     return text + ")"

@@ -51,12 +51,12 @@ __all__ = [
 _MD = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
 
 # `{image-tag}`, `{function_name}`; not `${VAR}`, curl's `%{http_code}`, `{{ jinja }}` or JSON.
-PLACEHOLDER = re.compile(r"(?<![\w$%{])\{([a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*)\}(?!\})")
+PLACEHOLDER = re.compile(r"(?<![$%{])\{([a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*)\}(?!\})")
 
 # Canonical section keys and the heading words that name them (first match wins, so the
 # more specific names come first).
 SECTION_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("rollback", ("rollback", "roll back", "revert", "backout", "back out", "undo")),
+    ("rollback", ("rollback", "roll back", "rolling back", "revert", "backout", "back out", "undo")),
     ("troubleshooting", ("troubleshoot", "common issues", "known issues", "common problems", "faq")),
     ("prerequisites", ("prerequisite", "pre-requisite", "requirements", "before you begin",
                        "before you start", "preparation", "pre-checks", "prechecks")),

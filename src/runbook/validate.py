@@ -131,7 +131,8 @@ STATE_CHANGE = re.compile(
     r"\b(?:deploy|apply|migrate|upgrade|downgrade|rollout\s+(?:restart|undo)|scale|"
     r"set-desired-capacity|update-[\w-]+|put-[\w-]+|modify-[\w-]+|create-[\w-]+|"
     r"delete(?:-[\w-]+)?|destroy|uninstall|helm\s+install|set\s+image|patch|replace|restart|"
-    r"terminate-[\w-]+|reboot-[\w-]+|promote|rollback|revert|register-[\w-]+|remove)\b",
+    r"terminate-[\w-]+|reboot-[\w-]+|promote|rollback|revert|register-[\w-]+|remove|"
+    r"s3\s+(?:sync|cp|mv|rm))\b",
     re.IGNORECASE,
 )
 _SQL_WRITE = re.compile(r"\b(?:ALTER|UPDATE|INSERT|DELETE|DROP|TRUNCATE|CREATE|GRANT)\s", re.I)
@@ -371,9 +372,10 @@ def _template(command: str) -> CommandTemplate:
 
 
 def _is_check(command: str) -> bool:
-    from runbook.mine import is_check
+    """A command that verifies state (a dry run or plan checks nothing that happened)."""
+    from runbook.mine import check_kind
 
-    return is_check(_template(command))
+    return check_kind(_template(command)) == "verify"
 
 
 def is_state_change(command: str) -> bool:
@@ -576,7 +578,8 @@ def _link_rule(
         return []
     out = []
     anchors: set[str] | None = None
-    top = root or _repo_root(base_dir)
+    # Links stay inside the evidence root when the runbook lives there, else its repository.
+    top = root if root is not None and _inside(base_dir, root) else _repo_root(base_dir)
     limit = top.resolve() if top is not None else None
     for link in parsed.links:
         target = link.target.strip()
@@ -608,6 +611,11 @@ def _link_rule(
                          "fix the path (relative to this runbook's folder) or remove the link")
             )  # fmt: skip
     return out
+
+
+def _inside(path: Path, root: Path) -> bool:
+    resolved, top = path.resolve(), root.resolve()
+    return resolved == top or top in resolved.parents
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -843,11 +851,27 @@ def _relevant(parsed: ParsedRunbook, evidence: Evidence) -> list[Execution]:
             evidence.executions, parsed.operation_type, scope, evidence.classes
         ):
             chosen[e.id] = e
+    ours = [c for s in parsed.steps for c in _step_commands(s)]
     for e in evidence.executions:
-        if e.id not in chosen and e.commands and _followed(parsed, e):
+        if e.id in chosen or not e.commands:
+            continue
+        if _followed(parsed, e):
+            chosen[e.id] = e
+        elif _outcome(e, evidence) is Outcome.FAILURE and any(
+            command_matches(c, x.text) for x in e.commands for c in ours
+        ):
+            # A failure report whose attempted command is one of the runbook's steps.
             chosen[e.id] = e
     # Guides and runbooks (no exit codes, times or output) are documents, not runs.
     chosen = {k: e for k, e in chosen.items() if not is_guide(e)}
+    if ours:
+        # A run sharing no command with the runbook is another procedure of the same type
+        # (another incident's mitigation), not evidence about this one.
+        chosen = {
+            k: e
+            for k, e in chosen.items()
+            if any(command_matches(c, x.text) for x in e.commands for c in ours)
+        }
     return sorted(chosen.values(), key=lambda e: (_run_date(e) or date.min, e.id))
 
 
@@ -1251,7 +1275,7 @@ def format_text(report: ValidationReport) -> str:
         lines.append(f"{rb.path}: success metrics ({rb.window})" if rb.window else f"{rb.path}:")
         rows = [("metric", "runs", "share", "target"), *(metric_rows(m) for m in rb.metrics)]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        for k, row in enumerate(rows):
+        for k, row in enumerate(rows if rb.metrics else []):
             lines.append(
                 "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
             )

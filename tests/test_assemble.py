@@ -319,3 +319,12 @@ def test_branch_and_noted_versions_come_from_the_runs() -> None:
     aws = next(i.text for i in rb.prerequisites.tools if "`aws`" in i.text)
     assert "2.18.0" in aws and "2.15.0" in aws  # noted and printed versions, newest first
     assert aws.index("2.18.0") < aws.index("2.15.0")
+
+
+def test_log_command_goes_with_the_live_change_it_watches() -> None:
+    rb = make_runbook()
+    with_logs = [s.number for s in rb.steps if s.log_command]
+    # The Lambda update shares `report_worker` with `aws logs tail /aws/lambda/report_worker`;
+    # pushing an image, logging in and invalidating a CDN are not watched in those logs.
+    assert with_logs == [4]
+    assert rb.steps[3].log_command == "aws logs tail /aws/lambda/report_worker --since 5m"

@@ -765,6 +765,7 @@ def _steps(
     ]
     best = min(logs, key=lambda c: (-c.support, len(c.text), c.text), default=None)
     log_command = best.text if best is not None else ""
+    watched = _steps_to_watch(procedure.steps, log_command)
     steps: list[Step] = []
     for index, mined in enumerate(procedure.steps, start=1):
         keys = {k for c in (*mined.commands, *_opt(mined.verification)) for k in _keys(c)}
@@ -786,7 +787,7 @@ def _steps(
                     r for c in (*mined.commands, *_opt(mined.verification)) for r in c.evidence
                 ),
                 phase=mined.phase,
-                log_command=log_command if _watch_logs_during(mined) else "",
+                log_command=log_command if index - 1 in watched else "",
             )
         )
     return tuple(steps)
@@ -811,10 +812,56 @@ _REMOTE_TOOLS = _wordset(
 )
 
 
-def _watch_logs_during(step: MinedStep) -> bool:
-    return step.phase.strip().lower() in _LIVE_PHASES and any(
-        not c.is_check and not is_log_command(c) for c in step.commands
-    )
+_GENERIC_WORDS = _wordset(
+    "aws logs tail follow since filter pattern format short kubectl docker journalctl lambda "
+    "ecs service deployment deploy the run env prod staging dev doppler"
+)
+
+
+def _words_of(text: str) -> set[str]:
+    words = re.split(r"[^A-Za-z0-9_-]+", text.lower().replace("_", "-"))
+    return {w for w in words if len(w) > 2 and w not in _GENERIC_WORDS and not w.isdigit()}
+
+
+def _steps_to_watch(steps: Sequence[MinedStep], log_command: str) -> set[int]:
+    """Indexes of the steps to tail logs during: live changes to what the log command reads
+    (sharing a name such as the function or deployment), else the last live change."""
+    if not log_command:
+        return set()
+    live = {i: _live_commands(s) for i, s in enumerate(steps)}
+    live = {i: commands for i, commands in live.items() if commands}
+    target = _words_of(log_command)
+    sharing = [
+        i
+        for i, commands in live.items()
+        if target & {w for c in commands for w in _words_of(c.text)}
+    ]
+    return set(sharing or sorted(live)[-1:])
+
+
+def _publishes_artifact(command: MinedCommand) -> bool:
+    """Pushing an image or package changes a registry, not the running service."""
+    program, sub = program_of(command)
+    verb = sub.split()[0] if sub else ""
+    if "login" in sub or command.role == "auth":
+        return True
+    if program in {"docker", "podman", "buildah", "nerdctl"}:
+        return verb in {"push", "tag", "build", "login"}
+    return (program, verb) in {("npm", "publish"), ("twine", "upload"), ("helm", "push")}
+
+
+def _live_commands(step: MinedStep) -> list[MinedCommand]:
+    """The commands of a live-phase step that change the running system."""
+    if step.phase.strip().lower() not in _LIVE_PHASES:
+        return []
+    return [
+        c
+        for c in step.commands
+        if not c.is_check
+        and not is_log_command(c)
+        and not _publishes_artifact(c)
+        and c.role not in _NOT_INVERTIBLE_ROLES
+    ]
 
 
 def _purpose(step: MinedStep) -> str:

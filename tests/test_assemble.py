@@ -10,8 +10,10 @@ from _assemble_fixtures import (
     CLASSIFICATIONS,
     CLUSTERS,
     DEPLOY,
+    LOGS,
     PROCEDURE,
     RUNS,
+    SMOKE,
     make_runbook,
 )
 
@@ -328,3 +330,35 @@ def test_log_command_goes_with_the_live_change_it_watches() -> None:
     # pushing an image, logging in and invalidating a CDN are not watched in those logs.
     assert with_logs == [4]
     assert rb.steps[3].log_command == "aws logs tail /aws/lambda/report_worker --since 5m"
+
+
+def test_verification_checks_merge_environment_variants() -> None:
+    plain = replace(LOGS, support=9)
+    staging = replace(
+        LOGS,
+        key="ENV=staging doppler run -- aws logs tail /aws/lambda/report_worker --since 5m",
+        text="ENV=staging doppler run -- aws logs tail /aws/lambda/report_worker --since 5m",
+        support=2,
+    )
+    smoke_staging = replace(
+        SMOKE, key="dr test smoke --env staging", text="dr test smoke --env staging", support=2
+    )
+    verify = MinedStep("Verify", "Smoke", (smoke_staging, SMOKE), None, None, 11, 11)
+    procedure = replace(PROCEDURE, steps=(*PROCEDURE.steps, verify), monitoring=(staging, plain))
+    rb = assemble(
+        op_type=OperationType.DEPLOYMENT,
+        scope="lambda",
+        procedure=procedure,
+        clusters=(),
+        runs=RunSet(RUNS),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=None,
+        rollback_runs=(),
+        today=date(2025, 12, 28),
+    )
+    commands = [c.command for c in rb.verification_checks]
+    assert commands.count("dr test smoke") == 1 and "dr test smoke --env staging" not in commands
+    assert "aws logs tail /aws/lambda/report_worker --since 5m" in commands
+    assert not any(c.startswith("ENV=staging") for c in commands)
+    assert "curl -fsS https://api.example.com/health" in commands  # a Verify-phase step's check

@@ -950,6 +950,16 @@ def _fix_text(cluster: FailureCluster) -> str:
 # ------------------------------------------------------------------ verification
 
 
+_ENV_FLAGS = re.compile(r"\s--(?:env|environment|profile|context|stage)(?:=|\s+)\S+")
+
+
+def _variant_key(text: str) -> str:
+    """A command without its environment wrapper and environment flags."""
+    program, _ = program_of(text)
+    core = text[len(_wrapper_prefix(text, program)) :] if program else text
+    return " ".join(_ENV_FLAGS.sub("", core).split())
+
+
 def _check_title(command: MinedCommand) -> str:
     program, sub = program_of(command)
     text = command.text.lower()
@@ -978,12 +988,28 @@ def _check_title(command: MinedCommand) -> str:
 def _checks(procedure: Procedure, clusters: Sequence[FailureCluster]) -> tuple[Check, ...]:
     seen: set[str] = set()
     checks: list[Check] = []
-    candidates = [s.verification for s in procedure.steps if s.verification is not None]
+    # In step order: each step's verification, then the checks that make up a Verify/Monitor
+    # step (health probes, smoke tests), then monitoring seen after the runs.
+    candidates: list[MinedCommand] = []
+    for step in procedure.steps:
+        candidates.extend(_opt(step.verification))
+        if step.phase.strip().lower() in _CHECK_PHASES:
+            candidates.extend(c for c in step.commands if c.is_check or is_log_command(c))
     candidates += [c for c in procedure.monitoring if c.is_check or is_log_command(c)]
+    # Variants for another environment (`ENV=staging doppler run -- …`, `--env staging`) are
+    # one check: keep the variant most runs used, at the place of the first one.
+    best: dict[str, MinedCommand] = {}
     for command in candidates:
-        if command.key in seen:
+        variant = _variant_key(command.text)
+        kept = best.get(variant)
+        if kept is None or (-command.support, command.text) < (-kept.support, kept.text):
+            best[variant] = command
+    for command in candidates:
+        chosen = best[_variant_key(command.text)]
+        if chosen.key in seen:
             continue
-        seen.add(command.key)
+        seen.add(chosen.key)
+        command = chosen
         related = [(n, c) for n, c in enumerate(clusters, start=1) if c.step_key in _keys(command)]
         if related:
             number, cluster = related[0]
@@ -1010,6 +1036,9 @@ _VERSIONED = re.compile(
     r"\{((?:[a-z0-9]+-)*(?:image|digest|version|tag|uri|revision|task-definition|sha|commit|release|artifact|replicas|capacity|count|instance-class|size)(?:-[a-z0-9]+)*)\}"
 )
 
+
+# Steps in these phases are themselves post-operation checks (the original's Verification).
+_CHECK_PHASES = frozenset({"verify", "monitor"})
 
 # Checks in these phases verify preparation (a snapshot, a build), not the live system.
 _PREPARATION_PHASES = frozenset({"build", "test", "backup", "analyze", "plan", "prepare"})

@@ -971,6 +971,10 @@ def _check_title(command: MinedCommand) -> str:
         return "Recent logs"
     if "rollout status" in text:
         return "Rollout status"
+    if {"psql", "mysql", "sqlcmd", "mongosh"} & set(programs_in(command.text)) or re.search(
+        r"\bselect\s.+\sfrom\s", text
+    ):
+        return "Database state (query)"
     metric = re.search(r"--metric-name[= ](\S+)", command.text)
     if metric and "{" not in metric.group(1):
         return f"Metric: {metric.group(1)}"
@@ -992,6 +996,8 @@ def _checks(procedure: Procedure, clusters: Sequence[FailureCluster]) -> tuple[C
     # step (health probes, smoke tests), then monitoring seen after the runs.
     candidates: list[MinedCommand] = []
     for step in procedure.steps:
+        if step.phase.strip().lower() in _PREPARATION_PHASES:
+            continue  # a snapshot or build being ready is not a post-operation check
         candidates.extend(_opt(step.verification))
         if step.phase.strip().lower() in _CHECK_PHASES:
             candidates.extend(c for c in step.commands if c.is_check or is_log_command(c))

@@ -655,3 +655,137 @@ def validate(
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     return ValidationReport(runbooks=tuple(results), strict=strict)
+
+
+# ======================================================================== observe / run
+
+if TYPE_CHECKING:
+    from runbook.execute import RunIO, RunOptions, RunResult
+    from runbook.observe import JournalStatus, StopResult
+
+
+def observe_start(
+    root: Path,
+    title: str,
+    *,
+    op_type: str = "",
+    scope: str = "",
+    env: str = "",
+    owner_pid: int | None = None,
+) -> str:
+    """Open a recording under ``root``; returns its id (one open recording per root)."""
+    from runbook import observe
+
+    op = parse_operation_type(op_type).value if op_type else ""
+    recorder = observe.start(root, title, op_type=op, scope=scope, env=env, owner_pid=owner_pid)
+    return recorder.id
+
+
+def observe_exec(root: Path, argv: Sequence[str]) -> int:
+    """Run one command inside the open recording; returns the command's own exit code."""
+    from runbook import observe
+
+    return observe.exec_command(root, argv).exit_code
+
+
+def observe_event(
+    root: Path,
+    command: str,
+    *,
+    exit_code: int,
+    started: float | None,
+    ended: float | None,
+    cwd: str,
+) -> bool:
+    """Journal one command reported by the shell hook; False when no recording is open."""
+    from runbook import observe
+
+    return observe.record_command(
+        root, command, exit_code=exit_code, started=started, ended=ended, cwd=cwd
+    )
+
+
+def observe_stop(root: Path, outcome: str | None = None) -> StopResult:
+    """Close the open recording and write its observation files."""
+    from runbook import observe
+
+    return observe.stop(root, outcome)
+
+
+def observe_status(root: Path) -> tuple[JournalStatus | None, tuple[JournalStatus, ...]]:
+    """The open recording and the orphaned journals under ``root``."""
+    from runbook import observe
+
+    return observe.status(root)
+
+
+def observe_recover(root: Path) -> tuple[StopResult, ...]:
+    """Turn orphaned journals (process gone, never stopped) into observations."""
+    from runbook import observe
+
+    return observe.recover(root)
+
+
+def observe_shell_hook(shell: str, root: Path) -> str:
+    """The hook script that records every typed command while a recording is open."""
+    from runbook import observe
+
+    return observe.shell_hook(shell, root)
+
+
+def observe_shell(root: Path, shell: str | None = None) -> int:
+    """A child shell on a pseudo-terminal, recorded with output; returns its exit status."""
+    from runbook import observe
+
+    return observe.run_shell(root, shell)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """`runbook run`: the engine's result (None for a dry run), the dry-run text, the recording."""
+
+    result: RunResult | None
+    dry_run: str = ""
+    recording: StopResult | None = None
+    recorded_into: str = ""  # id of an already open recording the run was added to
+
+
+def run_runbook(path: Path, *, root: Path, options: RunOptions, io: RunIO) -> RunOutcome:
+    """Execute a runbook step by step with gates; the run is recorded as an observation."""
+    from runbook import observe
+    from runbook.execute import Session, display_title
+    from runbook.runbook_parse import apply_sidecar, parse_runbook
+
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    parsed = apply_sidecar(parse_runbook(text, path.as_posix()), path)
+    session = Session(parsed, text, options, io)
+    session.prepare()
+    if options.dry_run:
+        return RunOutcome(result=None, dry_run=session.dry_run())
+    values = dict(session.state.values)
+    env = next((values[k] for k in ("env", "environment", "stage") if k in values), "")
+    open_now = observe.current(root)
+    if open_now is not None:
+        recorder = observe.open_recorder(root, io.now)
+        recorder.note(f"runbook run {path.as_posix()} started")
+        result = session.execute(recorder)
+        recorder.note(f"runbook run {path.as_posix()} ended: {result.outcome}")
+        return RunOutcome(result=result, recorded_into=open_now.id)
+    op = parsed.operation_type.value if parsed.operation_type is not OperationType.NONE else ""
+    recorder = observe.start(
+        root,
+        f"Run: {display_title(parsed)}",
+        op_type=op,
+        scope=parsed.scope,
+        env=env,
+        now=io.now,
+        source="run",
+    )
+    result = session.execute(recorder)
+    stopped = observe.finish(
+        recorder, result.outcome, interrupted=int(result.status) == 130, now=io.now
+    )
+    return RunOutcome(result=result, recording=stopped)

@@ -345,3 +345,262 @@ def validate_cmd(
         click.echo(format_text(report), nl=False)
     click.echo(f"runbook: {summary(report)}", err=True)
     sys.exit(report.exit_status)
+
+
+# ------------------------------------------------------------------------- observe
+
+_ROOT_OPTION = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Repository the recording belongs to (journals in .runbook/runs/).",
+)
+
+
+@main.group("observe")
+def observe_group() -> None:
+    """Record a run as evidence: commands, output, exit codes, timings.
+
+    \b
+    runbook observe start "deploy lambda" --type deployment --env prod
+    runbook observe exec -- make deploy        # run + record one command
+    eval "$(runbook observe shell-hook bash)"  # or record every typed command (no output)
+    runbook observe shell                      # or a recorded child shell (with output)
+    runbook observe stop                       # -> .claude/observations/DATE/execution-…md
+
+    \b
+    Every event is redacted and fsynced to .runbook/runs/<id>.jsonl before the command's
+    result is reported; `runbook observe recover` finishes a recording whose process died.
+    """
+
+
+@observe_group.command("start")
+@click.argument("title")
+@click.option("--type", "op_type", default="", help="deployment, rollback, incident-response, …")
+@click.option("--scope", default="", help="What it is about: lambda, database, “API timeout”.")
+@click.option("--env", default="", help="Environment: prod, staging, dev.")
+@_ROOT_OPTION
+def observe_start_cmd(title: str, op_type: str, scope: str, env: str, root: Path) -> None:
+    """Open a recording (one at a time per root)."""
+    from runbook import api
+
+    try:
+        # the recording belongs to the shell that started it: its exit orphans the journal
+        rid = api.observe_start(
+            root, title, op_type=op_type, scope=scope, env=env, owner_pid=os.getppid()
+        )
+    except RunbookError as exc:
+        fail(exc)
+        return
+    click.echo(rid)
+    click.echo(
+        f"runbook: recording “{title}” ({rid}); run commands with `runbook observe exec -- CMD`, "
+        "finish with `runbook observe stop`",
+        err=True,
+    )
+
+
+@observe_group.command(
+    "exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@_ROOT_OPTION
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def observe_exec_cmd(root: Path, command: tuple[str, ...]) -> None:
+    """Run one command inside the open recording; exits with the command's own exit code.
+
+    Output streams to the terminal as usual and a bounded, redacted excerpt is recorded.
+    """
+    from runbook import api
+
+    try:
+        code = api.observe_exec(root, list(command))
+    except RunbookError as exc:
+        fail(exc)
+        return
+    sys.exit(code)
+
+
+@observe_group.command("_event", hidden=True)
+@_ROOT_OPTION
+@click.option("--exit", "exit_code", type=int, default=0)
+@click.option("--start", "started", type=float, default=None)
+@click.option("--end", "ended", type=float, default=None)
+@click.option("--cwd", default="")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def observe_event_cmd(
+    root: Path,
+    exit_code: int,
+    started: float | None,
+    ended: float | None,
+    cwd: str,
+    command: tuple[str, ...],
+) -> None:
+    """Journal one command reported by the shell hook (internal)."""
+    import contextlib
+
+    from runbook import api
+
+    with contextlib.suppress(RunbookError):  # a hook must never break the operator's shell
+        api.observe_event(
+            root, " ".join(command), exit_code=exit_code, started=started, ended=ended, cwd=cwd
+        )
+
+
+@observe_group.command("shell-hook")
+@click.argument("shell", type=click.Choice(["bash", "zsh"]))
+@_ROOT_OPTION
+def observe_shell_hook_cmd(shell: str, root: Path) -> None:
+    """Print a hook that records every command typed in this shell while a recording is open.
+
+    \b
+    eval "$(runbook observe shell-hook bash)"   # bash: PROMPT_COMMAND + DEBUG trap
+    eval "$(runbook observe shell-hook zsh)"    # zsh: add-zsh-hook preexec/precmd
+
+    The hook records command text, exit code, timing and working directory. It cannot see
+    output: use `runbook observe exec -- CMD` or `runbook observe shell` to capture output too.
+    """
+    from runbook import api
+
+    try:
+        click.echo(api.observe_shell_hook(shell, root), nl=False)
+    except RunbookError as exc:
+        fail(exc)
+
+
+@observe_group.command("shell")
+@click.option("--shell", "shell", default=None, help="bash or zsh (default: $SHELL).")
+@_ROOT_OPTION
+def observe_shell_cmd(shell: str | None, root: Path) -> None:
+    """Start a child shell on a pseudo-terminal that records each command with its output."""
+    from runbook import api
+
+    try:
+        click.echo("runbook: recording shell; `exit` to leave it (then `observe stop`)", err=True)
+        code = api.observe_shell(root, shell)
+    except RunbookError as exc:
+        fail(exc)
+        return
+    sys.exit(code)
+
+
+@observe_group.command("stop")
+@click.option("--outcome", type=click.Choice(["success", "failure"]), default=None,
+              help="Default: from the exit codes (failure when the last command failed).")  # fmt: skip
+@_ROOT_OPTION
+def observe_stop_cmd(outcome: str | None, root: Path) -> None:
+    """Close the recording and write its observation (and a failure-… one per failed command)."""
+    from runbook import api
+
+    try:
+        result = api.observe_stop(root, outcome)
+    except RunbookError as exc:
+        fail(exc)
+        return
+    for rel in (result.execution, *result.failures):
+        click.echo(_display_path(root / rel))
+    click.echo(
+        f"runbook: {result.commands} command(s) recorded, outcome {result.outcome}", err=True
+    )
+
+
+@observe_group.command("status")
+@_ROOT_OPTION
+def observe_status_cmd(root: Path) -> None:
+    """Show the open recording and any orphaned journals."""
+    from runbook import api
+
+    open_now, orphans = api.observe_status(root)
+    if open_now is None:
+        click.echo("no recording open")
+    else:
+        started = open_now.started_at.strftime("%Y-%m-%d %H:%M:%S") if open_now.started_at else "?"
+        click.echo(
+            f"open: {open_now.id} “{open_now.title}” since {started} UTC — "
+            f"{open_now.commands} command(s), {open_now.failed} failed"
+            + (f", {open_now.in_flight} running" if open_now.in_flight else "")
+            + (" (its shell is gone: `observe recover`)" if open_now.state == "orphaned" else "")
+        )
+    for o in orphans:
+        click.echo(f"orphaned: {o.id} “{o.title}” — {o.commands} command(s); `observe recover`")
+
+
+@observe_group.command("recover")
+@_ROOT_OPTION
+def observe_recover_cmd(root: Path) -> None:
+    """Turn orphaned journals (process killed, never stopped) into observations."""
+    from runbook import api
+
+    results = api.observe_recover(root)
+    for r in results:
+        for rel in (r.execution, *r.failures):
+            click.echo(_display_path(root / rel))
+    click.echo(f"runbook: recovered {len(results)} recording(s)", err=True)
+
+
+# ------------------------------------------------------------------------- run
+
+
+@main.command("run")
+@click.argument("runbook_path", metavar="RUNBOOK", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A placeholder value (repeatable): --param tag=v1.4.2")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Print what would run (values substituted).")
+@click.option("--from-step", type=int, default=1, show_default=True, help="Resume at step N.")
+@click.option("--yes", is_flag=True,
+              help="Answer the ordinary gates (destructive steps still need the target typed).")  # fmt: skip
+@click.option("--timeout", "timeout_s", type=float, default=None,
+              help="Seconds per command (default: the step's p90 × 3, at least 60 s).")  # fmt: skip
+@_ROOT_OPTION
+def run_cmd(
+    runbook_path: Path,
+    params: tuple[str, ...],
+    dry_run: bool,
+    from_step: int,
+    yes: bool,
+    timeout_s: float | None,
+    root: Path,
+) -> None:
+    """Execute RUNBOOK step by step: [y]es / [s]kip / [q]uit before each step, then verify.
+
+    \b
+    Placeholder values come from --param or a prompt, are checked against the runbook's
+    examples and shell-quoted, so a value never adds shell syntax. A failed step shows its
+    If Failed guidance and matching troubleshooting, and offers retry, rollback or stop.
+    Destructive commands (DROP, TRUNCATE, rm -rf, terraform destroy, kubectl delete, --delete,
+    scaling to 0) need the target's name typed, even with --yes. The run is recorded as an
+    observation under --root.
+
+    \b
+    Exit status: 0 all steps passed · 1 a step or verification failed · 2 usage error ·
+    3 declined or quit · 130 interrupted (Ctrl-C).
+    """
+    from runbook import api
+    from runbook.execute import RunOptions, parse_params, terminal_io
+
+    try:
+        options = RunOptions(
+            params=parse_params(params),
+            dry_run=dry_run,
+            from_step=from_step,
+            yes=yes,
+            timeout_s=timeout_s,
+        )
+        outcome = api.run_runbook(runbook_path, root=root, options=options, io=terminal_io())
+    except KeyboardInterrupt:
+        click.echo("\nrunbook: interrupted before any step ran", err=True)
+        sys.exit(130)
+    except RunbookError as exc:
+        fail(exc)
+        return
+    if outcome.result is None:
+        click.echo(outcome.dry_run, nl=False)
+        return
+    if outcome.recording is not None:
+        click.echo(
+            f"runbook: run recorded in {_display_path(root / outcome.recording.execution)}",
+            err=True,
+        )
+    elif outcome.recorded_into:
+        click.echo(f"runbook: run added to the open recording {outcome.recorded_into}", err=True)
+    sys.exit(int(outcome.result.status))

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 from runbook.mine import is_noise
 from runbook.mine.core import render_commands, shape_of
 from runbook.mine.kinds import role
-from runbook.mine.tables import COMMAND_NOT_FOUND, ERROR_LINE
+from runbook.mine.tables import COMMAND_NOT_FOUND, ERROR_LINE, RETRY_ERROR_LINE
 from runbook.model import (
     Command,
     CommandTemplate,
@@ -177,7 +177,7 @@ def _failed(e: Execution, r: int, tpl: _Templates) -> list[int]:
     for i, c in enumerate(e.commands):
         if not _ok(c):
             out.append(i)
-        elif c.exit_code is None and ERROR_LINE.search(c.output):
+        elif c.exit_code is None and RETRY_ERROR_LINE.search(c.output):
             first = c.text.split(None, 1)[0] if c.text.strip() else ""
             key = tpl.get(r, i).key
             if any(
@@ -196,7 +196,8 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
     out: list[_Event] = []
     for r, e in enumerate(runs):
         if not e.errors and not any(
-            not _ok(c) or (c.exit_code is None and ERROR_LINE.search(c.output)) for c in e.commands
+            not _ok(c) or (c.exit_code is None and RETRY_ERROR_LINE.search(c.output))
+            for c in e.commands
         ):
             continue
         tpl.keep.add(r)
@@ -494,15 +495,11 @@ def cluster(
                 candidates[_shapes(fix, normalize)].append(fix)
         solution: tuple[str, ...] = ()
         is_commands = True
-        # A "fix" that is only the same command run again elsewhere says little when a
-        # journal recorded what to do.
-        if (
-            journal is not None
-            and candidates
-            and all(len(k) == 1 for k in candidates)
-            and not same_run
-        ):
-            candidates.clear()
+        # Evidence order: a fix seen in the failing run itself, then the journal's recorded
+        # solution, then what the next successful run did differently (the weakest).
+        if journal is not None and (journal.solution_commands or journal.solution.strip()):
+            for keys in [k for k in candidates if k not in same_run]:
+                del candidates[keys]
         if candidates:
             best = min(
                 candidates,

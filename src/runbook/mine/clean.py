@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from runbook.mine.kinds import is_noise
-from runbook.mine.tables import ERROR_LINE
+from runbook.mine.tables import RETRY_ERROR_LINE
 from runbook.model import Command, CommandTemplate, Execution
 
 __all__ = ["Occurrence", "RunClean", "clean_run", "command_durations", "ok", "run_total"]
@@ -108,7 +108,7 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
         (c.exit_code not in (0, None))
         or (
             c.exit_code is None
-            and bool(ERROR_LINE.search(c.output))
+            and bool(RETRY_ERROR_LINE.search(c.output))
             and any(k[0].key == t.key for k in kept[i + 1 :])
         )
         for i, (t, c, _d, _g) in enumerate(kept)

@@ -45,6 +45,14 @@ ERROR_LINE = re.compile(
     r"[Ff]orbidden|Traceback|panic:|\bERR!"
 )
 
+# Wider net for attempts that were run again: with the retry as evidence of failure,
+# softer wording counts too.
+RETRY_ERROR_LINE = re.compile(
+    ERROR_LINE.pattern
+    + r"|unable to|\bcannot\b|could not|couldn't|can't|not allowed|\binvalid\b|rejected|"
+    r"exceeded|conflict|no space|out of memory|throttl|too many requests|\b(?:429|50[0-4])\b"
+)
+
 # Bare document names a prompt-like output line can turn into a fake "command".
 DOC_FILE = re.compile(r"^[\w./-]+\.(?:md|txt|json|ya?ml|log|csv|ini|cfg|conf|toml|rst)$", re.I)
 

@@ -869,7 +869,7 @@ def _purpose(step: MinedStep) -> str:
     base = PHASE_PURPOSE.get(phase)
     if base is None:
         base = f"{step.phase} phase" if step.phase else "Part of the recorded procedure"
-    return f"{base} (derived from the {step.phase or 'procedure'} phase; the evidence records what was run, not why)"
+    return f"{base} (derived from the {step.phase or 'procedure'} phase, not stated in the evidence)"
 
 
 def _merge_params(commands: Sequence[MinedCommand]) -> tuple[Param, ...]:

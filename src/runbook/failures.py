@@ -498,12 +498,12 @@ def cluster(
         # Evidence order: a fix seen in the failing run itself, then the journal's recorded
         # solution, then what the next successful run did differently (the weakest).
         if journal is not None and (journal.solution_commands or journal.solution.strip()):
-            for keys in [k for k in candidates if k not in same_run]:
-                del candidates[keys]
+            for weak in [k for k in candidates if k not in same_run]:
+                del candidates[weak]
         if candidates:
             best = min(
                 candidates,
-                key=lambda keys: (-len(candidates[keys]), keys not in same_run, len(keys), keys),
+                key=lambda k: (-len(candidates[k]), k not in same_run, len(k), k),
             )
             instances = [cmd for fix in candidates[best] for cmd, _k in fix]
             solution = render_commands(instances, normalize)[:MAX_SOLUTION]
@@ -512,8 +512,8 @@ def cluster(
         cause = journal.root_cause.strip() if journal is not None else ""
         if not cause:
             cause = _cause_from_notes(runs, runs_hit)
-        keys = Counter(ev.key for ev in c.events if ev.key)
-        step_key = min(keys, key=lambda k: (-keys[k], k)) if keys else None
+        failing = Counter(ev.key for ev in c.events if ev.key)
+        step_key = min(failing, key=lambda k: (-failing[k], k)) if failing else None
         rolled = sum(
             1 for ev in first_by_run.values() if _rolled_back(runs, ev, rollback_times, tpl)
         )

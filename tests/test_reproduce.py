@@ -118,3 +118,26 @@ def test_cli_missing_file_exits_2(tmp_path: Path) -> None:
         main, ["reproduce", str(tmp_path / "missing.md"), "--root", str(tmp_path)]
     )
     assert result.exit_code == 2
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "acme-platform"
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="example corpus not present")
+def test_no_planted_secret_reaches_a_reproduction_guide() -> None:
+    planted_file = EXAMPLES / ".secrets-planted.txt"
+    planted = [
+        line.strip()
+        for line in planted_file.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    files = sorted((EXAMPLES / ".claude" / "observations").rglob("*.md"))
+    files += sorted((EXAMPLES / "docs").rglob("*.md"))
+    assert files
+    for path in files:
+        try:
+            guide = reproduce(path, EXAMPLES, today=date(2025, 12, 28))
+        except InputError:  # a document with no recorded run (NoEvidenceError) has no guide
+            continue
+        for secret in planted:
+            assert secret not in guide.markdown, f"{secret[:6]}… leaked from {path.name}"

@@ -217,8 +217,8 @@ PLACEMENT_MIN_SHARE = 0.6
 def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list[Item]:
     """Optional items whose neighbours among the required items change from run to run.
 
-    A real optional step sits at one place in the procedure (same required step before or
-    after it); a habit such as ``gh auth status`` lands anywhere.
+    A real optional step sits at one place in the procedure (the same required step before
+    and after it); a habit such as ``gh auth status`` lands anywhere.
     """
     if not optional:
         return []
@@ -242,7 +242,7 @@ def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list
         total = sum(before[item].values())
         if total < 2:
             continue
-        share = max(max(before[item].values()), max(after[item].values())) / total
+        share = min(max(before[item].values()), max(after[item].values())) / total
         # Few sightings agree by chance easily: demand more agreement from them.
         if share < (PLACEMENT_MIN_SHARE if total >= 5 else 0.75):
             out.append(item)

@@ -172,7 +172,14 @@ def _merge_lines(base: list[str], ours: list[str], theirs: list[str]) -> list[st
     mine, new = _changes(base, ours), _changes(base, theirs)
     for s1, e1, r1 in mine:
         for s2, e2, r2 in new:
-            if max(s1, s2) <= min(e1, e2) and not (s1 == s2 and e1 == e2 and r1 == r2):
+            if (s1, e1, r1) == (s2, e2, r2):
+                continue  # the same change on both sides
+            overlap = s1 < e2 and s2 < e1
+            # Two insertions at one place (or one at the start of the other's range) have no
+            # order both sides agree on. Merely adjacent lines merge: the header's Owner line
+            # sits right under the Estimated Duration every regeneration rewrites.
+            same_spot = s1 == s2 and (s1 == e1 or s2 == e2)
+            if overlap or same_spot:
                 return None
     merged = {(s, e): r for s, e, r in (*mine, *new)}
     out = list(base)

@@ -362,3 +362,12 @@ def test_verification_checks_merge_environment_variants() -> None:
     assert "aws logs tail /aws/lambda/report_worker --since 5m" in commands
     assert not any(c.startswith("ENV=staging") for c in commands)
     assert "curl -fsS https://api.example.com/health" in commands  # a Verify-phase step's check
+
+
+def test_credential_wrappers_are_tools_with_access() -> None:
+    rb = make_runbook()
+    assert any("`doppler`" in i.text for i in rb.prerequisites.tools)
+    access = [i.text for i in rb.prerequisites.access]
+    assert any(t.startswith("Doppler access") for t in access)
+    # `git status` needs no write access.
+    assert "Read access to the Git repository" in access

@@ -363,7 +363,7 @@ def program_of(command: MinedCommand | str) -> tuple[str, str]:
             "env",
         }:
             words = words[1:]
-        elif head == "doppler" and len(words) > 2 and words[1] == "run" and "--" in words:
+        elif _wrapper_of(words):
             words = words[words.index("--") + 1 :]
         else:
             break
@@ -386,13 +386,31 @@ def _split(text: str) -> list[str]:
         return first.split()
 
 
+# Secret/credential wrappers that run another command after `--`: `doppler run -- aws ...`.
+_WRAPPERS = {"doppler": "run", "aws-vault": "exec", "op": "run", "chamber": "exec", "dotenv": ""}
+
+
+def _wrapper_of(words: Sequence[str]) -> str:
+    """The wrapper program at the head of ``words`` when it runs a command after `--`."""
+    if not words or "--" not in words:
+        return ""
+    head = posixpath.basename(words[0])
+    verb = _WRAPPERS.get(head)
+    if verb is None or (verb and (len(words) < 2 or words[1] != verb)):
+        return ""
+    return head
+
+
 def programs_in(text: str) -> list[str]:
-    """Every program a command line runs, including after pipes and `&&`."""
+    """Every program a command line runs, including wrappers and what follows pipes and `&&`."""
     found: list[str] = []
     for part in re.split(r"\|\||&&|\||;", text):
+        words = [w for w in _split(part) if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", w)]
+        wrapper = _wrapper_of(words)
         program, _ = program_of(part)
-        if program and program not in found:
-            found.append(program)
+        for name in (wrapper, program):
+            if name and name not in found:
+                found.append(name)
     return found
 
 
@@ -731,6 +749,8 @@ def _access(procedure: Procedure) -> tuple[Item, ...]:
         text = template.format(
             subcommands=", ".join(f"`{s}`" for s in subs) or "the commands below"
         )
+        if program == "git" and not any(s.split()[0] in {"push", "tag"} for s in subs if s):
+            text = "Read access to the Git repository"  # status / pull / rev-parse need no write
         items.append(
             Item(
                 text=text,
@@ -869,7 +889,9 @@ def _purpose(step: MinedStep) -> str:
     base = PHASE_PURPOSE.get(phase)
     if base is None:
         base = f"{step.phase} phase" if step.phase else "Part of the recorded procedure"
-    return f"{base} (derived from the {step.phase or 'procedure'} phase, not stated in the evidence)"
+    return (
+        f"{base} (derived from the {step.phase or 'procedure'} phase, not stated in the evidence)"
+    )
 
 
 def _merge_params(commands: Sequence[MinedCommand]) -> tuple[Param, ...]:

@@ -84,6 +84,7 @@ def test_guide_has_every_section(root: Path) -> None:
     assert "alembic upgrade head" in text
     assert "LockNotAvailable" in text
     assert "**Environment**: prod" in text
+    assert "search logs for: `sqlalchemy.exc.OperationalError" in text
     assert guide.relpath == ".claude/reproductions/2025-12-28-migration-lock-timeout.md"
     assert reproduce(root / OBS, root, today=date(2025, 12, 28)).markdown == text  # deterministic
 

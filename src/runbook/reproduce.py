@@ -104,7 +104,9 @@ def _run_view(execution: Execution, index: int) -> dict[str, object]:
             look_at.append(f"The error was raised by `{_one_line(error.command)}` ({error.source})")
             break
     if execution.errors:
-        look_at.append(f"Error text to search logs for: `{_one_line(execution.errors[0].message)}`")
+        look_at.append(
+            f"Error text to search logs for: `{_error_line(execution.errors[0].message)}`"
+        )
     for note in execution.notes:
         head = note.split(":", 1)[0].strip().lower()
         if any(w in head for w in ("timeline", "stack", "symptom", "data captured", "log")):
@@ -142,6 +144,17 @@ def _command_view(command: Command, number: int) -> dict[str, object]:
         "note": command.outcome_note,
         "source": str(command.source),
     }
+
+
+_ERRORISH = re.compile(r"(?i)error|exception|failed|failure|denied|timed? ?out|fatal|panic|refused")
+
+
+def _error_line(message: str) -> str:
+    """The line of a multi-line error worth searching for (the one that says what failed)."""
+    lines = [line.strip(" \t│╷╵|") for line in message.splitlines()]
+    lines = [line for line in lines if line]
+    chosen = next((line for line in lines if _ERRORISH.search(line)), lines[0] if lines else "")
+    return _one_line(chosen).replace("`", "'")
 
 
 def _one_line(text: str, limit: int = 140) -> str:

@@ -499,3 +499,29 @@ def test_a_habit_at_random_places_is_noise_but_a_placed_optional_step_is_kept() 
     assert texts.index("terraform plan -out=tfplan") < texts.index("terraform validate")
     assert texts.index("terraform validate") < texts.index("terraform apply tfplan")
     assert _find(p, "terraform validate").optional
+
+
+def test_a_wrapper_prefix_in_some_runs_is_the_same_step() -> None:
+    runs = []
+    for i in range(8):
+        wait = "aws lambda wait function-updated --function-name w"
+        if i in (3, 6):
+            wait = "ENV=staging doppler run -- " + wait
+        runs.append(
+            run(
+                f"r{i}",
+                [
+                    (
+                        "aws lambda update-function-code --function-name w --zip-file fileb://w.zip",
+                        4,
+                    ),
+                    (wait, 30),
+                ],
+                start=T0 + timedelta(days=i),
+            )
+        )
+    p = mine(runs, OperationType.DEPLOYMENT)
+    (step,) = p.steps
+    assert step.verification is not None
+    assert step.verification.text == "aws lambda wait function-updated --function-name w"
+    assert step.verification.support == 8 and len(step.verification.keys) == 2

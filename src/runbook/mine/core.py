@@ -145,6 +145,7 @@ def mine(
 
     alias = _absorb_instances(units, need)
     alias.update(_merge_variants({k: v for k, v in units.items() if k not in alias}, need))
+    alias.update(_merge_wrappers({k: v for k, v in units.items() if k not in alias}, need))
     kept: dict[Item, _Unit] = {}
     one_offs = 0
     for item, unit in units.items():
@@ -331,6 +332,59 @@ _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 MAX_MERGED_POSITIONS = 3
 
 
+def _program_index(t: CommandTemplate) -> int | None:
+    for pos, tok in enumerate(t.tokens):
+        if tok.text == t.program or tok.text.endswith("/" + t.program):
+            return pos
+    return None
+
+
+def _merge_wrappers(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
+    """Merge items that differ only in what precedes the program (``ENV=x doppler run --``).
+
+    Run in different runs, ``aws lambda wait ...`` and ``ENV=staging doppler run -- aws
+    lambda wait ...`` are one step; the best supported spelling is shown.
+    """
+    buckets: dict[tuple[object, ...], list[Item]] = defaultdict(list)
+    for item, unit in units.items():
+        t = unit.template
+        at = _program_index(t)
+        if at is None:
+            continue
+        rest = tuple(params.token_template(tok) for tok in t.tokens[at:])
+        slots = sum(len(params.token_slots(tok)) for tok in t.tokens)
+        buckets[(item[1], slots, rest)].append(item)
+    alias: dict[Item, Item] = {}
+    for shape in sorted(buckets, key=repr):
+        members = sorted(buckets[shape])
+        if len(members) < 2 or sum(1 for m in members if units[m].merged) > 1:
+            continue
+        run_sets = [set(units[m].runs) for m in members]
+        union = set().union(*run_sets)
+        overlap = sum(len(x) for x in run_sets) - len(union)
+        if len(union) < min(need, 2) or overlap > 0.1 * len(union):
+            continue
+        # A merged-variant item keeps its layout: it survives, the plain spellings join it.
+        survivor = max(
+            members,
+            key=lambda m: (bool(units[m].merged), len(units[m].runs), [-ord(c) for c in m[0]]),
+        )
+        target = units[survivor]
+        for m in members:
+            if m == survivor:
+                continue
+            tags = tuple(
+                "\x00" + units[m].template.tokens[pos].text
+                for pos in target.merged
+                if pos < len(units[m].template.tokens)
+            )
+            for r, (cmd, dur, gap, values) in units[m].runs.items():
+                target.runs.setdefault(r, (cmd, dur, gap, (*values, *tags)))
+            alias[m] = survivor
+        target.keys = tuple(sorted({k for m in members for k in units[m].keys}))
+    return alias
+
+
 def _value_positions(t: CommandTemplate) -> list[int]:
     """Token positions holding a literal argument value (not program, subcommand or flag)."""
     out: list[int] = []
@@ -378,10 +432,9 @@ def _merge_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
         # Together a step (majority) or an optional step (two runs or more).
         if len(union) < min(need, 2) or overlap > 0.1 * len(union):
             continue
-        first = units[members[0]].template.tokens
         diff = tuple(
             pos
-            for pos in range(len(first))
+            for pos in _value_positions(units[members[0]].template)
             if len({units[m].template.tokens[pos].text for m in members}) > 1
         )
         if not diff or len(diff) > MAX_MERGED_POSITIONS:

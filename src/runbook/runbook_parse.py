@@ -745,7 +745,6 @@ def _steps(
         step_level = min(h.level for h in step_like)
     elif in_proc:
         non_phase = [h for h in in_proc if not _PHASE_HEADING.match(_plain(h.text))]
-        step_level = max((h.level for h in non_phase), default=0)
         # The shallowest level that is not all phases; deeper headings are step parts.
         levels = sorted({h.level for h in non_phase})
         step_level = levels[0] if levels else 0
@@ -1036,7 +1035,7 @@ def _explained(
 
 _TYPE_WORDS: tuple[tuple[OperationType, str], ...] = (
     (OperationType.INCIDENT, r"incident|outage|on-?call|pager|alert response|sev[0-9]"),
-    (OperationType.ROLLBACK, r"roll\s?-?back|revert|back\s?-?out"),
+    (OperationType.ROLLBACK, r"roll\s?-?back|rolling\s+back|revert|back\s?-?out"),
     (OperationType.MIGRATION, r"migrat|schema change|upgrade"),
     (OperationType.SCALING, r"scal(?:e|ing)|capacity|replica|autoscal"),
     (OperationType.DEPLOYMENT, r"deploy|release|ship|rollout|roll out|publish"),

@@ -1,0 +1,178 @@
+"""Reading runbooks back: template fields, tolerant step headings, list procedures, never a crash."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runbook.model import OperationType
+from runbook.runbook_parse import (
+    operation_from_text,
+    parse_runbook,
+    placeholders_in,
+    shell_commands,
+)
+from runbook.validate import lint
+
+VARIANTS = """---
+title: Payments API deploy
+owner: payments
+last_validated: 2025-11-02
+review: quarterly
+---
+
+# Deploy payments-api
+
+## Steps
+
+## 1. Build
+
+```bash
+$ make image TAG={tag}
+Successfully built 3f2a
+```
+
+Expected Duration: ~2-3 minutes
+
+## Step 2 — Push
+
+```sh {"name":"push","interactive":"false"}
+docker push registry.example.com/payments:{tag} \\
+  --quiet
+```
+
+Verify: `docker manifest inspect registry.example.com/payments:{tag}` shows the digest
+
+## Step 3: Roll out (optional)
+
+```
+kubectl -n payments set image deploy/payments api=registry.example.com/payments:{tag}
+```
+
+**If Failed**:
+- Check: the image pull secret
+- Fallback: `kubectl -n payments rollout undo deploy/payments`
+"""
+
+
+def test_tolerant_variants_are_read() -> None:
+    parsed = parse_runbook(VARIANTS, "deploy.md")
+    assert parsed.title == "Deploy payments-api"
+    assert parsed.operation_type is OperationType.DEPLOYMENT and parsed.scope == "payments-api"
+    assert parsed.owner == "payments" and parsed.review_frequency == "quarterly"
+    assert parsed.last_validated == date(2025, 11, 2)
+    assert [(s.number, s.title) for s in parsed.steps] == [
+        (1, "Build"),
+        (2, "Push"),
+        (3, "Roll out"),
+    ]
+    build, push, rollout = parsed.steps
+    assert build.commands[0].commands == (
+        "make image TAG={tag}",
+    )  # prompt stripped, output dropped
+    assert build.expected_duration_s == 150.0
+    assert push.commands[0].commands == ("docker push registry.example.com/payments:{tag} --quiet",)
+    assert push.commands[0].name == "push" and ("interactive", "false") in push.commands[0].attrs
+    assert push.commands[0].lines == (parsed.steps[1].commands[0].line,)
+    assert push.verification[0].commands == (
+        "docker manifest inspect registry.example.com/payments:{tag}",
+    )
+    assert rollout.optional and rollout.placeholders == ("tag",)
+    assert rollout.if_failed == (
+        "Check: the image pull secret",
+        "Fallback: `kubectl -n payments rollout undo deploy/payments`",
+    )
+
+
+def test_numbered_list_procedure() -> None:
+    text = """# Runbook: Scaling - workers
+
+## Procedure
+
+1. Check the queue depth: `aws sqs get-queue-attributes --queue-url {queue-url} --attribute-names All`
+2. Scale out:
+   ```sh
+   aws ecs update-service --cluster prod --service workers --desired-count {count}
+   ```
+3. Watch the service until it is stable: `aws ecs wait services-stable --cluster prod --services workers`
+"""
+    parsed = parse_runbook(text)
+    assert parsed.operation_type is OperationType.SCALING
+    assert [s.number for s in parsed.steps] == [1, 2, 3]
+    assert parsed.steps[0].commands[0].commands[0].startswith("aws sqs get-queue-attributes")
+    assert parsed.steps[1].commands[0].commands == (
+        "aws ecs update-service --cluster prod --service workers --desired-count {count}",
+    )
+    assert parsed.steps[1].line == 6
+
+
+def test_a_comment_in_a_fence_is_not_a_heading() -> None:
+    text = "# Runbook: Rollback - api\n\n## Procedure\n\n### Step 1: Revert\n\n```sh\n# Step 2: not a step\nhelm rollback api\n```\n"
+    parsed = parse_runbook(text)
+    assert [s.title for s in parsed.steps] == ["Revert"]
+    assert parsed.steps[0].commands[0].commands == ("helm rollback api",)
+
+
+def test_shell_commands_join_continuations_and_keep_heredocs() -> None:
+    body = "# comment\naws s3 cp a \\\n  s3://b/\ncat <<EOF > x\nline\nEOF\n"
+    assert [c for _o, c in shell_commands(body)] == [
+        "aws s3 cp a s3://b/",
+        "cat <<EOF > x\nline\nEOF",
+    ]
+
+
+def test_placeholders_skip_shell_and_format_braces() -> None:
+    texts = ["curl -w '%{http_code}' {url}", "echo ${HOME} {{ jinja }}", "v{version} {"]
+    assert placeholders_in(texts) == ("url", "version")
+
+
+def test_operation_type_from_titles() -> None:
+    assert operation_from_text("Runbook: Incident Response - API timeout") == (
+        OperationType.INCIDENT,
+        "API timeout",
+    )
+    assert operation_from_text("Runbook: Migration - Aurora schema change")[0] is (
+        OperationType.MIGRATION
+    )
+    assert operation_from_text("Rolling back the frontend")[0] is OperationType.ROLLBACK
+    assert operation_from_text("Team lunch")[0] is OperationType.NONE
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "# Runbook: Deployment - x",
+                "## Procedure",
+                "### Step 1: Go",
+                "## 2. Two",
+                "```sh",
+                "```",
+                "~~~",
+                "**Command**:",
+                "**Expected Duration**: ~",
+                "**Last Validated**: 2025-13-45",
+                "**Review Frequency**: every 0 days",
+                "- [link](../../x.md)",
+                "- `{a}` — thing",
+                "rm -rf / {b}",
+                "| a | b |",
+                "|---|---|",
+                "<details>",
+                "---",
+                "1. item `cmd x`",
+                "",
+            ]
+        )
+        | st.text(max_size=40),
+        max_size=40,
+    )
+)
+def test_parse_and_lint_never_crash(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    parsed = parse_runbook(text, "x.md")
+    findings = lint(parsed, text, today=date(2025, 12, 28))
+    assert all(f.line >= 1 for f in findings)

@@ -53,7 +53,15 @@ def command_durations(execution: Execution) -> list[tuple[float | None, bool]]:
     out: list[tuple[float | None, bool]] = []
     for i, cmd in enumerate(cmds):
         if cmd.duration_s is not None and cmd.duration_s >= 0:
-            out.append((float(cmd.duration_s), False))
+            # A "duration" equal to the distance to the next start was derived from a
+            # timeline by the reader: it includes the operator's idle time.
+            nxt = cmds[i + 1].started_at if i + 1 < len(cmds) else None
+            derived = (
+                cmd.started_at is not None
+                and nxt is not None
+                and abs((nxt - cmd.started_at).total_seconds() - cmd.duration_s) < 0.05
+            )
+            out.append((float(cmd.duration_s), derived))
             continue
         value: float | None = None
         if cmd.started_at is not None:

@@ -43,6 +43,7 @@ Masker = Callable[[str], str]
 MAX_EVIDENCE = 8
 MAX_OUTPUT_RUNS = 40
 MIN_GAP_CAP_S = 60.0
+MIN_MEASURED = 5  # measured durations needed before gap-derived ones are ignored
 
 Item = tuple[str, int]  # (normalize key, occurrence number within the run)
 
@@ -197,7 +198,20 @@ def mine(
             )
         )
     templates = [kept[item].template for item in order]
-    per_run = [{i: kept[i].runs[r][1] for i in order if r in kept[i].runs} for r in range(n)]
+    # Per run and command: seconds, or None when unknown or only a start-to-start gap while
+    # enough runs measured it (gaps include idle time).
+    measured = {
+        i: sum(1 for v in kept[i].runs.values() if v[1] is not None and not v[2]) >= MIN_MEASURED
+        for i in order
+    }
+    per_run = [
+        {
+            i: (None if measured[i] and kept[i].runs[r][2] else kept[i].runs[r][1])
+            for i in order
+            if r in kept[i].runs
+        }
+        for r in range(n)
+    ]
     grouped = group.group_steps(mined, templates, op_type, per_run_durations=per_run, order=order)
     return Procedure(
         steps=grouped.steps,
@@ -698,6 +712,9 @@ def _render_single(t: CommandTemplate) -> str:
 def _duration(unit: _Unit) -> Stat | None:
     recorded = [d for _c, d, gap, _v in unit.runs.values() if d is not None and not gap]
     gaps = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and gap)
+    if len(recorded) >= MIN_MEASURED and len(recorded) >= 0.25 * (len(recorded) + len(gaps)):
+        # Enough measured durations: start-to-start gaps would only add idle time.
+        return durations.summarize(recorded)
     if gaps:
         med = durations.quantile(gaps, 0.5)
         # An idle gap (operator away) is not the command's duration.

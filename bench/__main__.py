@@ -13,7 +13,7 @@ from typing import Any
 from bench.baselines import BASELINES
 from bench.render_evidence import write_corpus
 from bench.report import ScenarioResult, misses, results_markdown, scale_table, table, write_results
-from bench.scale import run_scale
+from bench.scale import load_results, run_scale, save_results
 from bench.score import score
 from bench.simulate import Simulation, simulate
 from bench.spec import SCENARIO_DIR, SpecError, load_scenario, load_scenarios
@@ -146,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         sim = simulate(sc, args.runs, seed=args.seed, holdout=args.holdout)
         results.append(run_scenario(sim, args.out, today, args.timeout))
     print(table(results))
-    scale = []
+    scale_file = args.out / "scale-results.json"
     if not args.no_scale:
         sizes = _sizes(args.scale)
         print(f"bench: scale runs {sizes} (corpora under {args.out})…", file=sys.stderr)
-        scale = run_scale(
+        fresh = run_scale(
             load_scenario(SCENARIO_DIR / "lambda-deploy.yaml"),
             sizes,
             args.out,
@@ -158,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout * 6,
             today=today,
         )
+        save_results(fresh, scale_file)
+    # Earlier sizes (e.g. a 100k run made with --scale 100000) stay in the report, dated.
+    scale = load_results(scale_file)
+    if scale:
         print()
         print(scale_table(scale))
     miss = misses(results)

@@ -65,7 +65,16 @@ def machine() -> dict[str, str]:
                     break
     except OSError:
         pass
+    try:
+        load = (
+            "load average {:.1f} / {:.1f} / {:.1f} (1/5/15 min) when the report was written".format(
+                *os.getloadavg()
+            )
+        )
+    except OSError:
+        load = "load average unknown"
     return {
+        "load": load,
         "platform": platform.platform(),
         "cpu": f"{cpu} ({os.cpu_count()} logical CPUs)",
         "python": platform.python_version(),
@@ -254,10 +263,10 @@ def _details(r: ScenarioResult) -> list[str]:
 
 def _scale_md(scale: list[ScaleResult]) -> list[str]:
     if not scale:
-        return ["Scale runs skipped (`--no-scale`)."]
+        return ["No scale results yet (run without `--no-scale`)."]
     lines = [
-        "| runs | files | MB | floor s (read all bytes) | cold s | cold × floor | cold peak MB | warm s | warm × floor | warm peak MB | steps | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| runs | files | MB | floor s (read all bytes) | cold s | cold × floor | cold peak MB | warm s | warm × floor | warm peak MB | steps | measured | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for x in scale:
         c, w = x.cold, x.warm
@@ -277,6 +286,7 @@ def _scale_md(scale: list[ScaleResult]) -> list[str]:
                     f"{wr:.1f}" if wr else "–",
                     f"{w.max_rss_mb:.0f}" if w else "–",
                     str(x.steps) if x.steps is not None else "–",
+                    x.measured or "–",
                     x.error.replace("|", "/")[:120],
                 ]
             )
@@ -338,7 +348,7 @@ def results_markdown(
         f"Measured {day} with `{command}` (seed {seed}, {runs} runs per scenario, newest {holdout:.0%} held out).",
         "This file is written by `python -m bench`; do not edit it by hand.",
         "",
-        f"Machine: {m['platform']} · {m['cpu']} · {m['ram']} RAM · Python {m['python']}",
+        f"Machine: {m['platform']} · {m['cpu']} · {m['ram']} RAM · Python {m['python']} · {m['load']}",
         "",
         "## Quality per scenario",
         "",

@@ -14,6 +14,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.render_evidence import render_run
 from bench.simulate import iter_runs
@@ -41,6 +42,7 @@ class ScaleResult:
     warm: ToolResult | None
     steps: int | None = None
     error: str = ""
+    measured: str = ""  # date of the measurement (results are kept between bench runs)
 
     def ratio(self, which: str) -> float | None:
         """Tool wall time over the floor."""
@@ -148,5 +150,80 @@ def run_scale(
         err = ""
         if not cold.ok:
             err = f"exit {cold.exit_code}: {cold.stderr.strip().splitlines()[-1] if cold.stderr.strip() else 'no JSON on stdout'}"
-        results.append(ScaleResult(n, files, size, gen_s, floor, cold, warm, steps, err))
+        results.append(ScaleResult(n, files, size, gen_s, floor, cold, warm, steps, err, today))
     return results
+
+
+def _tool_dict(t: ToolResult | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {
+        "exit_code": t.exit_code,
+        "seconds": t.seconds,
+        "max_rss_mb": t.max_rss_mb,
+        "ok": t.ok,
+        "timed_out": t.timed_out,
+        "stderr_tail": t.stderr.strip().splitlines()[-1:] if t.stderr.strip() else [],
+    }
+
+
+def _tool_from(d: dict[str, Any] | None) -> ToolResult | None:
+    if not d:
+        return None
+    tail = "\n".join(d.get("stderr_tail") or [])
+    return ToolResult(
+        int(d["exit_code"]),
+        "",
+        tail,
+        float(d["seconds"]),
+        float(d["max_rss_mb"]),
+        {} if d.get("ok") else None,
+        bool(d.get("timed_out")),
+    )
+
+
+def save_results(results: list[ScaleResult], path: Path) -> None:
+    """Merge these results (by corpus size) into the JSON file of earlier scale results."""
+    kept = {r.runs: r for r in load_results(path)}
+    kept.update({r.runs: r for r in results if r.cold is not None})
+    rows = []
+    for r in sorted(kept.values(), key=lambda x: x.runs):
+        rows.append(
+            {
+                "runs": r.runs,
+                "files": r.files,
+                "bytes": r.bytes,
+                "generate_s": r.generate_s,
+                "floor_s": r.floor_s,
+                "cold": _tool_dict(r.cold),
+                "warm": _tool_dict(r.warm),
+                "steps": r.steps,
+                "error": r.error,
+                "measured": r.measured,
+            }
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1))
+
+
+def load_results(path: Path) -> list[ScaleResult]:
+    """Earlier scale results (empty when none were saved or the file is unreadable)."""
+    try:
+        rows = json.loads(path.read_text())
+        return [
+            ScaleResult(
+                int(d["runs"]),
+                int(d["files"]),
+                int(d["bytes"]),
+                float(d["generate_s"]),
+                float(d["floor_s"]),
+                _tool_from(d.get("cold")),
+                _tool_from(d.get("warm")),
+                d.get("steps"),
+                str(d.get("error") or ""),
+                str(d.get("measured") or ""),
+            )
+            for d in rows
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

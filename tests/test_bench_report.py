@@ -74,7 +74,7 @@ def test_run_scenario_and_markdown(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     )
     assert "Measured 2026-01-15" in md and "Python" in md and "RAM" in md
     assert "| `k8s-rollback` |" in md
-    assert "Scale runs skipped" in md
+    assert "No scale results yet" in md
 
 
 def test_failed_tool_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,3 +89,20 @@ def test_failed_tool_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytest.M
     assert "tool" not in res.scores and "boom" in res.tool_error
     assert any("no runbook" in m for m in misses([res]))
     assert "error" in table([res])
+
+
+def test_scale_results_round_trip_and_merge(tmp_path: Path) -> None:
+    from bench.scale import ScaleResult, load_results, save_results
+
+    path = tmp_path / "scale.json"
+    assert load_results(path) == []
+    cold = ToolResult(0, "{}", "Mined 10 runs", 2.0, 80.0, {})
+    a = ScaleResult(1000, 1000, 3_000_000, 1.0, 0.05, cold, cold, 10, "", "2026-01-01")
+    b = ScaleResult(10000, 10000, 30_000_000, 9.0, 0.4, cold, None, 10, "", "2026-01-02")
+    save_results([a], path)
+    save_results([b], path)
+    got = load_results(path)
+    assert [r.runs for r in got] == [1000, 10000]
+    assert got[0].cold is not None and got[0].cold.ok and got[0].cold.seconds == 2.0
+    assert got[1].warm is None and got[1].measured == "2026-01-02"
+    assert got[0].ratio("cold") == pytest.approx(40.0)

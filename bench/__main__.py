@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="scale corpus sizes (default 1000,10000; add 100000 explicitly)",
     )
     p.add_argument("--no-scale", action="store_true", help="skip the scale runs")
+    p.add_argument(
+        "--warm-runs", type=int, default=2, help="warm scale runs, best kept (0: cold only)"
+    )
     p.add_argument("--date", default="", help="date written in RESULTS.md (default: today)")
     p.add_argument(
         "--out", type=Path, default=HERE / "out", help="work directory for corpora (gitignored)"
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             timeout=args.timeout * 6,
             today=today,
+            warm_runs=args.warm_runs,
         )
         save_results(fresh, scale_file)
     # Earlier sizes (e.g. a 100k run made with --scale 100000) stay in the report, dated.

@@ -57,7 +57,8 @@ PLACEHOLDER = re.compile(r"(?<![$%{])\{([a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*)\}(?!\
 # more specific names come first).
 SECTION_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rollback", ("rollback", "roll back", "rolling back", "revert", "backout", "back out", "undo")),
-    ("troubleshooting", ("troubleshoot", "common issues", "known issues", "common problems", "faq")),
+    ("troubleshooting", ("troubleshoot", "common issues", "known issues", "common problems", "faq",
+                         "goes wrong", "go wrong")),
     ("prerequisites", ("prerequisite", "pre-requisite", "requirements", "before you begin",
                        "before you start", "preparation", "pre-checks", "prechecks")),
     ("verification", ("verification", "verify", "validation", "post-operation", "post-deploy",
@@ -860,6 +861,9 @@ def _checks(
             title = re.sub(r"^check\s*\d*\s*[:.\-–—]?\s*", "", _plain(h.text), flags=re.I)
             unit = _Unit(len(out) + 1, title or _plain(h.text), h.line, end)
             unit = _read_unit(unit, _in(blocks, h.line + 1, end), default_label="verification")
+            if not unit.verification:
+                # A check's command block often follows its **Purpose**: it is still the check.
+                unit.verification, unit.commands = unit.commands, []
             out.append(unit.freeze())
     return out
 

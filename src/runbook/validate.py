@@ -130,7 +130,8 @@ AMBIGUOUS = re.compile(
 STATE_CHANGE = re.compile(
     r"\b(?:deploy|apply|migrate|upgrade|downgrade|rollout\s+(?:restart|undo)|scale|"
     r"set-desired-capacity|update-[\w-]+|put-[\w-]+|modify-[\w-]+|create-[\w-]+|"
-    r"delete(?:-[\w-]+)?|destroy|uninstall|helm\s+install|set\s+image|patch|replace|restart|"
+    r"delete(?:-[\w-]+)?|destroy|uninstall|helm\s+install|set\s+(?:image|env|resources)|"
+    r"drain|cordon|uncordon|taint|patch|replace|restart|"
     r"terminate-[\w-]+|reboot-[\w-]+|promote|rollback|revert|register-[\w-]+|remove|"
     r"s3\s+(?:sync|cp|mv|rm))\b",
     re.IGNORECASE,
@@ -162,7 +163,9 @@ DESTRUCTIVE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 GUARD = re.compile(
     r"\b(?:back\s?-?up|backups?|snapshot|pg_dump(?:all)?|mysqldump|mongodump|dump|archive|"
     r"copy\s+of|velero\s+backup|terraform\s+plan|plan\s+-destroy|--dry-?run|dry[- ]run|"
-    r"confirm(?:ation|ed)?|approv(?:al|e|ed)|are\s+you\s+sure|read\s+-p|--interactive|"
+    r"confirm(?:ation)?\s+(?:with|from|by|that\s+the\s+(?:backup|snapshot|target))|"
+    r"(?:explicit|manual|written)\s+confirmation|ask\s+for\s+confirmation|approv(?:al|ed)\b|"
+    r"sign-?off|are\s+you\s+sure|read\s+-r?p|--interactive|"
     r"versioning|point-in-time|pitr|export\b(?!\s+\w+=))",
     re.IGNORECASE,
 )

@@ -338,3 +338,36 @@ def test_bash_hook_records_typed_commands(tmp_path: Path) -> None:
     execution = _read(tmp_path, result.execution)
     assert [c.exit_code for c in execution.commands] == [0, 5]
     assert "carry no output" in (tmp_path / result.execution).read_text(encoding="utf-8")
+
+
+def test_observe_shell_records_commands_with_output(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    observe.start(tmp_path, "pty session", owner_pid=os.getpid())
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "runbook", "observe", "shell", "--shell", "bash", "--root", str(tmp_path)],
+        env={**ENV, "HOME": str(tmp_path), "TERM": "dumb"},
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=20,
+    )
+    prompt = r"[#$] $"
+    try:
+        child.expect(prompt)
+        child.sendline("echo recorded-output")
+        child.expect(prompt)
+        child.sendline("sh -c 'echo oops-on-stderr >&2; exit 3'")
+        child.expect(prompt)
+        child.sendline("exit 4")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 4
+    state = observe.current(tmp_path)
+    assert state is not None
+    assert [(c.text, c.exit_code) for c in state.commands] == [
+        ("echo recorded-output", 0),
+        ("sh -c 'echo oops-on-stderr >&2; exit 3'", 3),
+    ]
+    assert state.commands[0].output == "recorded-output"
+    assert state.commands[1].output == "oops-on-stderr"

@@ -1133,12 +1133,12 @@ __runbook_precmd() {
   __runbook_busy=
   return $__runbook_ec
 }
-trap '__runbook_preexec' DEBUG
 case ";${PROMPT_COMMAND:-};" in
   *";__runbook_precmd;"*) ;;
   *) PROMPT_COMMAND="__runbook_precmd${PROMPT_COMMAND:+;$PROMPT_COMMAND}" ;;
 esac
-__runbook_busy=  # installing the hook is not a command to record
+__runbook_busy=
+trap '__runbook_preexec' DEBUG  # last: nothing after it is mistaken for a typed command
 """
 
 _ZSH_HOOK = r"""# runbook observe: record every command typed in this shell while a recording is open.
@@ -1228,7 +1228,7 @@ def run_shell(
             os.environ.clear()
             os.environ.update(saved)
     tracker.close()
-    return os.waitstatus_to_exitcode(status_code) if status_code > 255 else status_code
+    return _exit_code(os.waitstatus_to_exitcode(status_code))
 
 
 # The child shell marks each command: ESC ] 7770 ; B ; <cwd> ; <command> BEL before it runs,
@@ -1247,9 +1247,9 @@ __runbook_post() {
   __runbook_busy=
   return $ec
 }
-trap '__runbook_pre' DEBUG
 PROMPT_COMMAND="__runbook_post${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
 __runbook_busy=
+trap '__runbook_pre' DEBUG
 """
 _PTY_ZSH = r"""
 autoload -Uz add-zsh-hook
@@ -1279,9 +1279,22 @@ class _PtyTracker:
         self.buf = _Bounded()
 
     def read(self, fd: int) -> bytes:
-        data = os.read(fd, 65536)
+        """pty.spawn's reader: an empty result means end of output, so a read that held only
+        marks reads again."""
+        while True:
+            shown = self._read_once(fd)
+            if shown is None:
+                return b""
+            if shown:
+                return shown
+
+    def _read_once(self, fd: int) -> bytes | None:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the child side closed
+            data = b""
         if not data:
-            return data
+            return None
         data = self.pending + data
         self.pending = b""
         # an incomplete mark at the end waits for the next read
@@ -1309,7 +1322,8 @@ class _PtyTracker:
         if kind == b"B":
             self._end(None)
             cwd, _, command = payload.partition(";")
-            if command.strip():
+            # leaving the recorded shell is not part of the run
+            if command.strip() and not re.match(r"^\s*(?:exit|logout)\b", command):
                 self.seq = self.recorder.command_start(command.strip(), cwd)
                 self.began = self.now()
                 self.buf = _Bounded()

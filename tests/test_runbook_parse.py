@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from runbook.model import OperationType
 from runbook.runbook_parse import (
     operation_from_text,
     parse_runbook,
+    parse_runbook_file,
     placeholders_in,
     shell_commands,
 )
@@ -176,3 +179,21 @@ def test_parse_and_lint_never_crash(lines: list[str]) -> None:
     parsed = parse_runbook(text, "x.md")
     findings = lint(parsed, text, today=date(2025, 12, 28))
     assert all(f.line >= 1 for f in findings)
+
+
+def test_declared_type_and_scope_beat_the_title(tmp_path: Path) -> None:
+    text = (
+        "# Payments cut-over\n\n**Type**: migration\n**Scope**: payments database\n\n## Procedure\n"
+    )
+    parsed = parse_runbook(text)
+    assert parsed.operation_type is OperationType.MIGRATION
+    assert parsed.scope == "payments database"
+    # The JSON sidecar of a generated runbook wins over both.
+    path = tmp_path / "x.md"
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "x.json").write_text(
+        json.dumps({"schema_version": 1, "operation_type": "rollback", "scope": "payments"}),
+        encoding="utf-8",
+    )
+    sidecar = parse_runbook_file(path)
+    assert (sidecar.operation_type, sidecar.scope) == (OperationType.ROLLBACK, "payments")

@@ -110,6 +110,8 @@ _HEADER: dict[str, tuple[str, ...]] = {
     "owner": ("runbook owner", "owner", "owners", "maintainer", "maintainers", "team"),
     "review_frequency": ("review frequency", "review cadence", "review interval", "review",
                          "review_frequency", "review-frequency"),
+    "operation_type": ("type", "operation type", "operation", "runbook type", "operation_type"),
+    "scope": ("scope", "service", "component"),
 }  # fmt: skip
 _HEADER_OF = {spelling: name for name, spellings in _HEADER.items() for spelling in spellings}
 
@@ -587,8 +589,12 @@ def parse_runbook(text: str, path: str = "") -> ParsedRunbook:
     parameters = _explained(blocks, sections, steps)
 
     op, scope = operation_from_text(title)
-    if op is OperationType.NONE and isinstance(meta.get("type"), str):
-        op, _ = operation_from_text(str(meta["type"]))
+    # A declared type (`**Type**: rollback`, front matter `type:`) beats words in the title.
+    if "operation_type" in fields:
+        declared, _ = operation_from_text(fields["operation_type"].value)
+        op = declared if declared is not OperationType.NONE else op
+    if "scope" in fields and fields["scope"].value.strip():
+        scope = fields["scope"].value.strip()
 
     generated = _date_of(fields.get("generated"), path, diags)
     validated = _date_of(fields.get("last_validated"), path, diags)

@@ -228,7 +228,7 @@ docker push registry.example.com/billing-api:{sha}
 helm upgrade billing-api ./chart -n prod --set image.tag={sha}
 ```
 
-**Expected Duration**: ~30 s
+**Expected Duration**: ~90 s (with the rollout check)
 
 **Verification**:
 ```sh

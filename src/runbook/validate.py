@@ -940,20 +940,27 @@ def _procedure_drift(
     return out
 
 
-def _durations_of(parsed_step: ParsedStep, run: Execution) -> float | None:
+def _step_seconds(parsed: ParsedRunbook, run: Execution) -> dict[int, float]:
+    """Seconds the run spent in each runbook step (by step number): its commands and checks.
+
+    Each run command counts for one step only, the first that names it, so a wait that is one
+    step's verification is not also counted for the next step that repeats it.
+    """
     from runbook.mine.clean import command_durations
 
-    durations = command_durations(run)
-    commands = _step_commands(parsed_step)
-    total = 0.0
-    found = False
-    for cmd, (seconds, _gap) in zip(run.commands, durations, strict=False):
+    steps = [
+        (s.number, [c for b in (*s.commands, *s.verification) for c in b.commands])
+        for s in parsed.steps
+    ]
+    out: dict[int, float] = {}
+    for cmd, (seconds, _gap) in zip(run.commands, command_durations(run), strict=False):
         if seconds is None:
             continue
-        if any(command_matches(c, cmd.text) for c in commands):
-            total += seconds
-            found = True
-    return total if found else None
+        for number, commands in steps:
+            if any(command_matches(c, cmd.text) for c in commands):
+                out[number] = out.get(number, 0.0) + seconds
+                break
+    return out
 
 
 def _run_total(run: Execution) -> float | None:
@@ -975,10 +982,11 @@ def _fmt(seconds: float) -> str:
 
 def _duration_drift(parsed: ParsedRunbook, runs: Sequence[Execution], window: str) -> list[Finding]:
     out = []
+    per_run = [_step_seconds(parsed, run) for run in runs]
     for step in parsed.steps:
         if step.expected_duration_s is None or not _step_commands(step):
             continue
-        values = [v for run in runs if (v := _durations_of(step, run)) is not None]
+        values = [v for spent in per_run if (v := spent.get(step.number)) is not None]
         if len(values) < MIN_RUNS:
             continue
         median = statistics.median(values)

@@ -199,10 +199,23 @@ def test_pipeline_program_is_first_meaningful_command() -> None:
         ("nohup ./bin/worker.sh &", "worker.sh"),
         ("watch -n 5 kubectl get pods", "kubectl"),
         ("aws-vault exec prod aws s3 ls", "aws"),
+        ("$(aws ecr get-login --no-include-email --region us-east-1)", "aws"),
+        ("ENV=prod doppler run --", "doppler"),
+        ("bash deploy.sh prod", "deploy.sh"),
+        ("sh -c 'cd /srv && ./manage.py migrate'", "./manage.py"),
     ],
 )
 def test_wrappers_are_stripped(command: str, program: str) -> None:
     assert normalize(command).program == program
+
+
+def test_deep_nesting_is_bounded() -> None:
+    deep = "$(" * 3000 + "aws s3 ls" + ")" * 3000
+    assert normalize(deep).key.startswith('"$($(')
+    nested = "kubectl get pods"
+    for _ in range(8):
+        nested = "bash -c " + quote_word(nested)
+    assert normalize(nested).program == "bash"
 
 
 def test_program_name_and_quote_word() -> None:

@@ -665,6 +665,7 @@ _RUNNER_VALUE_FLAGS = _words(
     "-n --name -p --package --with --python --project --directory -e --env-file -c"
 )
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+_MAX_NESTING = 6  # sh -c "$(...)" inside sh -c: deeper text is taken as written
 _PYTHON = re.compile(r"python[\d.]*")
 _WRAPPER_VALUE_FLAGS = frozenset({"-n", "-c", "-I", "-P", "-L", "-d"})
 _TIMEOUT_VALUE_FLAGS = frozenset({"-s", "-k", "--signal", "--kill-after"})
@@ -694,14 +695,24 @@ def _skip_flags(ws: list[str], i: int, value_flags: frozenset[str]) -> int:
     return i
 
 
-def _resolve(ws: list[str]) -> tuple[str, list[str]] | None:
+def _resolve(ws: list[str], depth: int = 0) -> tuple[str, list[str]] | None:
     """The real program of one simple command and its arguments, past env and wrappers."""
     i = 0
+    wrapper: int | None = None  # the last wrapper seen: the program when nothing follows it
     for _ in range(16):  # wrappers nest (sudo env X=1 time ...) but never deeply
         while i < len(ws) and _ENV_ASSIGN.match(ws[i]):
             i += 1
         if i >= len(ws):
-            return None
+            return None if wrapper is None else (ws[wrapper], ws[wrapper + 1 :])
+        word = ws[i]
+        if depth < _MAX_NESTING and (
+            (word.startswith("$(") and word.endswith(")"))
+            or (len(word) > 1 and word.startswith("`") and word.endswith("`"))
+        ):
+            # $(aws ecr get-login ...): the substituted command is what runs
+            inner = word[2:-1] if word.startswith("$(") else word[1:-1]
+            return _pick(_tidy(_safe_lex(inner)), depth + 1) or (word, ws[i + 1 :])
+        wrapper = i
         base = program_name(ws[i])
         nxt = ws[i + 1] if i + 1 < len(ws) else ""
         if base in ("sudo", "doas"):
@@ -736,22 +747,21 @@ def _resolve(ws: list[str]) -> tuple[str, list[str]] | None:
                 inline = inline or (not ws[j].startswith("--") and "c" in ws[j][1:])
                 # -o / -euo pipefail: a bundle ending in o takes the option name
                 j += 2 if ws[j][-1] in "oO" and not ws[j].startswith("--") else 1
-            if j >= len(ws):
+            if j >= len(ws) or (inline and depth >= _MAX_NESTING):
                 return ws[i], ws[i + 1 :]
             if inline:
-                return _pick(_tidy(_safe_lex(ws[j])))
-            i = j  # bash deploy.sh: the script is the program
-            return ws[i], ws[i + 1 :]
+                return _pick(_tidy(_safe_lex(ws[j])), depth + 1) or (ws[i], ws[i + 1 :])
+            return ws[j], ws[j + 1 :]  # bash deploy.sh: the script is the program
         else:
             return ws[i], ws[i + 1 :]
     return (ws[i], ws[i + 1 :]) if i < len(ws) else None
 
 
-def _pick(words: list[_Word]) -> tuple[str, list[str]] | None:
+def _pick(words: list[_Word], depth: int = 0) -> tuple[str, list[str]] | None:
     """Program and arguments of the first meaningful simple command of a pipeline/chain."""
     fallback: tuple[str, list[str]] | None = None
     for seg in _segments(words):
-        found = _resolve(seg)
+        found = _resolve(seg, depth)
         if found is None:
             continue
         fallback = fallback or found

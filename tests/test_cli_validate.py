@@ -66,6 +66,7 @@ def test_error_findings_exit_1(tmp_path: Path) -> None:
         ["validate", "{runbook}", "--since", "last tuesday"],
         ["validate", "{runbook}", "--root", "no/such/dir"],
         ["validate", "{runbook}", "--format", "xml"],
+        ["validate", "{runbook}", "--since", "2025-10-01"],  # --since without --root
     ],
 )
 def test_usage_and_input_errors_exit_2(tmp_path: Path, args: list[str]) -> None:

@@ -628,6 +628,8 @@ def validate(
         raise UsageError("no runbook given", hint="runbook validate RUNBOOK.md [RUNBOOK.md …]")
     if root is not None and not root.is_dir():
         raise InputError(f"{root}: not a directory", hint="pass the evidence root as --root DIR")
+    if since is not None and root is None:
+        raise UsageError("--since needs evidence", hint="pass the evidence root as --root DIR")
     files = runbook_files(paths)
     if not files:
         raise InputError("no markdown runbook found in the given paths")

@@ -20,7 +20,6 @@ this a person's Owner edit would conflict every time.)
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -268,8 +267,3 @@ def unified_diff(old: str, new: str, old_name: str, new_name: str) -> str:
     for line in lines:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
-
-
-def digest(text: str) -> str:
-    """sha256 of ``text`` (for messages and tests)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -17,7 +17,7 @@ import pytest
 from runbook import observe
 from runbook.config import Config
 from runbook.errors import UsageError
-from runbook.model import EvidenceKind, Execution, ObservationMode, Outcome, ParsedFile
+from runbook.model import EvidenceKind, Execution, ObservationMode, Outcome, ParsedFile, Skipped
 from runbook.sources import read_evidence
 
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
@@ -371,3 +371,31 @@ def test_observe_shell_records_commands_with_output(tmp_path: Path) -> None:
     ]
     assert state.commands[0].output == "recorded-output"
     assert state.commands[1].output == "oops-on-stderr"
+
+
+def test_open_journal_is_evidence_until_it_becomes_an_observation(tmp_path: Path) -> None:
+    from runbook.discover import discover
+
+    out, err = _sink()
+    observe.start(tmp_path, "rotate certs", op_type="deployment", now=FakeClock())
+    observe.exec_command(tmp_path, ["echo", "rotated"], stdout=out, stderr=err)  # type: ignore[arg-type]
+    state = observe.current(tmp_path)
+    assert state is not None
+    journal = read_evidence(state.path, tmp_path, EvidenceKind.RUN_RECORD, Config())
+    assert isinstance(journal, ParsedFile)
+    (execution,) = journal.executions
+    assert [c.text for c in execution.commands] == ["echo rotated"]
+    assert execution.commands[0].source.line == 2
+    assert execution.declared_type == "deployment" and execution.outcome is Outcome.UNKNOWN
+    assert "not stopped" in journal.diagnostics[-1].message
+
+    observe.stop(tmp_path)
+    kinds = {}
+    for cand in discover(tmp_path, Config()):
+        if isinstance(cand, Skipped):
+            continue
+        parsed = read_evidence(cand.path, tmp_path, cand.kind, Config())
+        assert isinstance(parsed, ParsedFile), parsed
+        kinds[cand.kind] = len(parsed.executions)
+    # the stopped journal yields nothing: its run is counted once, from the observation
+    assert kinds == {EvidenceKind.RUN_RECORD: 0, EvidenceKind.OBSERVATION: 1}

@@ -46,6 +46,7 @@ __all__ = [
     "current",
     "exec_command",
     "open_recorder",
+    "parse_journal",
     "read_journal",
     "record_command",
     "recover",
@@ -361,6 +362,7 @@ class JournalCommand:
     captured: bool = False  # whether output was captured (the shell hook captures none)
     timed_out: bool = False
     pid: int = 0
+    line: int = 0  # 1-based journal line of its start event
 
 
 @dataclass(slots=True)
@@ -391,12 +393,18 @@ class RecordingState:
 
 def read_journal(path: Path) -> RecordingState:
     """Read a journal tolerantly: a torn last line (killed mid-write) is reported, not fatal."""
-    state = RecordingState(id=path.stem, path=path)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
+        state = RecordingState(id=path.stem, path=path)
         state.problems.append(f"{path.name}: cannot read: {exc.strerror or exc}")
         return state
+    return parse_journal(text, path)
+
+
+def parse_journal(text: str, path: Path) -> RecordingState:
+    """A journal's text (one JSON event per line) as a RecordingState."""
+    state = RecordingState(id=path.stem, path=path)
     by_seq: dict[str, JournalCommand] = {}
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -430,6 +438,7 @@ def read_journal(path: Path) -> RecordingState:
                 started_at=started,
                 cwd=str(ev.get("cwd") or ""),
                 pid=_int(ev.get("pid")) or 0,
+                line=n,
             )
             if kind == "command":  # one-shot event from the shell hook
                 _finish(cmd, ev)

@@ -221,3 +221,14 @@ def test_generated_deployment_runbook_parses_back(generated: Path) -> None:
     assert all(step.expected_duration_s is not None for step in parsed.steps)
     assert parsed.rollback_steps and parsed.troubleshooting and parsed.checks
     assert parsed.last_validated is not None and parsed.estimated_duration_s is not None
+
+
+def test_readme_transcript_of_the_handwritten_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    prompt = "$ RUNBOOK_NOW=2025-12-28 runbook validate examples/handwritten/deploy-frontend.md\n"
+    assert prompt in readme
+    shown = readme.split(prompt, 1)[1].split("\nrunbook: ", 1)[0] + "\n"
+    monkeypatch.chdir(REPO)
+    _code, out, err = run(["validate", "examples/handwritten/deploy-frontend.md"])
+    assert shown == out
+    assert readme.split(prompt, 1)[1].split("\n$ ", 1)[0].endswith(f"\n{err.strip()}")

@@ -387,6 +387,26 @@ def test_rb110_secret_in_text(tmp_path: Path) -> None:
     assert key not in found[0].message and key not in found[0].hint
 
 
+def test_no_finding_repeats_a_secret(tmp_path: Path) -> None:
+    password = "Xk9" + "vQ2mL7pR4tZ8"
+    text = GOOD.replace(
+        'psql "$DATABASE_URL" -c "DROP TABLE orders_import_tmp"',
+        f'mysql -u admin --password={password} -e "DROP TABLE orders_import_tmp"',
+    )
+    text = text.replace("Snapshot the cluster", "Prepare").replace(
+        "aws rds create-db-cluster-snapshot --db-cluster-identifier orders-prod "
+        "--db-cluster-snapshot-identifier pre-migration-{date}",
+        "echo {date}",
+    )
+    text = text.replace(
+        "aws rds wait db-cluster-snapshot-available --db-cluster-snapshot-identifier pre-migration-{date}",
+        "alembic current",
+    )
+    findings = lint(tmp_path, text)
+    assert {"RB107", "RB110"} <= ids(findings)  # RB107 quotes the command
+    assert all(password not in f.message and password not in f.hint for f in findings)
+
+
 # ------------------------------------------------------------------ RB111 links
 
 

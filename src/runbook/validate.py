@@ -184,8 +184,12 @@ _EVERY = re.compile(r"\bevery\s+(\d+)\s*(day|week|month|quarter|year)s?\b", re.I
 
 
 def _finding(rule: str, path: str, line: int, message: str, hint: str) -> Finding:
+    from runbook.redact import redact
+
     r = RULES[rule]
-    return Finding(rule, r.name, r.severity, path, max(line, 1), message, hint)
+    # Messages quote commands and links from the runbook: a secret in it (RB110) must not be
+    # copied into CI logs by another finding.
+    return Finding(rule, r.name, r.severity, path, max(line, 1), redact(message)[0], hint)
 
 
 def _code(text: str, limit: int = 90) -> str:
@@ -1196,9 +1200,11 @@ def validate_runbook(
         (f for f in findings if f.rule not in disabled),
         key=lambda f: (f.line, f.rule, f.message),
     )
+    from runbook.redact import redact
+
     return RunbookValidation(
         path=display,
-        title=parsed.title,
+        title=redact(parsed.title)[0],
         operation_type=parsed.operation_type,
         scope=parsed.scope,
         findings=tuple(_dedupe(kept)),

@@ -202,6 +202,7 @@ def test_pipeline_program_is_first_meaningful_command() -> None:
         ("$(aws ecr get-login --no-include-email --region us-east-1)", "aws"),
         ("ENV=prod doppler run --", "doppler"),
         ("bash deploy.sh prod", "deploy.sh"),
+        ('$env:AWS_PROFILE="prod"; aws.exe s3 ls', "aws"),
         ("sh -c 'cd /srv && ./manage.py migrate'", "./manage.py"),
     ],
 )

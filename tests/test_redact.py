@@ -101,6 +101,19 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         ),
         ("sshpass -p 'Pa55 word' ssh host", "sshpass -p '{redacted:password}' ssh host"),
         ("redis-cli -h cache -a Pa55word ping", "redis-cli -h cache -a {redacted:password} ping"),
+        (
+            "az login --service-principal -u app-id -p Xy7~secretValue --tenant t",
+            "az login --service-principal -u app-id -p {redacted:password} --tenant t",
+        ),
+        (
+            "ldapsearch -x -D cn=admin -w Adm1n -b dc=x",
+            "ldapsearch -x -D cn=admin -w {redacted:password} -b dc=x",
+        ),
+        ('$env:DB_PASSWORD="hunter2"', '$env:DB_PASSWORD="{redacted:db-password}"'),
+        (
+            "openssl pkcs12 -export -passout pass:Exp0rtPass -out x.p12",
+            "openssl pkcs12 -export -passout pass:{redacted:password} -out x.p12",
+        ),
         ("pg_dump --password=hunter2 app", "pg_dump --password={redacted:password} app"),
         ("vault login --token hvs.CAESIAbCdEf", "vault login --token {redacted:token}"),
         ("PGPASSWORD=hunter2 psql", "PGPASSWORD={redacted:pgpassword} psql"),

@@ -171,7 +171,8 @@ _SLOT_WORD = re.compile(r"\{([a-z][a-z0-9-]*)\}")
 _FLAG_EQ = re.compile(r"(--?[A-Za-z][\w.-]*)=(.*)", re.DOTALL)
 _KEY_EQ = re.compile(r"([A-Za-z_][\w.-]*)=(.*)", re.DOTALL)
 _KV_LIST = re.compile(r"[A-Za-z_][\w.-]*=[^,]*(?:,[A-Za-z_][\w.-]*=[^,]*)+")
-_ENV_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+# NAME=value, and PowerShell's $env:NAME=value
+_ENV_ASSIGN = re.compile(r"(?:\$env:)?[A-Za-z_][A-Za-z0-9_]*=")
 _IMAGE_REF = re.compile(
     r"(?P<repo>(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
@@ -683,6 +684,8 @@ def program_name(program: str) -> str:
 
 
 def _display_program(word: str) -> str:
+    if word.lower().endswith(".exe"):
+        word = word[:-4]
     parts = word.split("/")
     if len(parts) >= 2 and parts[-2] in ("bin", "sbin"):
         return parts[-1]

@@ -199,7 +199,7 @@ RULES: tuple[SecretRule, ...] = (
         hints=("-u", "--user"),
     ),
     # mysql -pSECRET (attached form only: "-p value" prompts and names the database),
-    # docker login -p, sshpass -p, redis-cli -a.
+    # docker/az login -p, sshpass -p, redis-cli -a, ldapsearch -w.
     SecretRule(
         "password",
         _rx(
@@ -212,7 +212,7 @@ RULES: tuple[SecretRule, ...] = (
     SecretRule(
         "password",
         _rx(
-            r"\b(?:docker|podman|helm|oras|skopeo)\s+(?:registry\s+)?login\b[^\n|;&]*?\s-p\s+"
+            r"\b(?:docker|podman|buildah|helm|oras|skopeo|crane|az)\s+(?:registry\s+)?login\b[^\n|;&]*?\s-p\s+"
             r"(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")"
         ),
         groups=_VALUE_GROUPS,
@@ -221,7 +221,7 @@ RULES: tuple[SecretRule, ...] = (
     SecretRule(
         "password",
         _rx(
-            r"\b(?:sshpass\s+-p|redis-cli\b[^\n|;&]*?\s-a)\s*(?:"
+            r"\b(?:sshpass\s+-p|redis-cli\b[^\n|;&]*?\s-a|ldap[a-z]*\b[^\n|;&]*?\s-w)\s*(?:"
             + _DQ
             + "|"
             + _SQ
@@ -230,7 +230,14 @@ RULES: tuple[SecretRule, ...] = (
             + ")"
         ),
         groups=_VALUE_GROUPS,
-        hints=("sshpass", "redis-cli"),
+        hints=("sshpass", "redis-cli", "ldap"),
+    ),
+    # openssl -passin pass:SECRET / -passout pass:SECRET
+    SecretRule(
+        "password",
+        _rx(r"(?<![\w-])-pass(?:in|out)?\s+pass:(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")"),
+        groups=_VALUE_GROUPS,
+        hints=("pass:",),
     ),
     # KEY=value, key: value, "key": "value", --flag=value, ?token=value
     SecretRule(

@@ -152,7 +152,8 @@ def generate_cmd(
         )
         text = result.markdown if fmt == "md" else result.json
         if check or show_diff:
-            _check_generated(api.check_runbook(result, target_dir, fmt, root=root), show_diff)
+            found = api.check_runbook(result, target_dir, fmt, root=root)
+            _check_generated(found, show_diff=show_diff, check=check)
             return
         if to_stdout:
             click.echo(text, nl=False)
@@ -191,8 +192,9 @@ def _sections_list(titles: tuple[str, ...]) -> str:
     return ", ".join(f"“{t}”" for t in titles)
 
 
-def _check_generated(found: api_types.RegenerationCheck, show_diff: bool) -> None:
-    """Report `generate --check/--diff` like black: diff on stdout, verdict on stderr, exit 1."""
+def _check_generated(found: api_types.RegenerationCheck, *, show_diff: bool, check: bool) -> None:
+    """Report `generate --check/--diff` like black: diff on stdout, verdict on stderr; with
+    --check, exit 1 when the runbook would change."""
     if show_diff and found.diff:
         click.echo(found.diff, nl=False)
     if found.existing is None:
@@ -204,7 +206,7 @@ def _check_generated(found: api_types.RegenerationCheck, show_diff: bool) -> Non
         click.echo(f"runbook: {what}", err=True)
     else:
         click.echo(f"runbook: {_display_path(found.existing)} is up to date", err=True)
-    sys.exit(1 if found.changed else 0)
+    sys.exit(1 if check and found.changed else 0)
 
 
 def _links_from(root: Path, out_dir: Path) -> str:

@@ -162,6 +162,6 @@ def test_reader_never_raises(parts: list[str]) -> None:
     text = "".join(parts)
     parsed = parse(text, ".claude/journals/process/2025-01-01-deployment-x.md", Config())
     assert len(parsed.journals) == 1
-    n = len(text.split("\n"))
+    n = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     for cmd in parsed.journals[0].solution_commands + parsed.journals[0].verification_commands:
         assert 1 <= cmd.source.line <= n

@@ -139,7 +139,7 @@ def test_reader_never_raises(parts: list[str]) -> None:
     text = "".join(parts)
     parsed = parse(text, "docs/ops/2025-01-01-notes.md", Config())
     assert parsed.executions
-    n = len(text.split("\n"))
+    n = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     for ex in parsed.executions:
         for cmd in ex.commands:
             assert 1 <= cmd.source.line <= n

@@ -250,6 +250,6 @@ def test_reader_never_raises(parts: list[str]) -> None:
     text = "".join(parts)
     parsed = parse(text, ".claude/observations/2025-01-01/execution-000000-x.md", Config())
     assert len(parsed.executions) == 1
-    n = len(text.split("\n"))
+    n = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     for cmd in parsed.executions[0].commands:
         assert 1 <= cmd.source.line <= n

@@ -28,9 +28,11 @@ for _names, _secs in (
 
 _UNIT_ALT = "|".join(sorted(_UNIT_SECONDS, key=len, reverse=True))
 # "2m30s" has no word boundary between "m" and "3": a letter lookahead ends the unit instead.
-_PAIR = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT_ALT})\.?(?![a-z])", re.IGNORECASE)
+# numbers start at a digit boundary and are bounded, so a long digit run cannot backtrack
+_NUM = r"(?<![\d.])(\d{1,9}(?:\.\d{1,6})?)(?![\d])"
+_PAIR = re.compile(rf"{_NUM}\s*+({_UNIT_ALT})\.?(?![a-z])", re.IGNORECASE)
 _RANGE = re.compile(
-    rf"(\d+(?:\.\d+)?)\s*(?:-|–|—|to)\s*(\d+(?:\.\d+)?)\s*({_UNIT_ALT})\.?(?![a-z])",
+    rf"{_NUM}\s*+(?:-|–|—|to)\s*+(\d{{1,9}}(?:\.\d{{1,6}})?)\s*+({_UNIT_ALT})\.?(?![a-z])",
     re.IGNORECASE,
 )
 _PAIR_SEP = re.compile(r"[\s,]*(?:and\s+)?")

@@ -355,7 +355,7 @@ def inline_commands(doc: Document, rel: str, start: int, end: int) -> list[Comma
 
 
 _DOLLAR = re.compile(r"^\$\s+")
-_CONTINUATION = re.compile(r"\s*\\\n\s*")
+_CONTINUATION = re.compile(r"(?<![ \t])[ \t]*\\\n\s*")
 _SPACES = re.compile(r"\s+")
 
 

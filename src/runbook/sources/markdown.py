@@ -69,6 +69,8 @@ class Document:
     """A parsed markdown file: lines, front matter, sections and code blocks."""
 
     def __init__(self, text: str) -> None:
+        # markdown-it ends lines at CR too; line numbers must agree with its maps
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         self.lines = text.split("\n")
         self.meta: dict[str, Any] = {}
         self.meta_problem: str | None = None  # why the front matter could not be used

@@ -96,7 +96,7 @@ _TIMELINE_STOP = frozenset(
 )
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _ARROW = re.compile(r"\s(?:->|→|=>|—|–|-)\s|[,;:(]")
-_LABEL_SPLIT = re.compile(r"\s+[·•|]\s+")
+_LABEL_SPLIT = re.compile(r"(?<!\s)\s+[·•|]\s+")
 _OUTCOME_LABELS = ("result", "outcome", "status", "conclusion", "final status")
 _ENV_LABELS = ("environment", "env", "stage", "target", "target environment")
 _DATE_LABELS = ("date", "when", "day", "started", "start", "started at")

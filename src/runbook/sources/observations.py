@@ -276,11 +276,13 @@ _COMMAND_LIST_LABELS = (
     "command",
 )
 _SEP = r"\s+[-—–|]\s+|\s*[→⇒]\s*|\s+->\s+"
+# possessive quantifiers: runs of blanks must not be re-split on failure (catastrophic backtracking)
 _EXIT_TOKEN = re.compile(
-    r"^\(?\s*(?:exit(?:ed)?(?:\s*code)?|rc|status|code|return(?:\s*code)?)?\s*[:=]?\s*(-?\d{1,3})\s*\)?"
-    rf"\s*(?:$|(?:{_SEP})(?P<note>.*)$)",
+    r"^\(?\s*+(?:(?:exit(?:ed)?(?:\s++code)?|rc|status|code|return(?:\s++code)?)\s*+[:=]?\s*+)?"
+    r"(-?\d{1,3})(?!\d)\s*+\)?(?P<tail>.*)$",
     re.I,
 )
+_SEP_START = re.compile(rf"^(?:{_SEP})")
 _EXIT_INLINE = re.compile(r"\(\s*(?:exit(?:\s*code)?|rc|status)\s*[:=]?\s*(-?\d{1,3})\s*\)", re.I)
 _EMOJI_OUTCOME = {
     "✅": "success",
@@ -939,7 +941,13 @@ def _tail(rest: str) -> tuple[int | None, str] | None:
     m = _EXIT_TOKEN.match(rest)
     if m is None:
         return None
-    return int(m.group(1)), (m.group("note") or "").strip()
+    tail = m.group("tail")
+    if not tail.strip():
+        return int(m.group(1)), ""
+    sep = _SEP_START.match(" " + tail if tail[:1] not in (" ", "\t") else tail)
+    if sep is None:
+        return None
+    return int(m.group(1)), tail[sep.end() - (0 if tail[:1] in (" ", "\t") else 1) :].strip()
 
 
 def _list_item(body: str, ref: SourceRef) -> Command | None:

@@ -136,7 +136,7 @@ _PROSE_WORDS = frozenset(
         "done",
     ]
 )
-_COMMAND_WORD = re.compile(r"^[A-Za-z0-9_./~${}\-]+=?\S*$")
+_COMMAND_WORD = re.compile(r"^[A-Za-z0-9_./~${}\-]++(?:=\S*)?$")
 
 
 _SPECIAL = re.compile(r"[\\'\"#]")

@@ -179,6 +179,8 @@ def test_check_and_diff(root: Path) -> None:
     assert out.startswith(f"--- a/{target(root).name}\n+++ b/{target(root).name}\n")
     assert "-**Last Validated**: 2025-10-05" in out and "+**Last Validated**: 2025-10-20" in out
     assert target(root).read_text(encoding="utf-8").count("2025-10-05") >= 1  # nothing written
+    code, diff_only, _ = run(root, "--diff")  # like black: --diff alone shows, --check fails
+    assert code == 0 and diff_only == out
 
 
 def test_edits_are_kept_when_the_evidence_moves_on(root: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -220,3 +221,13 @@ def test_a_guide_alone_is_not_evidence(tmp_path: Path) -> None:
     assert code == 2
     assert "no recorded execution" in err
     assert "guide" in err
+
+
+def test_out_dir_links_point_back_at_the_evidence(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "published" / "ops"
+    code, _, err = run(["deployment", "billing-api", "--out", str(out)], corpus)
+    assert code == 0, err
+    text = (out / "2025-12-28-deployment-billing-api.md").read_text(encoding="utf-8")
+    link = re.search(r"\]\((\.\./[^)]*execution-[^)]*\.md)\)", text)
+    assert link is not None
+    assert (out / link.group(1)).resolve().is_file()  # the relative link resolves

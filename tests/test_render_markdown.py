@@ -19,6 +19,7 @@ from runbook.render.markdown import (
     format_duration,
     marker_state,
     render_markdown,
+    root_link_for,
 )
 
 
@@ -133,6 +134,15 @@ def test_helpers() -> None:
     assert format_duration(Duration(390, 520, 1)) == "~6.5 min (median of 1 run)"
     step: Step = make_runbook().steps[0]
     assert step.support == Support(11, 11)
+
+
+def test_links_never_depend_on_the_current_directory() -> None:
+    assert root_link_for("runbooks") == ".."
+    assert root_link_for("docs/ops/runbooks") == "../../.."
+    assert root_link_for(".") == "."
+    assert root_link_for("../elsewhere") == "."  # unknown: root-relative, not guessed
+    text = render_markdown(make_runbook(), root_link="../../repo")
+    assert "](../../repo/docs/deployment/LAMBDA.md)" in text
 
 
 def test_pipes_in_tables_are_escaped() -> None:

@@ -228,6 +228,7 @@ def generate(
     allow_single_run: bool = False,
     progress: Progress | None = None,
     links_from: str | None = None,
+    root_link: str | None = None,
 ) -> GenerateResult:
     """Mine the evidence under ``root`` into a runbook for ``op_type`` / ``scope`` (md + JSON)."""
     from runbook.assemble import RunSet, assemble
@@ -386,7 +387,9 @@ def generate(
     )
     return GenerateResult(
         runbook=runbook,
-        markdown=render_markdown(runbook, links_from=links_from or config.out_dir),
+        markdown=render_markdown(
+            runbook, links_from=links_from or config.out_dir, root_link=root_link
+        ),
         json=render_json(runbook),
         filename=output_filename(op, scope_text, today),
         counts=counts,

@@ -120,8 +120,20 @@ def refs(evidence: Sequence[SourceRef], limit: int = MAX_EVIDENCE_SHOWN) -> str:
     return f"{shown} and {extra} more" if extra > 0 else shown
 
 
-def _link(path: str, links_from: str) -> str:
-    target = posixpath.relpath(path, links_from or ".")
+def root_link_for(links_from: str) -> str:
+    """The way back to the root from an output directory given relative to the root.
+
+    Computed on names only (never against the current directory), so output does not depend
+    on where the command ran; an output directory outside the root needs ``root_link`` instead.
+    """
+    parts = [p for p in posixpath.normpath(links_from or ".").split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts) or links_from.startswith("/"):
+        return "."  # unknown way back: links stay root-relative rather than guessed
+    return "/".join([".."] * len(parts)) or "."
+
+
+def _link(path: str, root_link: str) -> str:
+    target = posixpath.normpath(posixpath.join(root_link, path))
     return target.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
@@ -192,8 +204,12 @@ def tidy(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_markdown(runbook: Runbook, *, links_from: str = "runbooks") -> str:
-    """The runbook as markdown; ``links_from`` is the output directory (root-relative) for links."""
+def render_markdown(
+    runbook: Runbook, *, links_from: str = "runbooks", root_link: str | None = None
+) -> str:
+    """The runbook as markdown; links are relative to the output directory: ``links_from``
+    (root-relative), or ``root_link`` (the root as seen from the output directory) when given."""
+    back = root_link if root_link is not None else root_link_for(links_from)
     sources: dict[str, SourceEntry] = {s.path: s for s in runbook.sources}
     related_groups: list[tuple[str, list[tuple[str, str, str]]]] = []
     titles = {
@@ -211,7 +227,7 @@ def render_markdown(runbook: Runbook, *, links_from: str = "runbooks") -> str:
         if entry is not None:
             bits = [b for b in (entry.date, entry.outcome if entry.outcome != "n/a" else "") if b]
             detail = ", ".join(bits)
-        row = (related.path, _link(related.path, links_from), detail)
+        row = (related.path, _link(related.path, back), detail)
         for name, rows in related_groups:
             if name == group:
                 rows.append(row)

@@ -140,7 +140,6 @@ def generate_cmd(
         target_dir = (
             out_dir if out_dir is not None else root / (config.out_dir if config else "runbooks")
         )
-        links_from = _links_from(root, target_dir)
         result = api.generate(
             root,
             op_type,
@@ -148,7 +147,7 @@ def generate_cmd(
             today=today(),
             config=config,
             allow_single_run=allow_single_run,
-            links_from=links_from,
+            root_link=_root_link(root, target_dir),
         )
         text = result.markdown if fmt == "md" else result.json
         if check or show_diff:
@@ -209,12 +208,12 @@ def _check_generated(found: api_types.RegenerationCheck, *, show_diff: bool, che
     sys.exit(1 if check and found.changed else 0)
 
 
-def _links_from(root: Path, out_dir: Path) -> str:
-    """The output directory relative to the root, for relative links inside the runbook."""
+def _root_link(root: Path, out_dir: Path) -> str | None:
+    """The root as seen from the output directory, for relative links inside the runbook."""
     try:
-        return os.path.relpath(out_dir.resolve(), root.resolve()).replace(os.sep, "/")
-    except ValueError:  # different drives on Windows
-        return "runbooks"
+        return os.path.relpath(root.resolve(), out_dir.resolve()).replace(os.sep, "/")
+    except ValueError:  # different drives on Windows: fall back to the default layout
+        return None
 
 
 def _display_path(path: Path) -> str:

@@ -133,6 +133,8 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
             '{"client_secret": "{redacted:client-secret}", "name": "x"}',
         ),
         ("api_key: 8f2b1c9d0e", "api_key: {redacted:api-key}"),
+        ("- **Password**: `hunter2`", "- **Password**: `{redacted:password}`"),
+        ("**API token**: tok_8f2b1c9d0e", "**API token**: {redacted:token}"),
         ("webhookSecret: whsec_AbCdEfGhIjKlMnOpQrStUvWx", "webhookSecret: {redacted:stripe-key}"),
         (
             "https://api.example.com/cb?token=abc123XYZ&next=1",

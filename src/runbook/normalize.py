@@ -990,6 +990,7 @@ _NUMBER = re.compile(
     r"(?<![A-Za-z0-9_{.-])\d+(?:\.\d+)?(?![A-Za-z0-9_}-]|\.\d)"
     r"|(?<=[a-z0-9_][_-])\d{4,}(?![A-Za-z0-9])"
 )
+_SIGNATURE_INPUT = 4000  # characters of a message that can matter to its signature
 _REASON_AFTER = re.compile(r" (?:[A-Z][a-z]+|OK)\b")
 
 
@@ -1013,7 +1014,8 @@ def error_signature(message: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def _error_signature(message: str) -> str:
     text, _ = redact(message.replace("\x00", ""))
-    text = " ".join(text.split())
+    # Redact first (a cut could split a secret), then keep what names the error: its start.
+    text = " ".join(text[:_SIGNATURE_INPUT].split())
     while True:  # every prefix match is non-empty, so this ends
         before = text
         for prefix in _LOG_PREFIXES:

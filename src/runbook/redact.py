@@ -255,7 +255,8 @@ RULES: tuple[SecretRule, ...] = (
     SecretRule(
         "assignment",
         _rx(
-            r"(?<![A-Za-z0-9_.:/-])(?P<key>" + _NAME + r")[\"']?[ \t]*:[ \t]*"
+            # markdown labels too: **Password**: `hunter2`
+            r"(?<![A-Za-z0-9_.:/-])(?P<key>" + _NAME + r")(?:[\"']|\*\*|__|`)?[ \t]*:[ \t]*`?"
             r"(?:" + _DQ + "|" + _SQ + "|" + _BARE + ")",
             _F,
         ),
@@ -370,7 +371,7 @@ def _secret_span(rule: SecretRule, m: re.Match[str]) -> tuple[int, int, str] | N
         return None
     name = rule.name
     if rule.named_by is not None:
-        key = m.group(rule.named_by)
+        key = m.group(rule.named_by).rstrip("_.-")  # __Password__: is markdown emphasis
         if rule.key_pattern is not None and not rule.key_pattern.search(key):
             return None
         name = _kebab(key)

@@ -454,6 +454,11 @@ def test_param_examples_and_shapes() -> None:
         ("kubectl scale deploy/api --replicas=0", "scale to 0", "api"),
         ("aws s3 sync ./dist s3://site-bucket --delete", "--delete", "s3://site-bucket"),
         (
+            "aws s3 rm s3://web-prod/assets/ --recursive",
+            "aws s3 rm --recursive",
+            "s3://web-prod/assets/",
+        ),
+        (
             "aws ecs update-service --cluster main --service api --desired-count 0",
             "scale to 0",
             "api",

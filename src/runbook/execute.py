@@ -297,6 +297,11 @@ def destructive_target(command: str, fallback: str) -> str:
     args = [w for w in words if not w.startswith("-")]
     if not args:
         return fallback
+    if "--delete" not in words:
+        # `aws s3 rm s3://bucket/prefix --recursive`, `gsutil rm -r gs://bucket`
+        url = next((w for w in args if re.match(r"^(?:s3|gs|az)://", w)), None)
+        if url is not None:
+            return url
     program = os.path.basename(args[0])
     rest = args[1:]
     if program in ("rm", "rmdir", "shred", "dropdb", "dropuser") and rest:
@@ -616,6 +621,10 @@ class Session:
                 self.state.results.append(StepResult(step.number, step.title, "not-run"))
         if status is ExitStatus.OK:
             self.io.say("All steps passed.")
+        elif status is ExitStatus.FINDINGS:
+            failed = next(r for r in self.state.results if r.status == "failed")
+            rolled = " (rollback run)" if self.state.rolled_back else ""
+            self.io.say(f"Failed at step {failed.number}: {failed.detail}{rolled}.")
         return RunResult(
             status=status,
             steps=tuple(self.state.results),
@@ -746,7 +755,7 @@ class Session:
                 self.note(f"Step {step.number} failed: {why}")
                 return why, result.output
         if not verification:
-            self.io.say(f"  ✓ step {step.number} done (no verification command in the runbook)")
+            self.io.say("  ✓ done (the runbook has no verification command for this step)")
             return None
         outputs = []
         for command in verification:
@@ -813,7 +822,8 @@ class Session:
     def _rollback(self, failed: ParsedStep) -> None:
         io = self.io
         io.say("")
-        io.say(f"Rollback Procedure ({len(self.parsed.rollback_steps)} steps)")
+        n = len(self.parsed.rollback_steps)
+        io.say(f"Rollback Procedure ({n} step{'s' if n != 1 else ''})")
         self.note(f"Rollback started after step {failed.number} failed")
         self.state.rolled_back = True
         rollback = list(self.parsed.rollback_steps)

@@ -253,3 +253,42 @@ def test_reader_never_raises(parts: list[str]) -> None:
     n = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     for cmd in parsed.executions[0].commands:
         assert 1 <= cmd.source.line <= n
+
+
+def test_timeline_times_list_commands() -> None:
+    text = "\n".join(
+        [
+            "---",
+            "mode: execution",
+            "date: 2025-11-06",
+            'time: "02:21:47"',
+            "---",
+            "# Rollback api",
+            "",
+            "**Commands Executed**:",
+            "- `aws logs tail /aws/lambda/api --since 15m` - 0 - TypeError in schedules.py",
+            "- `aws lambda update-function-code --function-name api --image-uri repo/api:1.2` - 0 - ok",
+            "- `aws lambda wait function-updated --function-name api` - 0 - ok",
+            "- `curl -fsS https://api.example.com/health` - 0 - 1.2",
+            "",
+            "## Timeline",
+            "",
+            "- 02:22:09 logs: TypeError in schedules.py",
+            "- 02:22:32 update-function-code",
+            "- 02:23:59 health ok",
+            "- 02:24:30 done",
+        ]
+    )
+    (ex,) = parse(
+        text, ".claude/observations/2025-11-06/execution-022147-rollback-api.md", Config()
+    ).executions
+    got = [(c.text.split(" --")[0], c.started_at, c.duration_s) for c in ex.commands]
+    assert got == [
+        ("aws logs tail /aws/lambda/api", datetime(2025, 11, 6, 2, 22, 9), 23.0),
+        # the wait in between has no time: the 87 s gap is not this command's duration
+        ("aws lambda update-function-code", datetime(2025, 11, 6, 2, 22, 32), None),
+        ("aws lambda wait function-updated", None, None),
+        ("curl -fsS https://api.example.com/health", datetime(2025, 11, 6, 2, 23, 59), None),
+    ]
+    assert ex.finished_at == datetime(2025, 11, 6, 2, 24, 30)
+    assert [e.message for e in ex.errors] == ["logs: TypeError in schedules.py"]

@@ -18,7 +18,7 @@ from typing import Any
 from runbook.model import Command, ErrorEvent, Outcome, SourceRef
 from runbook.sources.markdown import Document, Fence, scalar
 from runbook.sources.shell import is_transcript, split_script
-from runbook.timeparse import parse_timestamp, to_utc_naive
+from runbook.timeparse import parse_duration, parse_timestamp, to_utc_naive
 
 SCRIPT_INFOS = frozenset(
     {"bash", "sh", "shell", "zsh", "ksh", "fish", "dash", "powershell", "ps1", "pwsh", "ps"}
@@ -431,19 +431,100 @@ def outcome_from_commands(
     return known[-1] if known else None
 
 
-def fill_durations(commands: Sequence[Command], finished_at: datetime | None) -> list[Command]:
-    """Durations from consecutive start times where none was recorded (bounded to 6 hours)."""
+_PAREN_DURATION = re.compile(r"\(([^()]{1,30})\)")
+_TIMELINE_STOP = frozenset(
+    [
+        "start",
+        "started",
+        "starting",
+        "begin",
+        "began",
+        "done",
+        "finished",
+        "end",
+        "ended",
+        "ok",
+        "note",
+        "back",
+        "paged",
+        "decision",
+        "the",
+        "a",
+        "an",
+        "on",
+        "in",
+        "at",
+        "to",
+        "and",
+        "then",
+        "now",
+    ]
+)
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_ARROW = re.compile(r"\s(?:->|→|=>|—|–|-)\s|[,;:(]")
+
+
+def attach_timeline(
+    commands: list[Command], timeline: list[tuple[datetime | None, str, int]]
+) -> list[Command]:
+    """Give commands the times (and parenthesized durations) of timeline entries that name them."""
     out = list(commands)
-    following: list[datetime | None] = [None] * len(out)  # next known start after each command
-    upcoming = finished_at
-    for i in range(len(out) - 1, -1, -1):
-        following[i] = upcoming
-        if out[i].started_at is not None:
-            upcoming = out[i].started_at
+    tokens = [set(_TOKEN.findall(c.text.lower())) for c in out]
+    programs = [next(iter(_TOKEN.findall(program_of(c.text).lower())), "") for c in out]
+    cursor = 0
+    for at, rest, _ in timeline:
+        if at is None or not rest:
+            continue
+        head = _ARROW.split(rest.lower(), maxsplit=1)[0]
+        words = [w for w in _TOKEN.findall(head) if not w.isdigit()][:4]
+        if not words or words[0] in _TIMELINE_STOP:
+            continue
+        best, best_score = None, 0
+        for j in range(cursor, min(len(out), cursor + 8)):
+            hits = {w for w in words if w in tokens[j]}
+            # the program name alone ("docker") does not say which docker command, unless no
+            # other command nearby runs that program
+            distinctive = {w for w in hits if w != programs[j] and len(w) >= 4}
+            window = programs[cursor : min(len(out), cursor + 8)]
+            only = hits == {programs[j]} and window.count(programs[j]) == 1
+            score = len(hits) if len(hits) >= 2 else (1 if distinctive or only else 0)
+            if score > best_score:
+                best, best_score = j, score
+        if best is None:
+            continue
+        cmd = out[best]
+        duration = cmd.duration_s
+        for m in _PAREN_DURATION.finditer(rest):
+            seconds = parse_duration(m.group(1))
+            if seconds is not None and duration is None:
+                duration = seconds
+        out[best] = replace(cmd, started_at=cmd.started_at or at, duration_s=duration)
+        cursor = best + 1
+    return out
+
+
+def program_of(text: str) -> str:
+    """The executable of a command, past ``ENV=x`` prefixes and ``sudo``/``time`` wrappers."""
+    for word in text.split():
+        if "=" in word and not word.startswith("-"):
+            continue
+        if word in ("sudo", "time", "env", "exec", "nohup", "command"):
+            continue
+        return word
+    return ""
+
+
+def fill_durations(commands: Sequence[Command], finished_at: datetime | None) -> list[Command]:
+    """Durations from the next command's start time where none was recorded (at most 6 hours).
+
+    Only a directly following timed command counts: when untimed commands sit in between, the
+    gap covers all of them and would inflate this one.
+    """
+    out = list(commands)
     for i, cmd in enumerate(out):
         if cmd.duration_s is not None or cmd.started_at is None:
             continue
-        nxt = following[i]
+        nxt = out[i + 1].started_at if i + 1 < len(out) else finished_at
         if nxt is None:
             continue
         gap = (nxt - cmd.started_at).total_seconds()

@@ -29,6 +29,7 @@ from runbook.model import (
 )
 from runbook.sources.common import (
     LOOSE_INFOS,
+    attach_timeline,
     command_key,
     declared_type,
     environment_name,
@@ -65,37 +66,6 @@ _TOTAL_PROSE = re.compile(
     r"[^\n.\d]{0,25}?(?P<d>~?\s*\d[\d.:]*\s*(?:[a-z]+)?(?:\s+\d[\d.]*\s*[a-z]+)?)",
     re.IGNORECASE,
 )
-_PAREN_DURATION = re.compile(r"\(([^()]{1,30})\)")
-_TIMELINE_STOP = frozenset(
-    [
-        "start",
-        "started",
-        "starting",
-        "begin",
-        "began",
-        "done",
-        "finished",
-        "end",
-        "ended",
-        "ok",
-        "note",
-        "back",
-        "paged",
-        "decision",
-        "the",
-        "a",
-        "an",
-        "on",
-        "in",
-        "at",
-        "to",
-        "and",
-        "then",
-        "now",
-    ]
-)
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_ARROW = re.compile(r"\s(?:->|→|=>|—|–|-)\s|[,;:(]")
 _LABEL_SPLIT = re.compile(r"(?<!\s)\s+[·•|]\s+")
 _OUTCOME_LABELS = ("result", "outcome", "status", "conclusion", "final status")
 _ENV_LABELS = ("environment", "env", "stage", "target", "target environment")
@@ -282,7 +252,7 @@ def _session(
         timeline.append((found[0].resolve(day), found[1].strip(" |"), i + 1))
     stamps = roll_days([t[0] for t in timeline])
     timeline = [(s, rest, ln) for s, (_, rest, ln) in zip(stamps, timeline, strict=True)]
-    commands = _attach_timeline(commands, timeline)
+    commands = attach_timeline(commands, timeline)
     commands = fill_durations(commands, None)
 
     errors: list[ErrorEvent] = []
@@ -494,56 +464,6 @@ def _fence_timeline(fence: Fence, day: date | None) -> list[tuple[datetime | Non
         if found is not None and found[0].has_time:
             out.append((found[0].resolve(day), found[1], fence.body_line + k))
     return out
-
-
-def _attach_timeline(
-    commands: list[Command], timeline: list[tuple[datetime | None, str, int]]
-) -> list[Command]:
-    """Give commands the times (and parenthesized durations) of timeline entries that name them."""
-    out = list(commands)
-    tokens = [set(_TOKEN.findall(c.text.lower())) for c in out]
-    programs = [next(iter(_TOKEN.findall(_program(c.text).lower())), "") for c in out]
-    cursor = 0
-    for at, rest, _ in timeline:
-        if at is None or not rest:
-            continue
-        head = _ARROW.split(rest.lower(), maxsplit=1)[0]
-        words = [w for w in _TOKEN.findall(head) if not w.isdigit()][:4]
-        if not words or words[0] in _TIMELINE_STOP:
-            continue
-        best, best_score = None, 0
-        for j in range(cursor, min(len(out), cursor + 8)):
-            hits = {w for w in words if w in tokens[j]}
-            # the program name alone ("docker") does not say which docker command, unless no
-            # other command nearby runs that program
-            distinctive = {w for w in hits if w != programs[j] and len(w) >= 4}
-            window = programs[cursor : min(len(out), cursor + 8)]
-            only = hits == {programs[j]} and window.count(programs[j]) == 1
-            score = len(hits) if len(hits) >= 2 else (1 if distinctive or only else 0)
-            if score > best_score:
-                best, best_score = j, score
-        if best is None:
-            continue
-        cmd = out[best]
-        duration = cmd.duration_s
-        for m in _PAREN_DURATION.finditer(rest):
-            seconds = parse_duration(m.group(1))
-            if seconds is not None and duration is None:
-                duration = seconds
-        out[best] = replace(cmd, started_at=cmd.started_at or at, duration_s=duration)
-        cursor = best + 1
-    return out
-
-
-def _program(text: str) -> str:
-    """The executable of a command, past ``ENV=x`` prefixes and ``sudo``/``time`` wrappers."""
-    for word in text.split():
-        if "=" in word and not word.startswith("-"):
-            continue
-        if word in ("sudo", "time", "env", "exec", "nohup", "command"):
-            continue
-        return word
-    return ""
 
 
 def _dedupe(errors: list[ErrorEvent]) -> list[ErrorEvent]:

@@ -28,6 +28,7 @@ from runbook.model import (
     SourceRef,
 )
 from runbook.sources.common import (
+    attach_timeline,
     declared_type,
     environment_name,
     errors_from_output,
@@ -392,6 +393,7 @@ class _Reader:
         errors: list[ErrorEvent] = []
         notes: list[str] = []
         stamps: list[datetime] = []
+        entries: list[tuple[datetime | None, str, int]] = []  # timeline (time, text, line)
         expectations: list[str] = []
         total: float | None = None
         env: str | None = None
@@ -446,8 +448,9 @@ class _Reader:
                 if first:
                     notes.append(f"{sec.title}: {first}")
             elif role == "timeline":
-                t_stamps, t_errors = self._timeline(sec)
-                stamps.extend(t_stamps)
+                t_entries, t_errors = self._timeline(sec)
+                entries.extend(t_entries)
+                stamps.extend(at for at, _, _ in t_entries if at is not None)
                 errors.extend(t_errors)
             elif role in ("data", "symptoms"):
                 if role == "data":
@@ -499,7 +502,7 @@ class _Reader:
         commands = merge_commands(commands, log_cmds)
         commands = merge_commands(commands, attempt_cmds)
         commands = merge_commands(commands, fence_cmds)
-        commands = self._timed(commands)
+        commands = self._timed(commands, entries)
 
         # errors: failed commands' output and "Error:" lines in prose
         for cmd in commands:
@@ -818,7 +821,9 @@ class _Reader:
                     out.append(ErrorEvent(msg[:1000], self.ref(i)))
         return out
 
-    def _timeline(self, sec: Section) -> tuple[list[datetime], list[ErrorEvent]]:
+    def _timeline(
+        self, sec: Section
+    ) -> tuple[list[tuple[datetime | None, str, int]], list[ErrorEvent]]:
         stamps: list[datetime | None] = []
         texts: list[tuple[int, str]] = []
         for i, line in self.doc.prose(sec.start, sec.end):
@@ -832,7 +837,8 @@ class _Reader:
         for (i, rest), at in zip(texts, rolled, strict=True):
             if rest and is_error_line(rest):
                 errors.append(ErrorEvent(rest.strip("`* ")[:1000], self.ref(i), at=at))
-        return [s for s in rolled if s is not None], errors
+        entries = [(at, rest, i + 1) for (i, rest), at in zip(texts, rolled, strict=True)]
+        return entries, errors
 
     # ------------------------------------------------------------- environment
 
@@ -876,9 +882,14 @@ class _Reader:
                 self.warn(i, f"unreadable duration {lab[1][:40]!r}")
         return None
 
-    def _timed(self, commands: list[Command]) -> list[Command]:
+    def _timed(
+        self, commands: list[Command], entries: list[tuple[datetime | None, str, int]]
+    ) -> list[Command]:
         rolled = roll_days([c.started_at for c in commands])
         commands = [replace(c, started_at=r) for c, r in zip(commands, rolled, strict=True)]
+        # timeline lines naming a command ("02:22:32 update-function-code") give it a time
+        if entries and any(c.started_at is None for c in commands):
+            commands = attach_timeline(commands, entries)
         return fill_durations(commands, None)
 
     def _span(

@@ -52,7 +52,7 @@ _ERROR = ERROR_LINE
 _EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Fault|Timeout)\b:")
 _NOT_SALIENT = re.compile(r"^\s*(?:Traceback \(most recent call last\)|File \"|at [\w.$]+\()")
 _PREFIX = re.compile(
-    r"^\s*(?:\[?\d{4}-\d\d-\d\d[T ][\d:.,]+Z?\]?\s*|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?\s*|"
+    r"^\s*(?:(?:(?=[0-9a-f-]*\d)[0-9a-f]{3,}(?:-[0-9a-f]+)*(?:\.\.\.|…)?|\[?\$?LATEST\]?[0-9a-f]*|RequestId:)\s+|\[?\d{4}-\d\d-\d\d[T ][\d:.,]+Z?\]?\s*|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?\s*|"
     r"\[?(?:ERROR|FATAL|CRITICAL|WARN(?:ING)?|E)\]?:?\s+|(?:Error|error|ERROR|fatal|FATAL):\s+)"
 )
 _AWS = re.compile(
@@ -216,7 +216,8 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
                 if error_lines(cmd.output)
                 else cmd.output.strip().splitlines()[-1].strip()
             )
-            if not _junk(line):
+            # A bare number or status code says nothing without an error word.
+            if not _junk(line) and len(_WORD.findall(line)) >= 2:
                 raw.append((line, i, cmd.source, cmd.started_at, ""))
         for ev in e.errors:
             line = salient_line(ev.message)
@@ -261,6 +262,14 @@ def _command_index(
     return failed[-1] if failed else None
 
 
+_ID_TOKEN = re.compile(r"\S*\d\S*")
+
+
+def _loose(signature: str) -> str:
+    """A signature with every token holding a digit blanked (ids the masks did not catch)."""
+    return _ID_TOKEN.sub("#", signature).strip()
+
+
 def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
     by_sig: dict[tuple[str, str], _Cluster] = {}
     for ev in events:
@@ -276,11 +285,12 @@ def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
     for c in ordered:
         for target in merged:
             # token_set_ratio is 100 for a subset; demand a similar whole string too.
+            same_program = target.program == c.program or not target.program or not c.program
             if (
-                target.program == c.program
+                same_program
                 and fuzz.token_set_ratio(target.signature, c.signature) >= FUZZY_MIN
                 and fuzz.ratio(target.signature, c.signature) >= 60
-            ):
+            ) or _loose(target.signature) == _loose(c.signature):
                 target.events.extend(c.events)
                 break
         else:

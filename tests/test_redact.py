@@ -216,6 +216,7 @@ def test_counts_every_secret() -> None:
         "the disk-space check passed; task-runner finished",
         "(using password: YES)",
         "Authorization: Bearer $TOKEN",
+        "a JWT in `Authorization: Bearer …` and `docker login -u AWS -p …` and `DOPPLER_TOKEN=…`",
         "password = var.db_password",
         'password = os.environ["DB_PASSWORD"]',
         "api_key=get_secret(name)",

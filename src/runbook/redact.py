@@ -173,7 +173,7 @@ RULES: tuple[SecretRule, ...] = (
         _rx(
             r"\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
             r"(?:(?:bearer|basic|token|bot|digest|apikey|negotiate|sso-key)\s+[\"']?)?"
-            r"(?P<secret>[^\s\"',;]+)",
+            r"(?P<secret>[^\s\"'`,;]+)",
             _F,
         ),
         hints=("authorization",),
@@ -296,7 +296,7 @@ _PLACEHOLDER = re.compile(
       | <.*>                        # <token>, <redacted>
       | \[.*\]                      # [REDACTED], [FILTERED]
       | \(.*\)                      # (redacted)
-      | [*xX.•#?_-]+                # ***, xxxx, ..., ???
+      | [*xX.•…#?_-]+               # ***, xxxx, ..., …, ???
       | .{0,8}\*{3,}.{0,6}           # partially masked: ****1234, sk-****
       | -----BEGIN.*                # a PEM block, handled by its own rule
       | (?:var|local|data|module|each|self|secrets|vars|env|inputs|steps)\.[\w.\[\]-]+

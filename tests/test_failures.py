@@ -274,3 +274,45 @@ def test_a_rollback_after_an_unretried_failure_is_the_remedy() -> None:
     assert c.solution[0].startswith("helm rollback checkout-api {")
     assert c.solution[1] == "kubectl rollout status deployment/checkout-api -n checkout"
     assert c.rolled_back == 3
+
+
+def test_the_same_error_seen_through_different_commands_is_one_cluster() -> None:
+    first = run(
+        "probe",
+        [
+            (
+                "curl -sS https://api.example.com/reports",
+                30,
+                28,
+                "0e7d... Task timed out after 90.10 seconds",
+            )
+        ],
+        start=T0,
+        outcome=Outcome.FAILURE,
+    )
+    second = run(
+        "logs",
+        [
+            (
+                "aws logs tail /aws/lambda/w --since 10m",
+                3,
+                1,
+                "6c1e... Task timed out after 90.09 seconds",
+            )
+        ],
+        start=T0 + timedelta(days=1),
+        outcome=Outcome.FAILURE,
+    )
+    (c,) = cluster([first, second], [])
+    assert c.occurrences == 2
+    assert c.title.startswith("Task timed out after")
+
+
+def test_a_bare_number_is_not_a_symptom() -> None:
+    r = run(
+        "r",
+        [("curl -sS -w '%{time_total}' https://x.example/", 30, 28, "29.031")],
+        start=T0,
+        outcome=Outcome.FAILURE,
+    )
+    assert cluster([r], []) == ()

@@ -141,6 +141,11 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
             "https://api.example.com/cb?token={redacted:token}&next=1",
         ),
         (JWT, "{redacted:jwt}"),
+        (
+            ".dockerconfigjson: eyJhdXRocyI6eyJnaGNyLmlvIjp7ImF1dGgiOiJZV3hwWTJVNmMyVmpjbVYwIn19fQ"
+            "eyJhdXRocyI6eyJnaGNyLmlvIjp7ImF1dGgiOiJZV3hwWTJVNmMyVmpjbVYwIn19fQ==",
+            ".dockerconfigjson: {redacted:encoded-credential}",
+        ),
     ],
 )
 def test_redacts(text: str, expected: str) -> None:

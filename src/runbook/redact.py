@@ -90,6 +90,13 @@ RULES: tuple[SecretRule, ...] = (
         ),
         hints=("eyj",),
     ),
+    # Long base64 of a JSON object ("{\"..."): ECR login tokens, .dockerconfigjson, service
+    # account keys. Shorter ones are usually harmless fragments.
+    SecretRule(
+        "encoded-credential",
+        _rx(r"(?<![A-Za-z0-9+/=_-])(?P<secret>eyJ[A-Za-z0-9+/_-]{80,}={0,2})"),
+        hints=("eyj",),
+    ),
     SecretRule(
         "aws-access-key-id",
         _rx(

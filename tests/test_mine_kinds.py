@@ -30,6 +30,9 @@ def _cmd(text: str, code: int | None = 0, output: str = "") -> Command:
         "vim values.yaml",
         "code .",
         "cat deploy.log | grep -i error | wc -l",
+        "doppler secrets get DB_PASSWORD --plain --config prd",
+        "kubectl get secret db -n prod -o jsonpath={.data.password} | base64 -d",
+        "notes.md",
     ],
 )
 def test_navigation_and_inspection_is_noise(text: str) -> None:

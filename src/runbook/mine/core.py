@@ -43,7 +43,7 @@ Masker = Callable[[str], str]
 MAX_EVIDENCE = 8
 MAX_OUTPUT_RUNS = 40
 MIN_GAP_CAP_S = 60.0
-MIN_MEASURED = 5  # measured durations needed before gap-derived ones are ignored
+MIN_MEASURED = 3  # measured durations needed before gap-derived ones are ignored
 
 Item = tuple[str, int]  # (normalize key, occurrence number within the run)
 
@@ -712,7 +712,7 @@ def _render_single(t: CommandTemplate) -> str:
 def _duration(unit: _Unit) -> Stat | None:
     recorded = [d for _c, d, gap, _v in unit.runs.values() if d is not None and not gap]
     gaps = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and gap)
-    if len(recorded) >= MIN_MEASURED and len(recorded) >= 0.25 * (len(recorded) + len(gaps)):
+    if len(recorded) >= MIN_MEASURED:
         # Enough measured durations: start-to-start gaps would only add idle time.
         return durations.summarize(recorded)
     if gaps:

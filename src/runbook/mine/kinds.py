@@ -74,6 +74,8 @@ def is_noise(t: CommandTemplate, cmd: Command) -> bool:
         return True
     if t.program and tb.DOC_FILE.match(t.program):
         return True
+    if tb.SECRET_READ.search(t.raw) and "$(" not in t.raw and "`" not in t.raw:
+        return True
     # Fast path: a meaningful main program and no shell list/pipe to inspect.
     if (
         t.program

@@ -32,6 +32,14 @@ NOISE_SUBCOMMANDS = {
     "git": frozenset({"status", "log", "diff", "show", "branch", "remote", "stash list"}),
 }
 
+# Commands that print a secret to the terminal: never a step (and never worth showing).
+SECRET_READ = re.compile(
+    r"\b(?:doppler secrets (?:get|download)|secretsmanager get-secret-value|"
+    r"ssm get-parameters? .*--with-decryption|kubectl get secrets?\b|vault (?:kv )?(?:read|get)|"
+    r"op (?:read|item get)|pass show|gcloud secrets versions access|"
+    r"az keyvault secret show|base64 (?:-d|--decode))",
+)
+
 # Filters that may follow a noise command in a pipeline without giving it side effects.
 PIPE_FILTERS = frozenset(
     {"grep", "egrep", "fgrep", "rg", "head", "tail", "less", "more", "wc", "sort", "uniq",

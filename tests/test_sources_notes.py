@@ -143,3 +143,25 @@ def test_reader_never_raises(parts: list[str]) -> None:
     for ex in parsed.executions:
         for cmd in ex.commands:
             assert 1 <= cmd.source.line <= n
+
+
+def test_table_with_time_command_duration_and_exit_columns() -> None:
+    (ex,) = _read("docs/ops/2025-12-03-scale-api-session.md").executions
+    assert ex.declared_type == "scaling"
+    assert ex.environment == "prod"
+    assert ex.owner == "marta"
+    assert ex.outcome is Outcome.SUCCESS  # "Outcome: done, no errors."
+    got = [
+        (c.text.split(" -n")[0], c.source.line, c.started_at, c.duration_s, c.exit_code)
+        for c in ex.commands
+    ]
+    assert got == [
+        ("kubectl get hpa api", 7, datetime(2025, 12, 3, 17, 58, 10), 1.0, 0),
+        ("kubectl patch hpa api", 8, datetime(2025, 12, 3, 17, 58, 40), 2.0, 0),
+        ("kubectl rollout status deployment/api", 9, datetime(2025, 12, 3, 17, 59, 5), 125.0, 0),
+        ("kubectl top pods", 10, datetime(2025, 12, 3, 18, 1, 30), 3.0, 0),
+    ]
+    assert all(c.origin == "table" for c in ex.commands)
+    assert ex.started_at == datetime(2025, 12, 3, 17, 58, 10)
+    assert ex.finished_at == datetime(2025, 12, 3, 18, 1, 33)
+    assert ex.expectations == ("12/12 pods Ready, CPU under 60 %.",)

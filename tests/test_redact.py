@@ -141,6 +141,12 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
             "https://api.example.com/cb?token={redacted:token}&next=1",
         ),
         (JWT, "{redacted:jwt}"),
+        ("VAULT_TOKEN=hvs.CAESIJ1aBcDeFgHiJkLmNoPqRsTuVwXyZ", "VAULT_TOKEN={redacted:api-token}"),
+        ("hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "{redacted:api-token}"),
+        (
+            "docker login -u ci --password-stdin <<< dckr_pat_AbCdEfGhIjKlMnOpQrSt",
+            "docker login -u ci --password-stdin <<< {redacted:api-token}",
+        ),
         (
             ".dockerconfigjson: eyJhdXRocyI6eyJnaGNyLmlvIjp7ImF1dGgiOiJZV3hwWTJVNmMyVmpjbVYwIn19fQ"
             "eyJhdXRocyI6eyJnaGNyLmlvIjp7ImF1dGgiOiJZV3hwWTJVNmMyVmpjbVYwIn19fQ==",

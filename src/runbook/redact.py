@@ -174,6 +174,33 @@ RULES: tuple[SecretRule, ...] = (
         _rx(r"(?<![A-Za-z0-9_])(?P<secret>dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_.-]{16,})"),
         hints=("dp.",),
     ),
+    # Other vendors' prefixed tokens: Vault, SendGrid, PyPI, Docker Hub, Hugging Face, Shopify,
+    # Grafana, New Relic, Terraform Cloud, Sentry, Linear, Twilio, Databricks, Pulumi.
+    SecretRule(
+        "api-token",
+        _rx(
+            r"(?<![A-Za-z0-9_-])(?P<secret>"
+            r"hv[sbr]\.[A-Za-z0-9_-]{20,}"
+            r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"
+            r"|pypi-AgE[A-Za-z0-9_-]{40,}"
+            r"|dckr_pat_[A-Za-z0-9_-]{20,}"
+            r"|hf_[A-Za-z0-9]{30,}"
+            r"|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"
+            r"|gls[ac]_[A-Za-z0-9_+/=-]{32,}"
+            r"|NRAK-[A-Z0-9]{27}"
+            r"|[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}"
+            r"|sntry[su]_[A-Za-z0-9+/=_-]{40,}"
+            r"|lin_api_[A-Za-z0-9]{40}"
+            r"|SK[0-9a-fA-F]{32}"
+            r"|dapi[0-9a-f]{32}"
+            r"|pul-[0-9a-f]{40}"
+            r")(?![A-Za-z0-9_-])"
+        ),
+        hints=(
+            *("hvs.", "hvb.", "hvr.", "sg.", "pypi-", "dckr_pat_", "hf_", "shp", "gls", "nrak-"),
+            *(".atlasv1.", "sntry", "lin_api_", "sk", "dapi", "pul-"),
+        ),
+    ),
     # Authorization headers, also inside -H "..." and JSON/YAML ("Authorization": "Bearer x").
     SecretRule(
         "authorization",

@@ -253,7 +253,7 @@ ALARM = AlarmDef(
     period="60",
     evaluation="5",
     severity="critical",
-    action="Rollback",
+    action="arn:aws:sns:us-east-1:123456789012:oncall-page",
 )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
+import pytest
 from _assemble_fixtures import (
     ALARM,
     CLASSIFICATIONS,
@@ -18,6 +20,7 @@ from _assemble_fixtures import (
 )
 
 from runbook.assemble import NEVER_OBSERVED, RunSet, assemble, slugify
+from runbook.config import Config
 from runbook.model import (
     Command,
     EvidenceKind,
@@ -27,9 +30,11 @@ from runbook.model import (
     MinedStep,
     OperationType,
     Procedure,
+    Skipped,
     SourceRef,
     Stat,
 )
+from runbook.sources import read_evidence
 
 
 def test_header_from_evidence() -> None:
@@ -266,6 +271,29 @@ def test_thresholds_from_alarms_else_defaults() -> None:
     assert len(rows) == 1
     assert rows[0].critical.startswith("> 5")
     assert rows[0].provenance == "infra/alarms/report-worker.tf:3"
+    assert rows[0].action == "notify oncall-page"
+
+
+def test_thresholds_read_real_alarm_definitions() -> None:
+    data = Path(__file__).parent / "data" / "machine" / "alarms"
+    if not data.is_dir():
+        pytest.skip("alarm fixtures not present")
+    parsed = [
+        read_evidence(path, data, EvidenceKind.ALARM, Config())
+        for path in sorted(data.iterdir())
+        if path.suffix in {".json", ".yml", ".yaml", ".tf"}
+    ]
+    alarms = tuple(a for p in parsed if not isinstance(p, Skipped) for a in p.alarms)
+    assert alarms
+    rows = make_runbook(alarms=alarms).monitoring.alert_thresholds
+    assert len(rows) == len(alarms)
+    for row in rows:
+        assert row.provenance != "default"
+        assert (row.warning == "—") != (row.critical == "—")  # one severity column is filled
+        assert "\n" not in row.warning + row.critical
+    cloudwatch = [r for r in rows if r.metric == "5XXError"]
+    if cloudwatch:
+        assert cloudwatch[0].critical.startswith("Sum >= 5 for 3 min")
 
 
 def test_sources_and_related_are_sorted_and_complete() -> None:

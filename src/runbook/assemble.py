@@ -1334,23 +1334,55 @@ def _thresholds(alarms: Sequence[AlarmDef]) -> tuple[Threshold, ...]:
         )
     rows: list[Threshold] = []
     for alarm in sorted(alarms, key=lambda a: (a.metric or a.name, a.name, a.source)):
-        op = _COMPARISON.get(alarm.comparison.lower().replace("_", ""), alarm.comparison)
-        condition = f"{op} {alarm.threshold}".strip() if alarm.threshold else alarm.expression
-        if alarm.period or alarm.evaluation:
-            window = " × ".join(p for p in (alarm.evaluation, alarm.period) if p)
-            condition = f"{condition} ({window})"
+        condition = _alarm_condition(alarm)
         critical = alarm.severity.lower() in _CRITICAL_SEVERITIES
+        # A PromQL expression is not a metric name: show the alert's name (the file has the rest).
+        expression = not alarm.metric or alarm.metric == alarm.expression or "(" in alarm.metric
+        metric = alarm.name if expression else alarm.metric
         rows.append(
             Threshold(
-                metric=alarm.metric or alarm.name,
-                warning="—" if critical else condition or "—",
-                critical=condition or "—" if critical else "—",
-                action=alarm.action
-                or (f"see {alarm.runbook_url}" if alarm.runbook_url else "not recorded"),
+                metric=metric,
+                warning="—" if critical else condition,
+                critical=condition if critical else "—",
+                action=_alarm_action(alarm),
                 provenance=str(alarm.source),
             )
         )
     return tuple(rows)
+
+
+def _alarm_condition(alarm: AlarmDef) -> str:
+    """``Sum > 5 for 5 min`` from a CloudWatch/Terraform alarm, or the PromQL with its ``for``."""
+    if alarm.threshold:
+        op = _COMPARISON.get(alarm.comparison.lower().replace("_", ""), alarm.comparison)
+        condition = " ".join(p for p in (alarm.statistic, op, alarm.threshold) if p)
+    else:
+        condition = alarm.expression or alarm.name
+    if alarm.window_s:
+        condition += f" for {_seconds_text(alarm.window_s)}"
+    elif alarm.period or alarm.evaluation:
+        condition += f" ({' × '.join(p for p in (alarm.evaluation, alarm.period) if p)})"
+    return " ".join(condition.split()) or "—"
+
+
+def _seconds_text(seconds: float) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _alarm_action(alarm: AlarmDef) -> str:
+    if alarm.action:
+        # `arn:aws:sns:eu-west-1:123456789012:oncall` -> notify `oncall`; other targets as written.
+        target = (
+            alarm.action.rsplit(":", 1)[-1] if alarm.action.startswith("arn:") else alarm.action
+        )
+        return f"notify {target}"
+    if alarm.runbook_url:
+        return f"see {alarm.runbook_url}"
+    return "not recorded"
 
 
 # ---------------------------------------------------------------- troubleshooting

@@ -98,6 +98,27 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+# The original's checks each say why they exist; ours are named by kind (assemble._check_title).
+_CHECK_PURPOSES = (
+    ("Service health", "Verify the service is responding"),
+    ("Smoke tests", "Verify critical functionality works"),
+    ("Recent logs", "Ensure no errors in recent invocations"),
+    ("Resource reached", "Confirm the change finished applying"),
+    ("Rollout status", "Confirm the rollout finished"),
+    ("Metric:", "Verify the metric is back in its normal range"),
+    ("Database state", "Confirm the database is in the expected state"),
+    ("Tests", "Verify the test suite passes"),
+)
+
+
+def check_purpose(title: str) -> str:
+    """Why a verification check exists, from its kind (marked derived in the output)."""
+    for prefix, purpose in _CHECK_PURPOSES:
+        if title.startswith(prefix):
+            return purpose
+    return "Confirm the result of the operation"
+
+
 def block(text: str) -> str:
     """Text after a ``**Label**:``: inline when one line, else its own paragraph (lists survive)."""
     text = text.strip("\n")
@@ -168,6 +189,7 @@ def _environment() -> jinja2.Environment:
         shq=shlex.quote,
         block=block,
         one=one_line,
+        check_purpose=check_purpose,
     )
     return env
 

@@ -540,3 +540,108 @@ def test_dry_run_records_nothing(tmp_path: Path) -> None:
     )
     assert outcome.result is None and "docker build -t app:v1.5.0 ." in outcome.dry_run
     assert not (tmp_path / ".runbook").exists() and not (tmp_path / ".claude").exists()
+
+
+CHECKS = """\
+# Runbook: Deployment - checks
+
+## Procedure
+
+### Step 1: Deploy
+
+```sh
+deploy --version {tag}
+```
+
+## Verification
+
+### Check 1: Service health
+
+```sh
+curl -fsS https://api.example.com/health
+```
+
+**Expected**: `"version": "{tag}"`
+
+**If Failed**: Check the load balancer target health
+
+### Check 2: Smoke tests
+
+```sh
+dr test smoke
+```
+"""
+
+
+def test_post_operation_checks_run_after_the_steps() -> None:
+    health = Captured(0, '{"status": "healthy", "version": "v2.1.0"}', 0.3)
+    fake = Fake(answers=["y", "y", "y"], results={"curl": [health]})
+    result = session(fake, CHECKS, params=(("tag", "v2.1.0"),)).execute(None)
+    assert result.status is ExitStatus.OK
+    assert [(r.kind, r.number, r.status) for r in result.steps] == [
+        ("step", 1, "passed"),
+        ("check", 1, "passed"),
+        ("check", 2, "passed"),
+    ]
+    assert fake.asked[1] == "Run check 1? [y]es / [s]kip / [q]uit: "
+    assert "All steps and checks passed." in fake.text
+
+
+def test_failed_check_is_exit_1_with_its_guidance() -> None:
+    stale = Captured(0, '{"status": "healthy", "version": "v2.0.9"}', 0.3)
+    fake = Fake(answers=["y", "y", "s"], results={"curl": [stale]})
+    result = session(fake, CHECKS, params=(("tag", "v2.1.0"),)).execute(None)
+    assert result.status is ExitStatus.FINDINGS
+    assert result.steps[-1].kind == "check" and result.steps[-1].status == "failed"
+    assert "Check the load balancer target health" in fake.text
+    assert fake.asked[-1].startswith("Check 1 failed. [r]etry / [s]top")
+    assert "Failed at check 1" in fake.text
+
+
+def test_dry_run_lists_checks() -> None:
+    text = session(Fake(), CHECKS, params=(("tag", "v2.1.0"),), dry_run=True).dry_run()
+    assert "## Check 1: Service health" in text
+    assert "# verify: curl -fsS https://api.example.com/health" in text
+
+
+def test_secret_named_param_never_reaches_the_recording(tmp_path: Path) -> None:
+    book = tmp_path / "rb.md"
+    book.write_text(
+        "# Runbook: Migration - db\n\n## Procedure\n\n### Step 1: Connect\n\n"
+        "```sh\necho connecting as app with {db-password}\n```\n",
+        encoding="utf-8",
+    )
+
+    def runner(command: str, timeout: float, on_output: Callable[[bytes, bool], None]) -> Captured:
+        return run_captured(command, cwd=str(tmp_path), timeout_s=timeout)
+
+    fake = Fake(answers=["y"])
+    io = RunIO(ask=fake.ask, say=fake.said.append, show_output=fake.shown.append, runner=runner)
+    value = "plainlooking42"  # no secret shape: only its name says it is one
+    outcome = api.run_runbook(
+        book, root=tmp_path, options=RunOptions(params=(("db-password", value),)), io=io
+    )
+    assert outcome.result is not None and outcome.result.status is ExitStatus.OK
+    for path in [p for p in tmp_path.rglob("*") if p.is_file() and p != book]:
+        assert value not in path.read_text(encoding="utf-8"), path
+
+
+def test_run_joins_an_open_recording(tmp_path: Path) -> None:
+    from runbook import observe
+
+    book = tmp_path / "rb.md"
+    book.write_text(INJECTION_RUNBOOK, encoding="utf-8")
+    rec = observe.start(tmp_path, "maintenance window")
+
+    def runner(command: str, timeout: float, on_output: Callable[[bytes, bool], None]) -> Captured:
+        return run_captured(command, cwd=str(tmp_path), timeout_s=timeout)
+
+    fake = Fake(answers=["y"])
+    io = RunIO(ask=fake.ask, say=fake.said.append, show_output=fake.shown.append, runner=runner)
+    outcome = api.run_runbook(
+        book, root=tmp_path, options=RunOptions(params=(("tag", "v1"),)), io=io
+    )
+    assert outcome.recorded_into == rec.id and outcome.recording is None
+    state = observe.current(tmp_path)  # still open: the operator stops it
+    assert state is not None and len(state.commands) == 3
+    assert any("runbook run" in n and "ended: success" in n for n in state.notes)

@@ -88,6 +88,7 @@ class StepResult:
     title: str
     status: str
     detail: str = ""
+    kind: str = "step"  # step | check (a post-operation check of the Verification section)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,11 @@ _NAME_HINTS: tuple[tuple[str, str], ...] = (
     (r"(?:^|[-_.])uuid$", "a UUID"),
 )
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_SECRET_PARAM = re.compile(
+    r"(?:password|passwd|passphrase|secret|token|api[-_.]?key|private[-_.]?key|credential|"
+    r"auth|pwd|pass$)",
+    re.IGNORECASE,
+)
 
 
 def param_examples(text: str) -> dict[str, tuple[str, ...]]:
@@ -496,6 +502,9 @@ class Session:
                         seen.append(m.group(1))
         return seen
 
+    def _all(self) -> list[ParsedStep]:
+        return [*self.steps, *self.parsed.checks]
+
     def shape(self, name: str) -> ParamShape | None:
         """The expected shape of ``{name}``'s value."""
         return infer_shape(name, self.examples.get(name, ()))
@@ -521,7 +530,7 @@ class Session:
             io.say(f"{mark} {step.number}. {step.title}{extra}")
         if opts.from_step > 1:
             io.say(f"Resuming from step {opts.from_step}.")
-        self._collect(self.placeholders(self.steps), given, ask=not opts.dry_run)
+        self._collect(self.placeholders(self._all()), given, ask=not opts.dry_run)
 
     def _collect(self, names: Sequence[str], given: dict[str, str], *, ask: bool) -> None:
         values = self.state.values
@@ -572,7 +581,14 @@ class Session:
             for command in _runnables(step.verification):
                 out.append(f"# verify: {substitute(command, values)}")
             out.append(f"# timeout: {_fmt_s(_timeout(step, self.options))}")
-        missing = [n for n in self.placeholders(self.steps) if n not in values]
+        for check in self.parsed.checks:
+            out.append("")
+            out.append(f"## Check {check.number}: {check.title}")
+            for command in _runnables((*check.commands, *check.verification)):
+                out.append(f"# verify: {substitute(command, values)}")
+            if check.expected:
+                out.append(f"# expected: {_short(check.expected, 200)}")
+        missing = [n for n in self.placeholders(self._all()) if n not in values]
         if missing:
             out.append("")
             out.append(
@@ -584,10 +600,21 @@ class Session:
 
     # ---------------------------------------------------------------- execution
 
+    def _masked(self, text: str) -> str:
+        """``text`` with the values of secret-named parameters replaced before recording.
+
+        Redaction catches secrets by their shape or key; a value passed as ``--param
+        db-password=…`` is known to be secret by its name, whatever it looks like.
+        """
+        for name, value in self.state.values.items():
+            if len(value) >= 4 and _SECRET_PARAM.search(name):
+                text = text.replace(value, "{redacted:" + name + "}")
+        return text
+
     def note(self, text: str) -> None:
         """Journal ``text`` into the recording (when there is one)."""
         if self.recorder is not None:
-            self.recorder.note(text)
+            self.recorder.note(self._masked(text))
 
     def execute(self, recorder: Recorder | None) -> RunResult:
         """Run every step with its gates; the recording gets commands and notes."""
@@ -607,6 +634,14 @@ class Session:
                 if result.status == "failed":
                     status, outcome = ExitStatus.FINDINGS, "failure"
                     break
+            else:
+                # the template's post-operation checks: "run ALL checks before marking complete"
+                for k, check in enumerate(self.parsed.checks):
+                    result = self._check(check, f"{k + 1}/{len(self.parsed.checks)}")
+                    self.state.results.append(result)
+                    if result.status == "failed":
+                        status, outcome = ExitStatus.FINDINGS, "failure"
+                        break
         except _Quit as quit_:
             self.io.say(f"Stopped: {quit_}")
             self.note(f"Run stopped by the operator: {quit_}")
@@ -615,22 +650,30 @@ class Session:
             self.io.say("\nInterrupted.")
             self.note("Run interrupted (Ctrl-C); the running command's process group was stopped.")
             status, outcome = ExitStatus.INTERRUPTED, "aborted"
-        done = {r.number for r in self.state.results}
+        done = {r.number for r in self.state.results if r.kind == "step"}
         for step in self.steps:
             if step.number not in done:
                 self.state.results.append(StepResult(step.number, step.title, "not-run"))
         if status is ExitStatus.OK:
-            self.io.say("All steps passed.")
+            self.io.say("All steps" + (" and checks" if self.parsed.checks else "") + " passed.")
         elif status is ExitStatus.FINDINGS:
             failed = next(r for r in self.state.results if r.status == "failed")
             rolled = " (rollback run)" if self.state.rolled_back else ""
-            self.io.say(f"Failed at step {failed.number}: {failed.detail}{rolled}.")
+            self.io.say(f"Failed at {failed.kind} {failed.number}: {failed.detail}{rolled}.")
         return RunResult(
             status=status,
             steps=tuple(self.state.results),
             outcome=outcome,
             rolled_back=self.state.rolled_back,
         )
+
+    def _name(self, step: ParsedStep) -> str:
+        """How the operator and the record call ``step``: Step 3, Check 1, Rollback step 2."""
+        if any(step is c for c in self.parsed.checks):
+            return f"Check {step.number}"
+        if any(step is r for r in self.parsed.rollback_steps):
+            return f"Rollback step {step.number}"
+        return f"Step {step.number}"
 
     def _gate(self, question: str) -> str:
         """y | s | q from the operator (``--yes`` answers y)."""
@@ -656,9 +699,9 @@ class Session:
         target = destructive_target(command, step.title)
         self.io.say(f"  DESTRUCTIVE ({kind}): {command}")
         if not self.io.interactive:
-            self.note(f"Step {step.number}: destructive command not run (no terminal to confirm)")
+            self.note(f"{self._name(step)}: destructive command not run (no terminal to confirm)")
             raise _Quit(
-                f"step {step.number} is destructive ({kind}) and needs {target!r} typed; "
+                f"{self._name(step).lower()} is destructive ({kind}) and needs {target!r} typed; "
                 "run it in a terminal"
             )
         try:
@@ -666,9 +709,9 @@ class Session:
         except EOFError:
             typed = ""
         if typed.strip("'\"") != target:
-            self.note(f"Step {step.number}: destructive confirmation declined ({kind})")
-            raise _Quit(f"confirmation for step {step.number} did not match {target!r}")
-        self.note(f"Step {step.number}: destructive command confirmed by typing {target!r}")
+            self.note(f"{self._name(step)}: destructive confirmation declined ({kind})")
+            raise _Quit(f"confirmation for {self._name(step).lower()} did not match {target!r}")
+        self.note(f"{self._name(step)}: destructive command confirmed by typing {target!r}")
 
     def _step(self, step: ParsedStep, position: str) -> StepResult:
         io = self.io
@@ -709,30 +752,76 @@ class Session:
                 self._rollback(step)
             return StepResult(step.number, step.title, "failed", failure[0])
 
+    def _check(self, check: ParsedStep, position: str) -> StepResult:
+        """A post-operation check: its commands run as a verification against **Expected**."""
+        io = self.io
+        name = self._name(check)
+        title = check.title
+        io.say("")
+        io.say(f"{name} ({position}): {check.title}")
+        if check.purpose:
+            io.say(f"  Purpose: {check.purpose}")
+        commands = [
+            substitute(c, self.state.values)
+            for c in _runnables((*check.commands, *check.verification))
+        ]
+        if not commands:
+            for _line, text in check.prose[:8]:
+                io.say(f"  {text}")
+            answer = self._gate("  Manual check: done?")
+            skipped = self._answered(check, answer, manual=True)
+            return StepResult(check.number, title, "skipped" if skipped else "passed", kind="check")
+        for command in commands:
+            io.say(f"  $ {command}")
+        if check.expected:
+            io.say(f"  Expected: {_short(check.expected, 200)}")
+        answer = self._gate(f"Run {name.lower()}?")
+        skipped = self._answered(check, answer)
+        if skipped is not None:
+            return StepResult(check.number, title, "skipped", kind="check")
+        for command in commands:
+            if destructive_kind(command) is not None:
+                self._confirm_destructive(check, command)
+        while True:
+            failure = self._attempt(check, (), commands, _timeout(check, self.options))
+            if failure is None:
+                return StepResult(check.number, title, "passed", kind="check")
+            choice = self._on_failure(check, failure)
+            if choice == "r":
+                self.note(f"{name}: retried after failure")
+                continue
+            if choice == "b":
+                self._rollback(check)
+            return StepResult(check.number, title, "failed", failure[0], kind="check")
+
     def _answered(
         self, step: ParsedStep, answer: str, *, manual: bool = False
     ) -> StepResult | None:
         if answer == "s":
-            self.io.say(f"  Skipped step {step.number}.")
-            self.note(f"Step {step.number} “{step.title}”: skipped by the operator")
+            self.io.say(f"  Skipped {self._name(step).lower()}.")
+            self.note(f"{self._name(step)} “{step.title}”: skipped by the operator")
             return StepResult(step.number, step.title, "skipped")
         if answer == "q":
-            self.note(f"Step {step.number} “{step.title}”: gate declined (quit)")
-            raise _Quit(f"operator quit at step {step.number}")
+            self.note(f"{self._name(step)} “{step.title}”: gate declined (quit)")
+            raise _Quit(f"operator quit at {self._name(step).lower()}")
         if manual:
-            self.note(f"Step {step.number} “{step.title}”: manual step confirmed done")
+            self.note(f"{self._name(step)} “{step.title}”: manual step confirmed done")
         return None
 
     def _run(self, command: str, timeout: float) -> Captured:
         seq = None
         if self.recorder is not None:
-            seq = self.recorder.command_start(command, os.getcwd())
+            seq = self.recorder.command_start(self._masked(command), os.getcwd())
         began = self.io.now()
         result = self.io.runner(command, timeout, lambda data, _err: self.io.show_output(data))
         duration = (self.io.now() - began).total_seconds()
         if self.recorder is not None and seq is not None:
             self.recorder.command_end(
-                seq, result.exit_code, duration, result.output, timed_out=result.timed_out
+                seq,
+                result.exit_code,
+                duration,
+                self._masked(result.output),
+                timed_out=result.timed_out,
             )
         if result.interrupted:
             raise _Interrupted()
@@ -747,12 +836,12 @@ class Session:
             if result.timed_out:
                 why = f"`{_short(command)}` timed out after {_fmt_s(timeout)}"
                 self.io.say(f"  ✗ {why}")
-                self.note(f"Step {step.number} failed: {why}")
+                self.note(f"{self._name(step)} failed: {why}")
                 return why, result.output
             if result.exit_code != 0:
                 why = f"`{_short(command)}` exited with code {result.exit_code}"
                 self.io.say(f"  ✗ {why}")
-                self.note(f"Step {step.number} failed: {why}")
+                self.note(f"{self._name(step)} failed: {why}")
                 return why, result.output
         if not verification:
             self.io.say("  ✓ done (the runbook has no verification command for this step)")
@@ -766,7 +855,7 @@ class Session:
                     "timed out" if result.timed_out else f"exited with code {result.exit_code}"
                 )
                 self.io.say(f"  ✗ {why}")
-                self.note(f"Step {step.number} verification failed: {why}")
+                self.note(f"{self._name(step)} verification failed: {why}")
                 return why, result.output
         combined = "\n".join(outputs)
         expected = _expected_lines(step)
@@ -778,11 +867,11 @@ class Session:
                 f"“{_short(m)}”" for m in missing
             )
             self.io.say(f"  ✗ {why}")
-            self.note(f"Step {step.number} verification failed: {why}")
+            self.note(f"{self._name(step)} verification failed: {why}")
             return why, combined
         detail = "exit 0" + (f"; expected text found ({len(expected)})" if expected else "")
         self.io.say(f"  ✓ verification passed ({detail})")
-        self.note(f"Step {step.number} verification passed: {detail}")
+        self.note(f"{self._name(step)} verification passed: {detail}")
         return None
 
     def _on_failure(self, step: ParsedStep, failure: tuple[str, str]) -> str:
@@ -801,14 +890,14 @@ class Session:
                     io.say(f"    fix: {command}")
             for text in issue.solution_text:
                 io.say(f"    {text}")
-            self.note(f"Step {step.number}: troubleshooting entry matched: {issue.title}")
+            self.note(f"{self._name(step)}: troubleshooting entry matched: {issue.title}")
         has_rollback = bool(self.parsed.rollback_steps)
         if self.options.yes and not io.interactive:
             return "s"
         options = "[r]etry / " + ("roll[b]ack / " if has_rollback else "") + "[s]top"
         for _ in range(5):
             try:
-                answer = io.ask(f"Step {step.number} failed. {options}: ").strip().lower()
+                answer = io.ask(f"{self._name(step)} failed. {options}: ").strip().lower()
             except EOFError:
                 return "s"
             if answer in ("r", "retry"):
@@ -824,7 +913,7 @@ class Session:
         io.say("")
         n = len(self.parsed.rollback_steps)
         io.say(f"Rollback Procedure ({n} step{'s' if n != 1 else ''})")
-        self.note(f"Rollback started after step {failed.number} failed")
+        self.note(f"Rollback started after {self._name(failed).lower()} failed")
         self.state.rolled_back = True
         rollback = list(self.parsed.rollback_steps)
         self._collect(self.placeholders(rollback), dict(self.options.params), ask=True)

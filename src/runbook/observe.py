@@ -202,8 +202,12 @@ def run_captured(
             env=env,
         )
     except OSError as exc:
-        name = command if shell else " ".join(command)
-        return Captured(127, f"{name}: {exc.strerror or exc}", time.monotonic() - started)
+        name = command if isinstance(command, str) else (command[0] if command else "")
+        message = f"{name}: {exc.strerror or exc}"
+        if on_output is not None:  # the operator sees why, as a shell would say it
+            on_output((message + "\n").encode(), True)
+        code = 126 if isinstance(exc, PermissionError) else 127
+        return Captured(code, message, time.monotonic() - started)
     buf = _Bounded()
     timed_out = interrupted = False
     sel = selectors.DefaultSelector()

@@ -530,6 +530,7 @@ class Check:
     expected: str = ""
     if_failed: str = ""
     evidence: tuple[SourceRef, ...] = ()
+    parameters: tuple[Param, ...] = ()  # placeholders in ``command``
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,6 +546,7 @@ class RollbackStep:
     commands: tuple[str, ...]
     verification: str = ""
     evidence: tuple[SourceRef, ...] = ()
+    parameters: tuple[Param, ...] = ()  # placeholders in ``commands`` ({previous-...} included)
 
 
 @dataclass(frozen=True, slots=True)

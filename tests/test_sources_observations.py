@@ -292,3 +292,41 @@ def test_timeline_times_list_commands() -> None:
     ]
     assert ex.finished_at == datetime(2025, 11, 6, 2, 24, 30)
     assert [e.message for e in ex.errors] == ["logs: TypeError in schedules.py"]
+
+
+def test_loose_list_items_table_and_aware_timestamp() -> None:
+    rel = f"{OBS}/2026-01-12/execution-201500-db-migration-orders.md"
+    ex = _one(rel)
+    assert ex.mode is ObservationMode.EXECUTION  # "mode: Execution"
+    assert ex.declared_type == "migration"  # "operation: database migration"
+    assert ex.environment == "staging"  # "env: stg"
+    assert ex.owner == "ops-team"
+    assert ex.outcome is Outcome.SUCCESS  # "outcome: succeeded"
+    assert ex.started_at == datetime(2026, 1, 12, 19, 15)  # +01:00 converted to UTC
+    assert ex.duration_s == 150.0  # "2 minutes 30 seconds"
+    got = [
+        (c.text, c.source.line, c.exit_code, c.started_at, c.duration_s, c.outcome_note)
+        for c in ex.commands
+    ]
+    assert got == [
+        (
+            "pg_dump -Fc -f /backups/orders-v41.dump orders",
+            14,
+            0,
+            datetime(2026, 1, 12, 19, 15, 4),
+            48.0,
+            "exit 0 (48s)",
+        ),
+        ("alembic upgrade head", 15, 0, datetime(2026, 1, 12, 19, 16), 65.0, "exit 0 (1m 5s)"),
+        (
+            'psql -c "select count(*) from orders where region is null"',
+            22,
+            0,
+            None,
+            None,
+            "0 rows",
+        ),
+        ("alembic current", 23, 0, None, None, "42 (head)"),
+    ]
+    # "3. Checked the dashboards, all green." is prose, not a command
+    assert len(ex.commands) == 4

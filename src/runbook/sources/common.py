@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
 from runbook.model import Command, ErrorEvent, Outcome, SourceRef
-from runbook.sources.markdown import Document, Fence, scalar
+from runbook.sources.markdown import Document, Fence, norm_heading, scalar
 from runbook.sources.shell import is_transcript, split_script
-from runbook.timeparse import parse_duration, parse_timestamp, to_utc_naive
+from runbook.timeparse import find_timestamp, parse_duration, parse_timestamp, to_utc_naive
 
 SCRIPT_INFOS = frozenset(
     {"bash", "sh", "shell", "zsh", "ksh", "fish", "dash", "powershell", "ps1", "pwsh", "ps"}
@@ -348,10 +348,145 @@ def inline_commands(doc: Document, rel: str, start: int, end: int) -> list[Comma
             continue
         for span in _BACKTICKED.findall(text):
             span = span.strip()
-            words = span.split()
-            if words and _COMMANDISH.match(span) and words[0].lower() not in _PROSE_STARTS:
+            if looks_like_command(span):
                 out.append(Command(span, SourceRef(rel, i + 1), origin="inline"))
     return out
+
+
+def looks_like_command(text: str) -> bool:
+    """True for a program followed by arguments (``kubectl get pods``), not a word or a phrase."""
+    words = text.split()
+    return bool(words) and bool(_COMMANDISH.match(text)) and words[0].lower() not in _PROSE_STARTS
+
+
+def paren_duration(text: str) -> float | None:
+    """The first parenthesized duration in text: ``exit 0 (12s)`` gives 12."""
+    for m in _PAREN_DURATION.finditer(text):
+        seconds = parse_duration(m.group(1))
+        if seconds is not None:
+            return seconds
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A markdown pipe table: lowercased header cells and its body rows (0-based line, cells)."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+_SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_TIME_HEADERS = ("time", "timestamp", "start", "started", "when", "at", "clock", "time utc")
+_EVENT_HEADERS = ("event", "step", "action", "what", "description", "activity", "note", "notes")
+_DURATION_HEADERS = ("duration", "took", "elapsed", "time taken", "length")
+_COMMAND_HEADERS = ("command", "cmd", "commands")
+_EXIT_HEADERS = ("exit", "exit code", "rc", "return code", "exit status")
+_STATUS_HEADERS = ("status", "result", "outcome", "output", "notes", "note")
+
+
+def _cells(line: str) -> tuple[str, ...]:
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return tuple(c.strip() for c in re.split(r"(?<!\\)\|", body))
+
+
+def tables(doc: Document, start: int, end: int) -> list[Table]:
+    """Pipe tables (header, separator, rows) outside code blocks."""
+    out: list[Table] = []
+    prose = doc.prose(start, end)
+    k = 0
+    while k + 1 < len(prose):
+        (i, line), (j, sep) = prose[k], prose[k + 1]
+        if "|" in line and j == i + 1 and _SEPARATOR_ROW.match(sep.strip()):
+            header = tuple(norm_heading(c) for c in _cells(line))
+            rows: list[tuple[int, tuple[str, ...]]] = []
+            k += 2
+            while k < len(prose) and prose[k][1].strip().startswith("|"):
+                rows.append((prose[k][0], _cells(prose[k][1])))
+                k += 1
+            out.append(Table(header, tuple(rows)))
+            continue
+        k += 1
+    return out
+
+
+def _column(header: tuple[str, ...], names: tuple[str, ...]) -> int | None:
+    for idx, cell in enumerate(header):
+        if any(cell == n or cell.startswith(n + " ") for n in names):
+            return idx
+    return None
+
+
+def _cell_getter(cells: tuple[str, ...]) -> Callable[[int | None], str]:
+    def cell(idx: int | None) -> str:
+        return cells[idx] if idx is not None and idx < len(cells) else ""
+
+    return cell
+
+
+def table_rows(
+    table: Table, rel: str, day: date | None
+) -> tuple[list[tuple[datetime | None, str, int]], list[Command]]:
+    """Timeline entries and backticked commands from a table with a time or command column."""
+    when = _column(table.header, _TIME_HEADERS)
+    if when is None:  # no header says so: a column whose cells are mostly times
+        for idx in range(len(table.header)):
+            hits = sum(
+                1
+                for _, cells in table.rows
+                if idx < len(cells)
+                and (f := find_timestamp(cells[idx]))
+                and f[0].has_time
+                and not f[1]
+            )
+            if table.rows and hits * 2 >= len(table.rows):
+                when = idx
+                break
+    what = _column(table.header, _COMMAND_HEADERS)
+    took = _column(table.header, _DURATION_HEADERS)
+    exit_col = _column(table.header, _EXIT_HEADERS)
+    status = _column(table.header, _STATUS_HEADERS)
+    if when is None and what is None:
+        return [], []
+    entries: list[tuple[datetime | None, str, int]] = []
+    commands: list[Command] = []
+    for i, cells in table.rows:
+        cell = _cell_getter(cells)
+
+        at: datetime | None = None
+        if when is not None:
+            found = find_timestamp(cell(when))
+            if found is not None and found[0].has_time:
+                at = found[0].resolve(day)
+        seconds = parse_duration(cell(took)) if took is not None else None
+        rest = " ".join(
+            c for idx, c in enumerate(cells) if idx not in (when, took, exit_col, status) and c
+        )
+        if at is not None:
+            extra = f" ({cell(took)})" if seconds is not None else ""
+            entries.append((at, rest + extra, i + 1))
+        spans = re.findall(r"`([^`]+)`", cell(what)) if what is not None else []
+        for text in spans or ([cell(what)] if what is not None and cell(what) else []):
+            code = cell(exit_col).strip("`* ")
+            note = cell(status).strip()
+            if re.fullmatch(r"-?\d{1,3}", code):
+                exit_code: int | None = int(code)
+            else:
+                exit_code = exit_code_in(f"exit {code}") if code else exit_code_in(note)
+            commands.append(
+                Command(
+                    text=text.strip(),
+                    source=SourceRef(rel, i + 1),
+                    exit_code=exit_code,
+                    started_at=at,
+                    duration_s=seconds,
+                    outcome_note=note[:80],
+                    origin="table",
+                )
+            )
+    return entries, commands
 
 
 _DOLLAR = re.compile(r"^\$\s+")

@@ -252,10 +252,13 @@ def heading_matches(key: str, variant: str) -> bool:
 
 
 # "**Duration**: 45s", "**Input:**", "- **Exit Code**: 1", "Time: 4m", "__Output__:"
+# "**Output** (truncated):" and a bold line alone ("**Output**" above its fence) are labels too
 _LABEL = re.compile(
-    r"^\s*(?:>\s*)?(?:[-*+]\s+)?(?:\*\*|__)(?P<a>[^*_:\n]{1,60}?)\s*(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:)\s*(?P<av>.*)$"
-    r"|^\s*(?:[-*+]\s+)?(?P<b>[A-Za-z][\w ()/'-]{0,40}?)\s*:\s+(?P<bv>.*)$"
-    r"|^\s*(?:[-*+]\s+)?(?P<c>[A-Za-z][\w ()/'-]{0,40}?)\s*:\s*$"
+    r"^\s*+(?:>\s*)?(?:[-*+]\s+)?(?:\*\*|__)(?P<a>[^*_:\n]{1,60}?)\s*"
+    r"(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*(?:\([^)\n]{0,40}\)\s*)?:)\s*(?P<av>.*)$"
+    r"|^\s*+(?:[-*+]\s+)?(?P<b>[A-Za-z][\w ()/'-]{0,40}?)\s*:\s+(?P<bv>.*)$"
+    r"|^\s*+(?:[-*+]\s+)?(?P<c>[A-Za-z][\w ()/'-]{0,40}?)\s*:\s*$"
+    r"|^\s*+(?:\*\*|__)(?P<d>[A-Za-z][^*_:\n]{0,40}?)(?:\*\*|__)\s*$"
 )
 
 
@@ -264,7 +267,7 @@ def label(line: str) -> tuple[str, str] | None:
     m = _LABEL.match(line)
     if m is None:
         return None
-    name = m.group("a") or m.group("b") or m.group("c") or ""
+    name = m.group("a") or m.group("b") or m.group("c") or m.group("d") or ""
     value = m.group("av") if m.group("a") is not None else (m.group("bv") or "")
     return norm_heading(name), value.strip()
 

@@ -11,7 +11,6 @@ guide yields one Execution tagged "guide" with outcome UNKNOWN, so mining can te
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
@@ -36,7 +35,6 @@ from runbook.sources.common import (
     environment_name,
     errors_from_output,
     excerpt,
-    exit_code_in,
     expectation,
     fence_commands,
     fill_durations,
@@ -48,6 +46,8 @@ from runbook.sources.common import (
     outcome_from_commands,
     outcome_word,
     roll_days,
+    table_rows,
+    tables,
     unique,
 )
 from runbook.sources.markdown import (
@@ -55,7 +55,6 @@ from runbook.sources.markdown import (
     Fence,
     boolean,
     label,
-    norm_heading,
     scalar,
     words_list,
 )
@@ -256,8 +255,8 @@ def _session(
     commands.sort(key=lambda c: c.source.line)
     table_lines: set[int] = set()
     table_cmds: list[Command] = []
-    for table in _tables(doc, span.start, span.end):
-        entries, cmds = _table_rows(table, rel, day)
+    for table in tables(doc, span.start, span.end):
+        entries, cmds = table_rows(table, rel, day)
         if entries or cmds:
             table_lines.update(i for i, _ in table.rows)
         timeline.extend(entries)
@@ -467,119 +466,6 @@ def _prompt_blocks(doc: Document, rel: str, span: _Span, limit: int) -> list[Com
         last = i
     flush()
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    """A markdown pipe table: lowercased header cells and its body rows (0-based line, cells)."""
-
-    header: tuple[str, ...]
-    rows: tuple[tuple[int, tuple[str, ...]], ...]
-
-
-_SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_TIME_HEADERS = ("time", "timestamp", "start", "started", "when", "at", "clock", "time utc")
-_EVENT_HEADERS = ("event", "step", "action", "what", "description", "activity", "note", "notes")
-_DURATION_HEADERS = ("duration", "took", "elapsed", "time taken", "length")
-_COMMAND_HEADERS = ("command", "cmd", "commands")
-_STATUS_HEADERS = ("exit", "exit code", "rc", "status", "result", "outcome")
-
-
-def _cells(line: str) -> tuple[str, ...]:
-    body = line.strip()
-    body = body[1:] if body.startswith("|") else body
-    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
-    return tuple(c.strip() for c in re.split(r"(?<!\\)\|", body))
-
-
-def _tables(doc: Document, start: int, end: int) -> list[_Table]:
-    """Pipe tables (header, separator, rows) outside code blocks."""
-    out: list[_Table] = []
-    prose = doc.prose(start, end)
-    k = 0
-    while k + 1 < len(prose):
-        (i, line), (j, sep) = prose[k], prose[k + 1]
-        if "|" in line and j == i + 1 and _SEPARATOR_ROW.match(sep.strip()):
-            header = tuple(norm_heading(c) for c in _cells(line))
-            rows: list[tuple[int, tuple[str, ...]]] = []
-            k += 2
-            while k < len(prose) and prose[k][1].strip().startswith("|"):
-                rows.append((prose[k][0], _cells(prose[k][1])))
-                k += 1
-            out.append(_Table(header, tuple(rows)))
-            continue
-        k += 1
-    return out
-
-
-def _column(header: tuple[str, ...], names: tuple[str, ...]) -> int | None:
-    for idx, cell in enumerate(header):
-        if any(cell == n or cell.startswith(n + " ") for n in names):
-            return idx
-    return None
-
-
-def _cell_getter(cells: tuple[str, ...]) -> Callable[[int | None], str]:
-    def cell(idx: int | None) -> str:
-        return cells[idx] if idx is not None and idx < len(cells) else ""
-
-    return cell
-
-
-def _table_rows(
-    table: _Table, rel: str, day: date | None
-) -> tuple[list[tuple[datetime | None, str, int]], list[Command]]:
-    """Timeline entries and backticked commands from a table with a time or command column."""
-    when = _column(table.header, _TIME_HEADERS)
-    if when is None:  # no header says so: a column whose cells are mostly times
-        for idx in range(len(table.header)):
-            hits = sum(
-                1
-                for _, cells in table.rows
-                if idx < len(cells)
-                and (f := find_timestamp(cells[idx]))
-                and f[0].has_time
-                and not f[1]
-            )
-            if table.rows and hits * 2 >= len(table.rows):
-                when = idx
-                break
-    what = _column(table.header, _COMMAND_HEADERS)
-    took = _column(table.header, _DURATION_HEADERS)
-    status = _column(table.header, _STATUS_HEADERS)
-    if when is None and what is None:
-        return [], []
-    entries: list[tuple[datetime | None, str, int]] = []
-    commands: list[Command] = []
-    for i, cells in table.rows:
-        cell = _cell_getter(cells)
-
-        at: datetime | None = None
-        if when is not None:
-            found = find_timestamp(cell(when))
-            if found is not None and found[0].has_time:
-                at = found[0].resolve(day)
-        seconds = parse_duration(cell(took)) if took is not None else None
-        rest = " ".join(c for idx, c in enumerate(cells) if idx not in (when, took, status) and c)
-        if at is not None:
-            extra = f" ({cell(took)})" if seconds is not None else ""
-            entries.append((at, rest + extra, i + 1))
-        spans = re.findall(r"`([^`]+)`", cell(what)) if what is not None else []
-        for text in spans or ([cell(what)] if what is not None and cell(what) else []):
-            code = cell(status)
-            exit_code = int(code) if re.fullmatch(r"-?\d{1,3}", code) else exit_code_in(code)
-            commands.append(
-                Command(
-                    text=text.strip(),
-                    source=SourceRef(rel, i + 1),
-                    exit_code=exit_code,
-                    started_at=at,
-                    duration_s=seconds,
-                    outcome_note="" if exit_code is not None else code[:80],
-                    origin="table",
-                )
-            )
-    return entries, commands
 
 
 def _is_timeline(fence: Fence) -> bool:

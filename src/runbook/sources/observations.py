@@ -39,11 +39,15 @@ from runbook.sources.common import (
     fill_durations,
     input_commands,
     is_error_line,
+    looks_like_command,
     merge_commands,
     meta_datetime,
     outcome_from_commands,
     outcome_word,
+    paren_duration,
     roll_days,
+    table_rows,
+    tables,
     unique,
 )
 from runbook.sources.markdown import (
@@ -490,6 +494,11 @@ class _Reader:
 
         # **Commands Executed** lists, wherever they are
         list_cmds.extend(self._command_lists())
+        # a "Commands Executed" table (| Command | Exit | Outcome |) is a list too
+        for table in tables(doc, doc.body_start, len(doc.lines)):
+            first_row = table.rows[0][0] if table.rows else -1
+            if not any(a <= first_row < b for a, b in advice_ranges):
+                list_cmds.extend(table_rows(table, self.rel, self.day)[1])
         if total is None:
             total = self._total_anywhere()
         # every other shell fence not yet used
@@ -717,7 +726,7 @@ class _Reader:
                     break
                 started = True
                 body = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?", "", item_line)
-                cmd = _list_item(body, self.ref(j))
+                cmd = _list_item(body, self.ref(j), self.day)
                 if cmd is not None:
                     out.append(cmd)
                 k += 1
@@ -728,10 +737,10 @@ class _Reader:
         out: list[Command] = []
         for i, text in bullets(self.doc, sec.start, sec.body_end):
             body = re.sub(r"^\[[ xX]\]\s+", "", text)
-            cmd = _list_item(body, self.ref(i))
+            cmd = _list_item(body, self.ref(i), self.day)
             if cmd is None:
                 continue
-            if body.startswith("`") or cmd.exit_code is not None:
+            if body.startswith("`") or cmd.exit_code is not None or cmd.started_at is not None:
                 out.append(cmd)
         return out
 
@@ -961,9 +970,24 @@ def _tail(rest: str) -> tuple[int | None, str] | None:
     return int(m.group(1)), tail[sep.end() - (0 if tail[:1] in (" ", "\t") else 1) :].strip()
 
 
-def _list_item(body: str, ref: SourceRef) -> Command | None:
-    """Parse ``cmd - exit code - outcome``; the command may itself contain `` - ``."""
+_LOOSE_ITEM = re.compile(r"^(?P<pre>[^`]{1,80}?)`{1,2}(?P<cmd>[^`]+)`{1,2}(?P<rest>.*)$")
+_CLOCK_IN = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
+
+
+def _list_item(body: str, ref: SourceRef, day: date | None = None) -> Command | None:
+    """Parse ``cmd - exit code - outcome``; the command may itself contain `` - ``.
+
+    Also ``**Bash** (14:30:52): `kubectl get pods` → exit 0 (12s)``: a lead-in naming the tool
+    and time, then the backticked command.
+    """
     text = body.strip()
+    at: datetime | None = None
+    loose = _LOOSE_ITEM.match(text)
+    if loose and looks_like_command(loose.group("cmd").strip()):
+        clock = _CLOCK_IN.search(loose.group("pre"))
+        if clock:
+            at = parse_timestamp(clock.group(0), day)
+        text = f"`{loose.group('cmd')}`{loose.group('rest')}"
     for emoji, word in _EMOJI_OUTCOME.items():
         if text.startswith(emoji) or text.endswith(emoji):
             text = text.strip(emoji).strip()
@@ -1022,6 +1046,8 @@ def _list_item(body: str, ref: SourceRef) -> Command | None:
         text=command,
         source=ref,
         exit_code=exit_code,
+        started_at=at,
+        duration_s=paren_duration(note) if note else None,
         outcome_note=note[:80],
         origin="commands-executed",
     )

@@ -399,3 +399,14 @@ def test_credential_wrappers_are_tools_with_access() -> None:
     assert any(t.startswith("Doppler access") for t in access)
     # `git status` needs no write access.
     assert "Read access to the Git repository" in access
+
+
+def test_placeholders_outside_the_procedure_are_explained() -> None:
+    rb = make_runbook()
+    revert = next(
+        s for s in rb.rollback.steps if any("{previous-image-uri}" in c for c in s.commands)
+    )
+    names = {p.name: p for p in revert.parameters}
+    assert "previous-image-uri" in names
+    assert names["previous-image-uri"].examples  # the recorded values to choose from
+    assert all(c.parameters == () or c.parameters[0].name for c in rb.verification_checks)

@@ -1052,6 +1052,7 @@ def _checks(procedure: Procedure, clusters: Sequence[FailureCluster]) -> tuple[C
                 expected=verification.expected if verification else "",
                 if_failed=if_failed,
                 evidence=command.evidence,
+                parameters=_merge_params((command,)),
             )
         )
     return tuple(checks)
@@ -1138,6 +1139,21 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
 
 # `aws rds wait db-instance-available`, `aws cloudformation wait stack-create-complete`...
 _CREATION_WAIT = re.compile(r"\bwait\s+\S*(?:-available|-exists|create-complete)\b")
+
+
+def _inverse_params(text: str, sources: Sequence[MinedCommand]) -> tuple[Param, ...]:
+    """Parameters of a derived command: its own placeholders, ``{previous-x}`` from ``{x}``."""
+    known = {p.name: p for p in _merge_params(sources)}
+    params: list[Param] = []
+    for name in sorted(set(re.findall(r"\{([a-z0-9][a-z0-9-]*)\}", text))):
+        if name in known:
+            params.append(known[name])
+        elif name.startswith("previous-") and name[len("previous-") :] in known:
+            # The values recorded for {x} are the candidates: the previous one is among them.
+            params.append(Param(name, known[name[len("previous-") :]].examples))
+        else:
+            params.append(Param(name, ()))
+    return tuple(params)
 
 
 def _inverse_wait(verification: MinedCommand | None, inverse: str) -> str:
@@ -1239,6 +1255,7 @@ def _rollback(
                 commands=tuple(c.text for c in s.commands),
                 verification=s.verification.text if s.verification else "",
                 evidence=_dedupe_refs(r for c in s.commands for r in c.evidence),
+                parameters=_merge_params((*s.commands, *_opt(s.verification))),
             )
             for s in rollback_procedure.steps
         )
@@ -1266,6 +1283,7 @@ def _rollback(
                     commands=(inverse[1],),
                     verification=_inverse_wait(step.verification, inverse[1]),
                     evidence=command.evidence[:3],
+                    parameters=_inverse_params(inverse[1], (command, *_opt(step.verification))),
                 )
             )
     for migration in _heads(migrations):
@@ -1283,7 +1301,7 @@ def _rollback(
             )
     if derived:
         checks = [
-            c.text
+            c
             for s in procedure.steps
             if s.phase.strip().lower() not in _PREPARATION_PHASES
             for c in (*_opt(s.verification), *(c for c in s.commands if c.is_check))
@@ -1292,8 +1310,9 @@ def _rollback(
         derived.append(
             RollbackStep(
                 title="Verify the rollback (re-run the verification checks)",
-                commands=tuple(dict.fromkeys(checks)),
+                commands=tuple(dict.fromkeys(c.text for c in checks)),
                 verification="All checks pass",
+                parameters=_merge_params(checks),
             )
         )
     return Rollback(

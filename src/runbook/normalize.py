@@ -185,37 +185,22 @@ _SPACE = re.compile(r"\s")
 
 # ----------------------------------------------------------------------------- lexer
 
-_OPERATORS = (
-    "&>>",
-    "<<<",
-    "<<-",
-    "&&",
-    "||",
-    "|&",
-    ";;",
-    ">>",
-    "<<",
-    ">&",
-    "<&",
-    "&>",
-    ">|",
-    "<>",
-    "|",
-    "&",
-    ";",
-    "<",
-    ">",
-    "(",
-    ")",
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Longest first: the lexer takes the first operator the text starts with.
+_OPERATORS = tuple(
+    sorted(
+        _words("&>> <<< <<- && || |& ;; >> << >& <& &> >| <> | & ; < > ( )"),
+        key=lambda o: (-len(o), o),
+    )
 )
 _SEPARATORS = frozenset({"|", "||", "|&", "&&", ";", ";;", "&", "(", ")"})
 _OP_START = frozenset(op[0] for op in _OPERATORS)
 # A run of characters with no meaning to the shell, consumed at once.
 _PLAIN = re.compile(r"[^\s'\"\\$`|&;<>()]+")
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 class _Unbalanced(Exception):

@@ -28,7 +28,18 @@ Pipeline (Drain3-style: masking is data, applied before any mining):
 (``sudo``, ``env``, ``time``, ``doppler run --``, ``aws-vault exec P --``, ``npx``,
 ``poetry run``, ``python -m``...). A path is kept as written (``./scripts/deploy.sh``: the
 path identifies the script) except that directories named ``bin``/``sbin`` are dropped
-(``/usr/local/bin/aws`` -> ``aws``); use ``program_name`` for the bare basename.
+(``/usr/local/bin/aws`` -> ``aws``); use ``program_name`` for the bare basename. For a
+pipeline or chain, program and subcommand describe the first meaningful command (not ``cd``,
+``export``, ``echo``, ``sleep``, ``cat <<EOF |``...).
+
+Each ``Token`` keeps its original (redacted, unquoted) ``text``, the first placeholder name as
+``slot`` (None for literals) and its ``template`` as it appears in the key (canonical quoting,
+``{placeholders}``): ``" ".join(t.template for t in tokens) == key``; ``slot_values`` reads the
+value behind each placeholder back out of a token.
+
+``error_signature`` applies the same masks to an error message, plus durations, line numbers,
+hex, request ids and any standalone number (but not status/exit/error codes), after stripping
+timestamps, log levels and decorations, so the same error in different runs gets one signature.
 """
 
 from __future__ import annotations

@@ -119,6 +119,14 @@ def check_purpose(title: str) -> str:
     return "Confirm the result of the operation"
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z0-9][a-z0-9-]*)\}")
+
+
+def placeholders(commands: Sequence[str]) -> list[str]:
+    """The ``{name}`` placeholders used in ``commands``, sorted."""
+    return sorted({m for c in commands for m in _PLACEHOLDER.findall(c)})
+
+
 def block(text: str) -> str:
     """Text after a ``**Label**:``: inline when one line, else its own paragraph (lists survive)."""
     text = text.strip("\n")
@@ -190,6 +198,7 @@ def _environment() -> jinja2.Environment:
         block=block,
         one=one_line,
         check_purpose=check_purpose,
+        placeholders=placeholders,
     )
     return env
 
@@ -273,6 +282,7 @@ def render_markdown(
             rb=runbook,
             header_duration=header_duration(runbook.estimated_duration),
             grouped=len(runbook.steps) > MAX_STEPS_FLAT,
+            known_params={p.name: p.examples for st in runbook.steps for p in st.parameters},
             issues=runbook.troubleshooting[:MAX_ISSUES_DETAILED],
             more_issues=list(
                 enumerate(

@@ -1520,9 +1520,8 @@ def _notes(
         else f"{_n(n, 'run')} ({successful} successful, {n - successful} without a recorded outcome)"
     )
     notes.append(
-        f"Mined from {mined}: {_n(majority, 'step')} recur in a majority of runs"
-        + (f", {optional} optional" if optional else "")
-        + "."
+        f"Mined from {mined}: {_n(majority, 'step')} {'recurs' if majority == 1 else 'recur'} "
+        "in a majority of runs" + (f", {optional} optional" if optional else "") + "."
     )
     named = sorted({e.owner.strip() for e in used if e.owner and e.owner.strip()})
     if named and runbook.owner not in named:
@@ -1532,7 +1531,8 @@ def _notes(
         )
     if len(runbook.steps) < 5:
         notes.append(
-            f"Only {len(runbook.steps)} steps recur across runs (the original asks for 5-10); "
+            f"Only {_n(len(runbook.steps), 'step')} {'recurs' if len(runbook.steps) == 1 else 'recur'} "
+            "across runs (the original asks for 5-10); "
             "record more runs to fill the pattern."
         )
     if procedure.noise_dropped or procedure.one_offs_dropped:

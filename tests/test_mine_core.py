@@ -525,3 +525,30 @@ def test_a_wrapper_prefix_in_some_runs_is_the_same_step() -> None:
     assert step.verification is not None
     assert step.verification.text == "aws lambda wait function-updated --function-name w"
     assert step.verification.support == 8 and len(step.verification.keys) == 2
+
+
+def test_measured_durations_beat_timeline_gaps_that_include_idle_time() -> None:
+    cmds = [
+        ("kubectl rollout restart deployment/api -n prod", 1),
+        ("kubectl rollout status deployment/api -n prod", 40),
+    ]
+    runs = [
+        # measured (tool-call style): the operator paused 8 s after the restart
+        run(f"m{i}", cmds, start=T0 + timedelta(days=i), idle_after={0: 8.0}, record_total=True)
+        for i in range(3)
+    ]
+    runs += [
+        # timeline only: start-to-start gaps include the same pause
+        run(
+            f"g{i}",
+            cmds,
+            start=T0 + timedelta(days=10 + i),
+            idle_after={0: 8.0},
+            with_durations=False,
+        )
+        for i in range(5)
+    ]
+    p = mine(runs, OperationType.INCIDENT)
+    restart = _find(p, "kubectl rollout restart")
+    assert restart.duration is not None and restart.duration.median_s == 1.0
+    assert p.total is not None and p.total.median_s == 49.0  # wall time keeps the pause

@@ -200,10 +200,7 @@ def mine(
     templates = [kept[item].template for item in order]
     # Per run and command: seconds, or None when unknown or only a start-to-start gap while
     # enough runs measured it (gaps include idle time).
-    measured = {
-        i: sum(1 for v in kept[i].runs.values() if v[1] is not None and not v[2]) >= MIN_MEASURED
-        for i in order
-    }
+    measured = {i: _prefer_measured(kept[i]) for i in order}
     per_run = [
         {
             i: (None if measured[i] and kept[i].runs[r][2] else kept[i].runs[r][1])
@@ -709,10 +706,24 @@ def _render_single(t: CommandTemplate) -> str:
 # ----------------------------------------------------------------- durations
 
 
+def _prefer_measured(unit: _Unit) -> bool:
+    """Ignore start-to-start gaps (they include idle time) when measured durations suffice.
+
+    Three measured values do; one or two do when the gaps are clearly inflated by idle time.
+    """
+    recorded = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and not gap)
+    if len(recorded) >= MIN_MEASURED:
+        return True
+    gaps = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and gap)
+    if not recorded or not gaps:
+        return bool(recorded)
+    return durations.quantile(gaps, 0.5) > 1.5 * durations.quantile(recorded, 0.5)
+
+
 def _duration(unit: _Unit) -> Stat | None:
     recorded = [d for _c, d, gap, _v in unit.runs.values() if d is not None and not gap]
     gaps = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and gap)
-    if len(recorded) >= MIN_MEASURED:
+    if _prefer_measured(unit):
         # Enough measured durations: start-to-start gaps would only add idle time.
         return durations.summarize(recorded)
     if gaps:

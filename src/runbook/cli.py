@@ -140,15 +140,17 @@ def generate_cmd(
         target_dir = (
             out_dir if out_dir is not None else root / (config.out_dir if config else "runbooks")
         )
-        result = api.generate(
-            root,
-            op_type,
-            scope,
-            today=today(),
-            config=config,
-            allow_single_run=allow_single_run,
-            root_link=_root_link(root, target_dir),
-        )
+        with _ReadProgress() as progress:
+            result = api.generate(
+                root,
+                op_type,
+                scope,
+                today=today(),
+                config=config,
+                allow_single_run=allow_single_run,
+                root_link=_root_link(root, target_dir),
+                progress=progress,
+            )
         text = result.markdown if fmt == "md" else result.json
         if check or show_diff:
             found = api.check_runbook(result, target_dir, fmt, root=root)
@@ -206,6 +208,41 @@ def _check_generated(found: api_types.RegenerationCheck, *, show_diff: bool, che
     else:
         click.echo(f"runbook: {_display_path(found.existing)} is up to date", err=True)
     sys.exit(1 if check and found.changed else 0)
+
+
+class _Bar:
+    """rich's progress bar, imported only when one is shown."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.progress = Progress(console=Console(stderr=True), transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("reading evidence", total=total)
+
+
+class _ReadProgress:
+    """A transient progress bar on stderr while evidence is read (large corpora, terminals only)."""
+
+    MIN_FILES = 200  # below this, reading is quick enough that a bar is only noise
+
+    def __init__(self) -> None:
+        self._bar: _Bar | None = None
+
+    def __enter__(self) -> _ReadProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.progress.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.MIN_FILES or not sys.stderr.isatty():
+            return
+        if self._bar is None:
+            self._bar = _Bar(total)
+        self._bar.progress.update(self._bar.task, completed=done)
 
 
 def _root_link(root: Path, out_dir: Path) -> str | None:

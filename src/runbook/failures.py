@@ -327,26 +327,36 @@ def _same_run_fix(e: Execution, ev: _Event, tpl: _Templates) -> list[tuple[Comma
 
 
 class _Successes:
-    """Runs holding a successful instance of a key, for next-run fixes (built lazily)."""
+    """Where a key next ran successfully after a run (scanned lazily, remembered)."""
 
     def __init__(self, runs: Sequence[Execution], tpl: _Templates) -> None:
         self.runs = runs
         self.tpl = tpl
-        self.index: dict[str, list[tuple[int, int]]] = {}
+        self.seen: dict[tuple[str, int], int] = {}  # (key, run) -> command index, -1 = none
+        self.none_from: dict[str, int] = {}  # key -> first run from which no success follows
 
-    def of(self, key: str, program: str) -> list[tuple[int, int]]:
-        found = self.index.get(key)
-        if found is not None:
-            return found
-        hits: list[tuple[int, int]] = []
-        needle = program.rsplit("/", 1)[-1]
-        for r, e in enumerate(self.runs):
-            for i, c in enumerate(e.commands):
+    def at(self, key: str, program: str, r: int) -> int | None:
+        """Index of the first successful command with ``key`` in run ``r``."""
+        found = self.seen.get((key, r))
+        if found is None:
+            found = -1
+            needle = program.rsplit("/", 1)[-1]
+            for i, c in enumerate(self.runs[r].commands):
                 if _ok(c) and needle in c.text and self.tpl.get(r, i).key == key:
-                    hits.append((r, i))
+                    found = i
                     break
-        self.index[key] = hits
-        return hits
+            self.seen[(key, r)] = found
+        return found if found >= 0 else None
+
+    def next_after(self, key: str, program: str, run: int) -> tuple[int, int] | None:
+        """The first later run (and command) where ``key`` succeeded."""
+        stop = self.none_from.get(key, len(self.runs))
+        for r in range(run + 1, stop):
+            i = self.at(key, program, r)
+            if i is not None:
+                return r, i
+        self.none_from[key] = min(stop, run + 1)
+        return None
 
 
 def _next_run_fix(
@@ -354,15 +364,14 @@ def _next_run_fix(
 ) -> list[tuple[Command, str]] | None:
     if ev.key is None:
         return None
-    hits = successes.of(ev.key, ev.program)
-    pos = bisect.bisect_right(hits, (ev.run, 1 << 30))
-    if pos >= len(hits):
+    hit = successes.next_after(ev.key, ev.program, ev.run)
+    if hit is None:
         return None
-    r, i = hits[pos]
+    r, i = hit
     e = successes.runs[r]
     routine = normal.get(ev.key)
     if routine is None:
-        routine = normal[ev.key] = _routine_prefix(ev.key, hits, tpl)
+        routine = normal[ev.key] = _routine_prefix(ev.key, _recent_successes(ev, successes), tpl)
     failing = successes.runs[ev.run]
     before = {tpl.get(ev.run, j).key for j in range(ev.cmd or 0)} if ev.cmd is not None else set()
     del failing
@@ -383,6 +392,19 @@ def _next_run_fix(
 def _shapes(fix: Sequence[tuple[Command, str]], normalize: Normalizer) -> tuple[str, ...]:
     """Fix commands compared by shape, so a varying revision number is still one fix."""
     return tuple(shape_of(normalize(cmd.text)) for cmd, _k in fix)
+
+
+def _recent_successes(ev: _Event, successes: _Successes) -> list[tuple[int, int]]:
+    """Up to NORMAL_SAMPLE successful runs of the failing key, scanning back from the newest."""
+    assert ev.key is not None
+    out: list[tuple[int, int]] = []
+    for r in range(len(successes.runs) - 1, -1, -1):
+        i = successes.at(ev.key, ev.program, r)
+        if i is not None:
+            out.append((r, i))
+            if len(out) >= NORMAL_SAMPLE:
+                break
+    return out[::-1]
 
 
 def _routine_prefix(key: str, hits: Sequence[tuple[int, int]], tpl: _Templates) -> set[str]:

@@ -28,6 +28,14 @@ JSONValue = Any  # str | int | float | bool | None | list[JSONValue] | dict[str,
 class CodecError(ValueError):
     """Data that does not fit the requested type (message names the JSON path)."""
 
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str] = []  # filled while the error travels up: [".source", ".line"]
+
+    def __str__(self) -> str:
+        return f"${''.join(self.path)}: {self.reason}"
+
 
 def to_json(obj: object) -> JSONValue:
     """Turn a dataclass tree (tuples, enums, dates, paths, dicts) into plain JSON values."""
@@ -55,7 +63,7 @@ def to_json(obj: object) -> JSONValue:
 
 def from_json(tp: type[T], data: JSONValue) -> T:
     """Build a value of type ``tp`` from JSON data produced by ``to_json``."""
-    return cast(T, _decode(tp, data, "$"))
+    return cast(T, _decoder(cast(Any, tp))(data))
 
 
 @cache
@@ -68,125 +76,231 @@ def type_hints(cls: type) -> dict[str, Any]:
     return dict(_hints(cls))
 
 
-def _decode(tp: Any, data: JSONValue, where: str) -> Any:
+# Decoders are compiled once per type into closures: the cache decodes 100k files per run,
+# and re-inspecting type hints for every value made that the slowest part of a warm run.
+Decoder = Callable[[Any], Any]
+
+
+def _at(exc: CodecError, segment: str) -> CodecError:
+    exc.path.insert(0, segment)
+    return exc
+
+
+@cache
+def _decoder(tp: Any) -> Decoder:
     if tp is Any or tp is object:
-        return data
+        return _identity
     if tp is type(None) or tp is None:
-        if data is not None:
-            raise CodecError(f"{where}: expected null")
-        return None
+        return _decode_none
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
-        return _decode_union(typing.get_args(tp), data, where)
+        return _union_decoder(typing.get_args(tp))
     if origin in (tuple, list, set, frozenset):
-        return _decode_sequence(tp, origin, data, where)
+        return _sequence_decoder(tp, origin)
     if origin is dict:
-        key_t, val_t = typing.get_args(tp)
-        if not isinstance(data, dict):
-            raise CodecError(f"{where}: expected object")
-        return {
-            _decode(key_t, k, f"{where}.{k}"): _decode(val_t, v, f"{where}.{k}")
-            for k, v in data.items()
-        }
+        return _dict_decoder(*typing.get_args(tp))
     if origin is typing.Literal:
-        if data not in typing.get_args(tp):
-            raise CodecError(f"{where}: {data!r} not allowed")
-        return data
+        return _literal_decoder(typing.get_args(tp))
     if isinstance(tp, type):
-        return _decode_class(tp, data, where)
-    raise CodecError(f"{where}: unsupported type {tp!r}")
+        return _class_decoder(tp)
+    raise CodecError(f"unsupported type {tp!r}")
 
 
-def _decode_union(arms: tuple[Any, ...], data: JSONValue, where: str) -> Any:
-    if data is None and type(None) in arms:
-        return None
-    errors: list[str] = []
-    for arm in arms:
-        if arm is type(None):
-            continue
-        try:
-            return _decode(arm, data, where)
-        except CodecError as exc:
-            errors.append(str(exc))
-    raise CodecError(f"{where}: matches no member of the union ({'; '.join(errors)})")
+def _identity(data: Any) -> Any:
+    return data
 
 
-def _decode_sequence(tp: Any, origin: Any, data: JSONValue, where: str) -> Any:
-    if not isinstance(data, list):
-        raise CodecError(f"{where}: expected array")
+def _decode_none(data: Any) -> None:
+    if data is not None:
+        raise CodecError("expected null")
+
+
+def _union_decoder(arms: tuple[Any, ...]) -> Decoder:
+    concrete = [a for a in arms if a is not type(None)]
+    nullable = len(concrete) < len(arms)
+    if len(concrete) == 1:
+        inner = _decoder(concrete[0])
+
+        def optional(data: Any) -> Any:
+            return None if data is None and nullable else inner(data)
+
+        return optional
+    decoders = [_decoder(a) for a in concrete]
+
+    def union(data: Any) -> Any:
+        if data is None and nullable:
+            return None
+        reasons: list[str] = []
+        for dec in decoders:
+            try:
+                return dec(data)
+            except CodecError as exc:
+                reasons.append(str(exc))
+        raise CodecError(f"matches no member of the union ({'; '.join(reasons)})")
+
+    return union
+
+
+def _sequence_decoder(tp: Any, origin: Any) -> Decoder:
     args = typing.get_args(tp)
     if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-        if len(args) != len(data):
-            raise CodecError(f"{where}: expected {len(args)} items, got {len(data)}")
-        return tuple(
-            _decode(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True))
-        )
-    item_t = args[0] if args else Any
-    items = [_decode(item_t, v, f"{where}[{i}]") for i, v in enumerate(data)]
-    builder: Callable[[list[Any]], Any] = origin
-    return builder(items)
+        parts = [_decoder(a) for a in args]
 
+        def fixed(data: Any) -> Any:
+            if type(data) is not list:
+                raise CodecError("expected array")
+            if len(parts) != len(data):
+                raise CodecError(f"expected {len(parts)} items, got {len(data)}")
+            out = []
+            for i, (dec, v) in enumerate(zip(parts, data, strict=True)):
+                try:
+                    out.append(dec(v))
+                except CodecError as exc:
+                    raise _at(exc, f"[{i}]") from None
+            return tuple(out)
 
-_SCALARS: dict[type, tuple[type, ...]] = {
-    str: (str,),
-    int: (int,),
-    float: (float, int),  # JSON writes 2.0 as 2.0 but hand-written data may say 2
-}
+        return fixed
+    item = _decoder(args[0] if args else Any)
+    builder: Callable[[Any], Any] = origin
 
-
-def _decode_class(tp: type, data: JSONValue, where: str) -> Any:
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise CodecError(f"{where}: expected boolean")
-        return data
-    if tp in _SCALARS:
-        if isinstance(data, bool) or not isinstance(data, _SCALARS[tp]):
-            raise CodecError(f"{where}: expected {tp.__name__}")
-        return tp(data)
-    if issubclass(tp, enum.Enum):
+    def sequence(data: Any) -> Any:
+        if type(data) is not list:
+            raise CodecError("expected array")
         try:
-            return tp(data)
-        except ValueError as exc:
-            raise CodecError(f"{where}: {data!r} is not a {tp.__name__}") from exc
+            return builder(map(item, data))
+        except CodecError as exc:
+            for i, v in enumerate(data):  # slow path, only to name the failing index
+                try:
+                    item(v)
+                except CodecError:
+                    raise _at(exc, f"[{i}]") from None
+            raise
+
+    return sequence
+
+
+def _dict_decoder(key_t: Any, val_t: Any) -> Decoder:
+    key, val = _decoder(key_t), _decoder(val_t)
+
+    def mapping(data: Any) -> Any:
+        if type(data) is not dict:
+            raise CodecError("expected object")
+        out = {}
+        for k, v in data.items():
+            try:
+                out[key(k)] = val(v)
+            except CodecError as exc:
+                raise _at(exc, f".{k}") from None
+        return out
+
+    return mapping
+
+
+def _literal_decoder(allowed: tuple[Any, ...]) -> Decoder:
+    def literal(data: Any) -> Any:
+        if data not in allowed:
+            raise CodecError(f"{data!r} not allowed")
+        return data
+
+    return literal
+
+
+def _scalar_decoder(tp: type, accepted: tuple[type, ...]) -> Decoder:
+    def scalar(data: Any) -> Any:
+        if type(data) not in accepted:  # exact: bool is not an int here
+            raise CodecError(f"expected {tp.__name__}")
+        return tp(data) if type(data) is not tp else data
+
+    return scalar
+
+
+def _class_decoder(tp: type) -> Decoder:
+    if tp is bool:
+        return _scalar_decoder(bool, (bool,))
+    if tp is str:
+        return _scalar_decoder(str, (str,))
+    if tp is int:
+        return _scalar_decoder(int, (int,))
+    if tp is float:
+        # JSON writes 2.0 as 2.0 but hand-written data may say 2
+        return _scalar_decoder(float, (float, int))
+    if issubclass(tp, enum.Enum):
+        enum_t: Any = tp
+
+        def member(data: Any) -> Any:
+            try:
+                return enum_t(data)
+            except (ValueError, TypeError) as exc:
+                raise CodecError(f"{data!r} is not a {tp.__name__}") from exc
+
+        return member
     if dataclasses.is_dataclass(tp):
-        return _decode_dataclass(tp, data, where)
+        return _dataclass_decoder(tp)
     if issubclass(tp, datetime):
-        return _parse_iso(datetime.fromisoformat, data, where)
+        return _iso_decoder(datetime.fromisoformat, allow_time=True)
     if issubclass(tp, date):
-        if isinstance(data, str) and "T" in data:
-            raise CodecError(f"{where}: expected a date, got a datetime")
-        return _parse_iso(date.fromisoformat, data, where)
+        return _iso_decoder(date.fromisoformat, allow_time=False)
     if issubclass(tp, PurePath):
-        if not isinstance(data, str):
-            raise CodecError(f"{where}: expected path string")
-        return Path(data) if tp is PurePath else tp(data)
-    raise CodecError(f"{where}: unsupported type {tp.__name__}")
+        path_t: Callable[[str], Any] = Path if tp is PurePath else tp
+
+        def path(data: Any) -> Any:
+            if type(data) is not str:
+                raise CodecError("expected path string")
+            return path_t(data)
+
+        return path
+    raise CodecError(f"unsupported type {tp.__name__}")
 
 
-def _parse_iso(parse: Callable[[str], Any], data: JSONValue, where: str) -> Any:
-    if not isinstance(data, str):
-        raise CodecError(f"{where}: expected ISO string")
-    try:
-        return parse(data)
-    except ValueError as exc:
-        raise CodecError(f"{where}: {exc}") from exc
+def _iso_decoder(parse: Callable[[str], Any], *, allow_time: bool) -> Decoder:
+    def iso(data: Any) -> Any:
+        if type(data) is not str:
+            raise CodecError("expected ISO string")
+        if not allow_time and "T" in data:
+            raise CodecError("expected a date, got a datetime")
+        try:
+            return parse(data)
+        except ValueError as exc:
+            raise CodecError(str(exc)) from None
+
+    return iso
 
 
-def _decode_dataclass(tp: type, data: JSONValue, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise CodecError(f"{where}: expected object for {tp.__name__}")
-    hints = _hints(tp)
-    fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise CodecError(f"{where}: unknown field(s) for {tp.__name__}: {', '.join(unknown)}")
-    kwargs: dict[str, Any] = {}
-    for name, f in fields.items():
-        if name in data:
-            kwargs[name] = _decode(hints[name], data[name], f"{where}.{name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise CodecError(f"{where}: missing field {name!r} for {tp.__name__}")
-    try:
-        return tp(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise CodecError(f"{where}: cannot build {tp.__name__}: {exc}") from exc
+def _dataclass_decoder(tp: type) -> Decoder:
+    # The field plan is built on first use, so self-referencing dataclasses cannot recurse
+    # forever while their decoder is being compiled.
+    plan: list[tuple[str, Decoder, bool]] = []
+    names: frozenset[str] = frozenset()
+
+    def build(data: Any) -> Any:
+        nonlocal names
+        if not names:
+            hints = _hints(tp)
+            for f in dataclasses.fields(tp):
+                if f.init:
+                    required = (
+                        f.default is dataclasses.MISSING
+                        and f.default_factory is dataclasses.MISSING
+                    )
+                    plan.append((f.name, _decoder(hints[f.name]), required))
+            names = frozenset(name for name, _, _ in plan)
+        if type(data) is not dict:
+            raise CodecError(f"expected object for {tp.__name__}")
+        if not names.issuperset(data):
+            unknown = ", ".join(sorted(str(k) for k in set(data) - names))
+            raise CodecError(f"unknown field(s) for {tp.__name__}: {unknown}")
+        kwargs: dict[str, Any] = {}
+        for name, dec, required in plan:
+            if name in data:
+                try:
+                    kwargs[name] = dec(data[name])
+                except CodecError as exc:
+                    raise _at(exc, f".{name}") from None
+            elif required:
+                raise CodecError(f"missing field {name!r} for {tp.__name__}")
+        try:
+            return tp(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise CodecError(f"cannot build {tp.__name__}: {exc}") from None
+
+    return build

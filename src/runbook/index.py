@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import sqlite3
@@ -76,15 +77,23 @@ def schema_hash() -> str:
     return h.hexdigest()
 
 
+# The code whose output the cache stores: readers and what they call, the model, the codec.
+_PARSING_CODE: tuple[str, ...] = ("sources", "model.py", "codec.py", "config.py", "normalize.py")
+_PARSING_CODE += ("redact.py", "timeparse.py", "index.py")
+
+
 @cache
 def _code_hash() -> str:
-    # Reader fixes ship without version bumps during development; any change to the
-    # package's code must invalidate parsed results, or a fixed parser would be invisible.
+    # Reader fixes ship without version bumps during development; a change to the parsing
+    # code must invalidate parsed results, or a fixed parser would stay invisible.
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for path in sorted(pkg.rglob("*.py")):
+        rel = path.relative_to(pkg).as_posix()
+        if not rel.startswith(_PARSING_CODE):
+            continue
         try:
-            h.update(path.relative_to(pkg).as_posix().encode())
+            h.update(rel.encode())
             h.update(path.read_bytes())
         except OSError:
             continue
@@ -120,6 +129,10 @@ def load_corpus(
     store = _Store.open(root, config, diagnostics) if config.cache else None
     files: list[ParsedFile] = []
     total = len(candidates)
+    # Parsed evidence is an acyclic tree of frozen dataclasses: the cyclic collector only
+    # rescans the growing heap (10x slower at 100k files on 3.11), so pause it while loading.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         for i, cand in enumerate(candidates, 1):
             result = _load_one(cand, root, config, read, store)
@@ -132,6 +145,8 @@ def load_corpus(
         if store is not None:
             store.finish({c.rel for c in candidates}, diagnostics)
     finally:
+        if gc_was_enabled:
+            gc.enable()
         if store is not None:
             store.close()
     skipped.sort(key=lambda s: (s.path, s.reason))

@@ -719,6 +719,7 @@ def _token_eq(a: str, b: str) -> bool:
     return bool((pa and pa.match(b)) or (pb and pb.match(a)))
 
 
+@lru_cache(maxsize=65536)
 def command_matches(runbook_command: str, run_command: str, threshold: float = 0.7) -> bool:
     """True when a run's command is the runbook's command (placeholders match any value)."""
     a, b = _template(runbook_command), _template(run_command)

@@ -18,14 +18,19 @@ from runbook.errors import InputError, NoEvidenceError, RefusalError, UsageError
 from runbook.model import (
     AlarmDef,
     Classification,
+    Count,
+    EntryReport,
     EvidenceKind,
     Execution,
+    FileReport,
     Journal,
     OperationType,
     Outcome,
     ParsedFile,
     Procedure,
     Runbook,
+    SourcesReport,
+    SourcesTotals,
     ValidationReport,
 )
 
@@ -607,6 +612,153 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+# ======================================================================== sources
+
+RECORD_FIRST_HINT = (
+    "record runs first: one file per run as "
+    ".claude/observations/YYYY-MM-DD/execution-HHMMSS-slug.md (failures as failure-HHMMSS-slug.md), "
+    "error journals as .claude/journals/error/YYYY-MM-DD-slug.md, or add CI logs (ci-logs/*.log) "
+    "or shell history (.bash_history); `runbook observe start` will record a run for you"
+)
+
+
+def check_root(root: Path) -> None:
+    """Raise InputError unless ``root`` is an existing directory."""
+    if not root.exists():
+        raise InputError(f"{root}: no such directory", hint="pass --root DIR (default: .)")
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory", hint="pass the repository directory as --root")
+
+
+def sources(
+    root: Path, config: Config | None = None, progress: Progress | None = None
+) -> SourcesReport:
+    """Every evidence file under ``root`` with kind and classification, and every skipped file."""
+    from runbook.index import load_corpus
+
+    check_root(root)
+    config = config or load_config(root)
+    corpus = load_corpus(root, config, progress=progress)
+    if not corpus.files and not corpus.skipped:
+        raise NoEvidenceError(
+            f"no evidence found under {root}: nothing to mine yet", hint=RECORD_FIRST_HINT
+        )
+    files = tuple(_file_report(parsed) for parsed in corpus.files)
+    return SourcesReport(
+        root=root.as_posix(),
+        files=files,
+        skipped=corpus.skipped,
+        diagnostics=corpus.diagnostics,
+        totals=_totals(files, corpus.skipped, corpus.diagnostics),
+    )
+
+
+def _file_report(parsed: ParsedFile) -> FileReport:
+    from runbook.classify import classify, classify_journal
+
+    entries: list[EntryReport] = []
+    for ex in parsed.executions:
+        entries.append(
+            _entry(ex.id, "execution", ex.title, classify(ex), len(ex.commands), len(ex.errors))
+        )
+    for j in parsed.journals:
+        n_cmds = len(j.solution_commands) + len(j.verification_commands)
+        entries.append(
+            _entry(j.id, "journal", j.title, classify_journal(j), n_cmds, len(j.error_messages))
+        )
+    for a in parsed.alarms:
+        scopes = tuple(sorted({s for s in (a.tool, _alarm_service(a.namespace)) if s}))
+        entries.append(
+            EntryReport(
+                id=f"{a.source}#{a.name}",
+                record="alarm",
+                title=a.name,
+                operation_type=OperationType.INCIDENT,
+                scopes=scopes,
+                reasons=("alarm definition",),
+            )
+        )
+    for m in parsed.migrations:
+        entries.append(
+            EntryReport(
+                id=f"{m.source}#{m.version}",
+                record="migration",
+                title=m.name or m.version,
+                operation_type=OperationType.MIGRATION,
+                scopes=tuple(s for s in ("database", m.tool) if s),
+                reasons=("migration file",),
+            )
+        )
+    return FileReport(
+        path=parsed.path,
+        kind=parsed.kind,
+        entries=tuple(entries),
+        commands=sum(e.commands for e in entries),
+        errors=sum(e.errors for e in entries),
+        failures=sum(1 for ex in parsed.executions if ex.outcome is Outcome.FAILURE),
+        journals=len(parsed.journals),
+        redactions=parsed.redactions,
+        diagnostics=tuple(sorted(parsed.diagnostics, key=lambda d: (d.source, d.message))),
+    )
+
+
+def _entry(
+    id_: str, record: str, title: str, c: Classification, commands: int, errors: int
+) -> EntryReport:
+    return EntryReport(
+        id=id_,
+        record=record,
+        title=title,
+        operation_type=c.operation_type,
+        scopes=c.scopes,
+        environment=c.environment,
+        outcome=c.outcome,
+        confidence=c.confidence,
+        reasons=c.reasons,
+        commands=commands,
+        errors=errors,
+    )
+
+
+def _alarm_service(namespace: str) -> str:
+    # "AWS/Lambda" -> "lambda"; "AWS/RDS" -> "rds"
+    return namespace.rsplit("/", 1)[-1].lower() if namespace else ""
+
+
+def _totals(
+    files: Sequence[FileReport], skipped: Sequence[object], diagnostics: Sequence[object]
+) -> SourcesTotals:
+    entries = [e for f in files for e in f.entries]
+    by_kind = Counter(f.kind.value for f in files)
+    by_type = Counter(
+        e.operation_type.value for e in entries if e.record in ("execution", "journal")
+    )
+    return SourcesTotals(
+        files=len(files),
+        executions=sum(1 for e in entries if e.record == "execution"),
+        journals=sum(1 for e in entries if e.record == "journal"),
+        alarms=sum(1 for e in entries if e.record == "alarm"),
+        migrations=sum(1 for e in entries if e.record == "migration"),
+        commands=sum(f.commands for f in files),
+        errors=sum(f.errors for f in files),
+        failures=sum(f.failures for f in files),
+        skipped=len(skipped),
+        diagnostics=len(diagnostics) + sum(len(f.diagnostics) for f in files),
+        redactions=sum(f.redactions for f in files),
+        by_kind=tuple(Count(k, n) for k, n in sorted(by_kind.items())),
+        by_type=tuple(Count(k, n) for k, n in sorted(by_type.items())),
+    )
+
+
+def sources_json(report: SourcesReport) -> str:
+    """The report as one JSON document: stable key order, lists already sorted."""
+    import json
+
+    from runbook.codec import to_json
+
+    return json.dumps(to_json(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 # ======================================================================== validate

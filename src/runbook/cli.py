@@ -12,8 +12,12 @@ import click
 
 from runbook import __version__
 from runbook.errors import RunbookError
+from runbook.model import SourcesReport
 
 if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+    from rich.progress import Progress, TaskID
+
     from runbook import api as api_types
 
 OPERATION_TYPES = (
@@ -306,6 +310,143 @@ def _root_of(observation: Path) -> Path:
         if parent.name == ".claude":
             return parent.parent
     return Path(".")
+
+
+# ------------------------------------------------------------------------- sources
+
+
+@main.command("sources")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Repository holding the evidence.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+def sources_cmd(root: Path, as_json: bool) -> None:
+    """List the evidence found under --root: kind, classification, commands, failures,
+    and every skipped file with its reason.
+
+    \b
+    Evidence is read from .claude/observations/ (execution-, failure-, behavior-*.md),
+    .claude/journals/, docs/ and other ops notes, .github/workflows/, CI logs, shell
+    history, asciinema casts, migrations/ and alarm definitions. Parsed results are
+    cached in .runbook/cache.sqlite, so a second run over unchanged files is fast.
+
+    \b
+    Examples:
+      runbook sources                              # the current repository
+      runbook sources --root examples/acme-platform
+      runbook sources --json | jq '.totals'        # machine-readable
+    """
+    from runbook import api
+
+    try:
+        with _SourcesProgress() as progress:
+            report = api.sources(root, progress=progress)
+    except RunbookError as exc:
+        fail(exc)
+        return
+    if as_json:
+        click.echo(api.sources_json(report), nl=False)
+    else:
+        _print_sources(report)
+    _sources_diagnostics(report)
+
+
+class _SourcesProgress:
+    """A rich progress bar on stderr, shown only for large corpora on a terminal."""
+
+    THRESHOLD = 200
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> _SourcesProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._progress is None:
+            if total <= self.THRESHOLD or not sys.stderr.isatty():
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("reading evidence", total=total)
+        if self._task is not None:
+            self._progress.update(self._task, completed=done)
+
+
+def _print_sources(report: SourcesReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    # Piped output is read by people and grep alike: never fold a path because of a default 80.
+    width = None if sys.stdout.isatty() else max(200, int(os.environ.get("COLUMNS", "0") or 0))
+    console = Console(width=width, highlight=False, soft_wrap=False)
+    table = Table(title=f"Evidence under {report.root}", title_justify="left", box=None)
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("file", "left"),
+        ("kind", "left"),
+        ("type", "left"),
+        ("scopes", "left"),
+        ("env", "left"),
+        ("outcome", "left"),
+        ("cmds", "right"),
+        ("errors", "right"),
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "file")
+    for f in report.files:
+        if not f.entries:
+            table.add_row(f.path, f.kind.value, "-", "", "", "", "0", "0")
+        for i, e in enumerate(f.entries):
+            label = f.path if i == 0 else f"  ↳ {e.record}: {e.title or e.id}"
+            table.add_row(
+                label,
+                f.kind.value if i == 0 else "",
+                e.operation_type.value,
+                ", ".join(e.scopes[:5]) + (" …" if len(e.scopes) > 5 else ""),
+                e.environment or "",
+                e.outcome.value,
+                str(e.commands),
+                str(e.errors),
+            )
+    console.print(table)
+    if report.skipped:
+        skipped = Table(title="Skipped", title_justify="left", box=None)
+        skipped.add_column("file", overflow="fold")
+        skipped.add_column("reason", overflow="fold")
+        for s in report.skipped:
+            skipped.add_row(s.path, s.reason)
+        console.print(skipped)
+    t = report.totals
+    types = ", ".join(f"{c.count} {c.name}" for c in t.by_type) or "none"
+    console.print(
+        f"{t.files} files: {t.executions} executions, {t.journals} journals, {t.alarms} alarms, "
+        f"{t.migrations} migrations; {t.commands} commands, {t.failures} failed runs, "
+        f"{t.errors} errors; {t.skipped} skipped. By type: {types}."
+    )
+
+
+def _sources_diagnostics(report: SourcesReport) -> None:
+    for d in report.diagnostics:
+        click.echo(f"runbook: {d.level}: {d.source}: {d.message}", err=True)
+    n = report.totals.diagnostics
+    if report.totals.redactions:
+        click.echo(
+            f"runbook: {report.totals.redactions} secret(s) redacted while reading", err=True
+        )
+    if n:
+        click.echo(f"runbook: {n} diagnostic(s); `runbook sources --json` lists them", err=True)
 
 
 # ------------------------------------------------------------------------ validate

@@ -645,3 +645,20 @@ def test_run_joins_an_open_recording(tmp_path: Path) -> None:
     state = observe.current(tmp_path)  # still open: the operator stops it
     assert state is not None and len(state.commands) == 3
     assert any("runbook run" in n and "ended: success" in n for n in state.notes)
+
+
+def test_run_refuses_while_an_orphaned_recording_waits_for_recovery(tmp_path: Path) -> None:
+    from runbook import observe
+
+    book = tmp_path / "rb.md"
+    book.write_text(INJECTION_RUNBOOK, encoding="utf-8")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    observe.start(tmp_path, "lost ssh session", owner_pid=dead.pid)
+    fake = Fake(answers=["y"])
+    with pytest.raises(UsageError, match="already open") as err:
+        api.run_runbook(
+            book, root=tmp_path, options=RunOptions(params=(("tag", "v1"),)), io=fake.io()
+        )
+    assert "recover" in err.value.hint
+    assert fake.ran == []

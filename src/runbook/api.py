@@ -919,13 +919,20 @@ def run_runbook(path: Path, *, root: Path, options: RunOptions, io: RunIO) -> Ru
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     parsed = apply_sidecar(parse_runbook(text, path.as_posix()), path)
     session = Session(parsed, text, options, io)
+    # a live recording (`observe start` in this shell) takes the run in; an orphaned one is
+    # refused (with the hint to recover it) before the operator answers any prompt
+    open_now = None if options.dry_run else observe.current(root)
+    joined = open_now is not None and not observe.is_orphaned(open_now)
+    if not options.dry_run and not joined:
+        if not root.is_dir():
+            raise InputError(f"{root}: not a directory", hint="pass --root DIR (default: .)")
+        observe.refuse_if_open(root)
     session.prepare()
     if options.dry_run:
         return RunOutcome(result=None, dry_run=session.dry_run())
     values = dict(session.state.values)
     env = next((values[k] for k in ("env", "environment", "stage") if k in values), "")
-    open_now = observe.current(root)
-    if open_now is not None:
+    if open_now is not None and joined:
         recorder = observe.open_recorder(root, io.now)
         recorder.note(f"runbook run {path.as_posix()} started")
         result = session.execute(recorder)

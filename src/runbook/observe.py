@@ -45,11 +45,13 @@ __all__ = [
     "clean_output",
     "current",
     "exec_command",
+    "is_orphaned",
     "open_recorder",
     "parse_journal",
     "read_journal",
     "record_command",
     "recover",
+    "refuse_if_open",
     "render_observations",
     "run_captured",
     "shell_hook",
@@ -617,6 +619,16 @@ def start(
     title = " ".join(title.split())
     if not title:
         raise UsageError("a recording needs a title", hint='runbook observe start "deploy lambda"')
+    refuse_if_open(root)
+    at = now()
+    runs = _runs_dir(root)
+    runs.mkdir(parents=True, exist_ok=True)
+    base = f"{at:%Y%m%d-%H%M%S}-{_slug(_safe(title))}"
+    return _create(root, title, base, at, now, op_type, scope, env, owner_pid, source)
+
+
+def refuse_if_open(root: Path) -> None:
+    """UsageError naming the recording already open under ``root`` (and how to close it)."""
     open_now = current(root)
     if open_now is not None:
         hint = "stop it with `runbook observe stop` first"
@@ -627,10 +639,21 @@ def start(
             + (f", started {_iso(open_now.started_at)}" if open_now.started_at else ""),
             hint=hint,
         )
-    at = now()
+
+
+def _create(
+    root: Path,
+    title: str,
+    base: str,
+    at: datetime,
+    now: Clock,
+    op_type: str,
+    scope: str,
+    env: str,
+    owner_pid: int | None,
+    source: str,
+) -> Recorder:
     runs = _runs_dir(root)
-    runs.mkdir(parents=True, exist_ok=True)
-    base = f"{at:%Y%m%d-%H%M%S}-{_slug(_safe(title))}"
     for k in range(1, 1000):
         name = base if k == 1 else f"{base}-{k}"
         path = runs / f"{name}.jsonl"
@@ -657,8 +680,33 @@ def start(
             "source": source,
         }
     )
-    _write_atomic(_current_path(root), journal.id + "\n")
+    _claim_current(root, journal)
     return Recorder(root, journal, now, _limit(root))
+
+
+def _claim_current(root: Path, journal: Journal) -> None:
+    """Point ``current`` at ``journal`` unless another start won the race (then refuse)."""
+    pointer = _current_path(root)
+    tmp = pointer.with_name(f".{CURRENT_FILE}.{os.getpid()}.{journal.id}.tmp")
+    tmp.write_text(journal.id + "\n", encoding="utf-8")
+    try:
+        for _attempt in range(2):
+            try:
+                os.link(tmp, pointer)  # atomic: fails when a pointer exists
+                _fsync_dir(pointer.parent)
+                return
+            except FileExistsError:
+                if current(root) is not None:
+                    break
+                with contextlib.suppress(OSError):  # stale: its journal stopped or vanished
+                    pointer.unlink()
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    with contextlib.suppress(OSError):
+        journal.path.unlink()
+    refuse_if_open(root)
+    raise UsageError("another recording started at the same time; try again")
 
 
 def open_recorder(root: Path, now: Clock = utc_now) -> Recorder:
@@ -1068,6 +1116,11 @@ class JournalStatus:
     problems: tuple[str, ...] = ()
 
 
+def is_orphaned(state: RecordingState) -> bool:
+    """True when an unfinished recording's owner and its in-flight commands are all gone."""
+    return _orphaned(state)
+
+
 def _orphaned(state: RecordingState) -> bool:
     if state.stopped:
         return False
@@ -1292,22 +1345,15 @@ class _PtyTracker:
         self.buf = _Bounded()
 
     def read(self, fd: int) -> bytes:
-        """pty.spawn's reader: an empty result means end of output, so a read that held only
-        marks reads again."""
-        while True:
-            shown = self._read_once(fd)
-            if shown is None:
-                return b""
-            if shown:
-                return shown
-
-    def _read_once(self, fd: int) -> bytes | None:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:  # EIO: the child side closed
-            data = b""
+        """pty.spawn's reader. An empty result would mean end of output (and reading again
+        could block while the child waits for input), so a read that held only marks shows a
+        NUL, which terminals ignore."""
+        data = os.read(fd, 65536)  # OSError (EIO) at the child's exit ends pty.spawn's loop
         if not data:
-            return None
+            return data
+        return self._strip(data) or b"\x00"
+
+    def _strip(self, data: bytes) -> bytes:
         data = self.pending + data
         self.pending = b""
         # an incomplete mark at the end waits for the next read

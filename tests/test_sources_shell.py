@@ -132,3 +132,41 @@ def test_never_raises(text: str, transcript: bool | None) -> None:
     for sl in split_script(text, transcript=transcript):
         assert sl.command.strip()
         assert 0 <= sl.offset < len(text.split("\n"))
+
+
+AGENT_TRANSCRIPT = """⏺ I'll check the pods first.
+
+⏺ Bash(kubectl get pods -n prod)
+  ⎿  NAME       READY   STATUS
+     api-1      1/1     Running
+
+⏺ Read(deploy/values.yaml)
+  ⎿  Read 40 lines
+
+⏺ Bash(aws lambda update-function-code --function-name report_worker
+      --image-uri 123456789012.dkr.ecr.us-east-1.amazonaws.com/report-worker:1.4.3)
+  ⎿  Error: An error occurred (ResourceConflictException) when calling the UpdateFunctionCode operation
+"""
+
+
+def test_agent_terminal_transcript() -> None:
+    # Claude Code's own rendering: only Bash(...) calls are shell; other tools end the output
+    assert is_transcript(AGENT_TRANSCRIPT)
+    assert split_script(AGENT_TRANSCRIPT) == [
+        ShellLine(
+            2,
+            "kubectl get pods -n prod",
+            "NAME       READY   STATUS\napi-1      1/1     Running",
+            None,
+            True,
+        ),
+        ShellLine(
+            9,
+            "aws lambda update-function-code --function-name report_worker "
+            "--image-uri 123456789012.dkr.ecr.us-east-1.amazonaws.com/report-worker:1.4.3",
+            "Error: An error occurred (ResourceConflictException) when calling the "
+            "UpdateFunctionCode operation",
+            None,
+            True,
+        ),
+    ]

@@ -8,6 +8,7 @@ followed by its output. ``>>>`` lines are Python, never shell.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 
 
@@ -31,6 +32,11 @@ _DOLLAR_PROMPT = re.compile(
 )
 _PS_PROMPT = re.compile(r"^\s*PS(?: [^>\n]{0,200})?>\s?(?P<cmd>.*)$")
 _ROOT_PROMPT = re.compile(r"^\s*#\s(?P<cmd>.*)$")
+# Claude Code's terminal transcript: "⏺ Bash(kubectl get pods)" then "  ⎿  output" lines;
+# "⏺ Read(...)" and other tool calls end the previous command's output
+_AGENT_CALL = re.compile(r"^\s*[●⏺]\s*(?P<tool>[A-Za-z][\w ]{0,30}?)\((?P<cmd>.*)$")
+_AGENT_OUTPUT = re.compile(r"^(\s*)⎿")
+_AGENT_MARK = re.compile(r"^\s*[●⏺]\s")
 _PS2 = re.compile(r"^\s*>\s?")
 _HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
 _OPENERS = re.compile(r"(?:^|[;&|(]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
@@ -141,7 +147,7 @@ _COMMAND_WORD = re.compile(r"^[A-Za-z0-9_./~${}\-]++(?:=\S*)?$")
 
 _SPECIAL = re.compile(r"[\\'\"#]")
 _DQ_SPECIAL = re.compile(r'[\\"]')
-_PROMPT_CHARS = re.compile(r"[$#%>❯»]")
+_PROMPT_CHARS = re.compile(r"[$#%>❯»●⏺]")
 
 
 def _scan(line: str, quote: str | None) -> tuple[str | None, int | None]:
@@ -219,6 +225,12 @@ def _prompt(line: str, root_prompts: bool) -> tuple[str, str | None] | None:
     """(command, cwd) when ``line`` is a prompt line."""
     if not _PROMPT_CHARS.search(line) or line.lstrip().startswith(">>>"):
         return None
+    if m := _AGENT_CALL.match(line):
+        if m.group("tool").strip().lower() not in ("bash", "shell", "run", "terminal"):
+            return _NOT_SHELL
+        return m.group("cmd"), None
+    if _AGENT_MARK.match(line):
+        return _NOT_SHELL  # the agent's narration ends the previous output
     if m := _USER_PROMPT.match(line):
         return m.group("cmd"), m.group("cwd") or None
     if m := _DOLLAR_PROMPT.match(line):
@@ -228,6 +240,24 @@ def _prompt(line: str, root_prompts: bool) -> tuple[str, str | None] | None:
     if root_prompts and (m := _ROOT_PROMPT.match(line)) and _looks_like_command(m.group("cmd")):
         return m.group("cmd"), None
     return None
+
+
+_NOT_SHELL = ("", None)  # a prompt-like line that starts no shell command (another tool's call)
+
+
+def _agent_call(lines: list[str], i: int, first: str) -> tuple[str, int]:
+    """The command inside ``Bash(...)``, which may wrap over lines; the next index."""
+    parts = [first]
+    j = i + 1
+    while not parts[-1].rstrip().endswith(")") and j < len(lines) and j - i < 50:
+        if _AGENT_OUTPUT.match(lines[j]) or _AGENT_CALL.match(lines[j]):
+            break
+        parts.append(lines[j].strip())
+        j += 1
+    text = " ".join(p.strip() for p in parts).strip()
+    if text.endswith(")"):
+        text = text[:-1].rstrip()
+    return text, j
 
 
 def is_transcript(text: str) -> bool:
@@ -321,13 +351,20 @@ def split_script(text: str, *, transcript: bool | None = None) -> list[ShellLine
         if not cmd.strip():
             i += 1
             continue
-        command, j = _gather(lines, i, cmd, True)
-        if not _balanced_enough(command):
-            command, j = _strip_comment(cmd, None).strip(), i + 1
+        agent = _AGENT_CALL.match(lines[i]) is not None
+        if agent:
+            command, j = _agent_call(lines, i, cmd)
+        else:
+            command, j = _gather(lines, i, cmd, True)
+            if not _balanced_enough(command):
+                command, j = _strip_comment(cmd, None).strip(), i + 1
         output: list[str] = []
         while j < len(lines) and _prompt(lines[j], True) is None:
-            output.append(lines[j])
+            # "⎿" becomes a blank so the output keeps its columns, then is dedented
+            output.append(_AGENT_OUTPUT.sub(r"\1 ", lines[j], count=1) if agent else lines[j])
             j += 1
+        if agent:
+            output = textwrap.dedent("\n".join(output)).split("\n")
         if command:
             out.append(ShellLine(i, command, "\n".join(output).strip("\n"), cwd, True))
         i = j

@@ -390,7 +390,7 @@ def _print_sources(report: SourcesReport) -> None:
     from rich.table import Table
 
     # Piped output is read by people and grep alike: never fold a path because of a default 80.
-    width = None if sys.stdout.isatty() else max(200, int(os.environ.get("COLUMNS", "0") or 0))
+    width = None if sys.stdout.isatty() else max(240, int(os.environ.get("COLUMNS", "0") or 0))
     console = Console(width=width, highlight=False, soft_wrap=False)
     table = Table(title=f"Evidence under {report.root}", title_justify="left", box=None)
     columns: tuple[tuple[str, JustifyMethod], ...] = (
@@ -404,7 +404,16 @@ def _print_sources(report: SourcesReport) -> None:
         ("errors", "right"),
     )
     for name, justify in columns:
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "file")
+        # One line per record: paths stay whole, long scope lists end in an ellipsis.
+        one_line = name in ("file", "scopes")
+        table.add_column(
+            name,
+            justify=justify,
+            overflow="ellipsis" if name == "scopes" else "fold",
+            no_wrap=one_line,
+            min_width=24 if name == "scopes" else None,
+            max_width=44 if name == "scopes" else None,
+        )
     for f in report.files:
         if not f.entries:
             table.add_row(f.path, f.kind.value, "-", "", "", "", "0", "0")

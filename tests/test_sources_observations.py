@@ -330,3 +330,37 @@ def test_loose_list_items_table_and_aware_timestamp() -> None:
     ]
     # "3. Checked the dashboards, all green." is prose, not a command
     assert len(ex.commands) == 4
+
+
+def test_echo_status_gives_the_previous_exit_code() -> None:
+    text = "\n".join(
+        [
+            "---",
+            "mode: execution",
+            "date: 2025-02-01",
+            "---",
+            "## Raw Log",
+            "```console",
+            "$ terraform apply -auto-approve",
+            "Error: Error acquiring the state lock",
+            "$ echo $?",
+            "1",
+            "$ terraform force-unlock -force 6f1d2c3b",
+            "Terraform state has been successfully unlocked!",
+            "$ terraform apply -auto-approve",
+            "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.",
+            "$ echo $?",
+            "0",
+            "```",
+        ]
+    )
+    (ex,) = parse(
+        text, ".claude/observations/2025-02-01/execution-090000-infra.md", Config()
+    ).executions
+    assert [(c.text, c.exit_code, c.source.line) for c in ex.commands] == [
+        ("terraform apply -auto-approve", 1, 7),
+        ("terraform force-unlock -force 6f1d2c3b", None, 11),
+        ("terraform apply -auto-approve", 0, 13),
+    ]
+    assert ex.outcome is Outcome.SUCCESS
+    assert [e.message for e in ex.errors] == ["Error: Error acquiring the state lock"]

@@ -245,6 +245,9 @@ def _utc(dt: datetime) -> datetime:
     return to_utc_naive(dt)
 
 
+_ECHO_STATUS = re.compile(r"""^echo\s+["']?[\w =:]*\$\??\{?\?\}?["']?$""")
+
+
 def fence_commands(
     fence: Fence, rel: str, origin: str, limit: int, *, shell_only: bool = False
 ) -> list[Command]:
@@ -261,8 +264,17 @@ def fence_commands(
         transcript = True
     else:
         return []
-    commands = []
+    commands: list[Command] = []
+    answered = -1  # index of the command whose status an "echo $?" already gave
     for sl in split_script(fence.body, transcript=transcript):
+        status = _ECHO_STATUS.match(sl.command)
+        if status and commands and re.fullmatch(r"\s*\S*?(-?\d{1,3})\s*", sl.output or "x"):
+            # "$ echo $?" answers for the command before it and is not a step itself
+            if answered != len(commands) - 1:
+                code = int(re.findall(r"-?\d{1,3}", sl.output)[-1])
+                commands[-1] = replace(commands[-1], exit_code=code)
+                answered = len(commands) - 1
+            continue
         commands.append(
             Command(
                 text=sl.command,

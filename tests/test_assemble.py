@@ -202,6 +202,12 @@ def test_derived_inverses_for_common_tools() -> None:
         "kubectl rollout undo deployment/web",
     )
     assert only("helm upgrade --install api charts/api -f values.yaml") == ("helm rollback api",)
+    assert only("helm upgrade api charts/api -n shop --kube-context prod -f v.yaml --wait") == (
+        "helm rollback api -n shop --kube-context prod",
+    )
+    assert only("kubectl -n shop set image deployment/web web=repo/web:{tag}") == (
+        "kubectl rollout undo deployment/web -n shop",
+    )
     assert only("alembic upgrade head", "Apply") == ("alembic downgrade -1",)
     # The wrapper that supplies credentials is kept, so the inverse runs the same way.
     assert only("ENV=prod doppler run -- alembic upgrade head", "Apply") == (

@@ -307,7 +307,9 @@ def generate(
             ),
             key=_sort_key,
         )
-        if rollback_runs:
+        # One rollback run is not a pattern (the same rule as for the main procedure): the
+        # rollback is then derived, and assemble says that one run exists.
+        if len(rollback_runs) >= 2:
             rollback_procedure = mine(rollback_runs, OperationType.ROLLBACK)
 
     journals_all = corpus.journals

@@ -371,11 +371,31 @@ def program_of(command: MinedCommand | str) -> tuple[str, str]:
         return "", ""
     program = posixpath.basename(words[0])
     sub: list[str] = []
-    for word in words[1:3]:
+    rest = list(words[1:])
+    while rest and len(sub) < 2:
+        word = rest.pop(0)
+        if word in _GLOBAL_VALUE_FLAGS and not sub:
+            rest = rest[1:]  # `kubectl -n shop set image ...`: a global option before the verb
+            continue
         if word.startswith("-") or "{" in word or "/" in word or "=" in word:
             break
         sub.append(word)
     return program, " ".join(sub)
+
+
+# Options that take a value and may come before the subcommand (`kubectl -n x get`, `git -C d`).
+_GLOBAL_VALUE_FLAGS = frozenset(
+    {
+        "-n",
+        "--namespace",
+        "--context",
+        "--kube-context",
+        "--kubeconfig",
+        "--profile",
+        "--region",
+        "-C",
+    }
+)
 
 
 def _split(text: str) -> list[str]:
@@ -1081,12 +1101,16 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
     text = command.text
     if command.is_check or is_log_command(command) or command.role in _NOT_INVERTIBLE_ROLES:
         return None
+    prefix = _wrapper_prefix(text, program)
     if program == "kubectl" and (
         sub.startswith(("set image", "apply")) or "rollout restart" in sub
     ):
         target = re.search(r"\b(deployment|deploy|statefulset|daemonset)/(\S+)", text)
         resource = f"{target.group(1)}/{target.group(2)}" if target else "deployment/{deployment}"
-        return "Undo the Kubernetes rollout", f"kubectl rollout undo {resource}"
+        return (
+            "Undo the Kubernetes rollout",
+            f"{prefix}kubectl rollout undo {resource}{_scope_flags(text)}",
+        )
     if program == "kubectl" and sub.startswith("scale"):
         return "Restore the previous replica count", re.sub(
             r"--replicas[= ]\S+", "--replicas={previous-replicas}", text
@@ -1096,8 +1120,7 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
         idx = words.index("upgrade") if "upgrade" in words else -1
         rest = [w for w in words[idx + 1 :] if not w.startswith("-")] if idx >= 0 else []
         release = rest[0] if rest else "{release}"
-        return "Roll back the Helm release", f"helm rollback {release}"
-    prefix = _wrapper_prefix(text, program)
+        return "Roll back the Helm release", f"{prefix}helm rollback {release}{_scope_flags(text)}"
     if program == "alembic" and sub.startswith("upgrade") and "--sql" not in text:
         return "Downgrade the database one revision", f"{prefix}alembic downgrade -1"
     if program == "dbmate" and sub.startswith(("up", "migrate")):
@@ -1166,6 +1189,16 @@ def _inverse_wait(verification: MinedCommand | None, inverse: str) -> str:
     return re.sub(r"-(?:available|exists)\b", "-deleted", text, count=1)
 
 
+_SCOPE_FLAGS = re.compile(
+    r"\s(?:-n|--namespace|--kube-context|--context|--kubeconfig)(?:=|\s+)(?!-)\S+"
+)
+
+
+def _scope_flags(text: str) -> str:
+    """Namespace / context flags of a kubectl or helm command, kept so the undo hits the same target."""
+    return "".join(m.group(0) for m in _SCOPE_FLAGS.finditer(text))
+
+
 def _wrapper_prefix(text: str, program: str) -> str:
     """What precedes the program (`ENV=prod doppler run -- `), kept so the inverse runs alike."""
     match = re.search(rf"(?:^|\s)(?:\S*/)?{re.escape(program)}(?=\s|$)", text)
@@ -1177,6 +1210,10 @@ def _wrapper_prefix(text: str, program: str) -> str:
 def _mentions_smoke(cluster: FailureCluster) -> bool:
     text = " ".join((cluster.title, cluster.signature, *(r.path for r in cluster.evidence)))
     return "smoke" in text.lower()
+
+
+def _too_few(runs: Sequence[Execution]) -> str:
+    return f"{_n(len(runs), 'rollback run')} recorded, too few for a pattern"
 
 
 def _heads(migrations: Sequence[MigrationDef]) -> list[MigrationDef]:
@@ -1319,7 +1356,11 @@ def _rollback(
         when=tuple(when),
         decision_matrix=tuple(matrix),
         steps=tuple(derived),
-        provenance=NEVER_OBSERVED if derived else "none",
+        provenance=(
+            (NEVER_OBSERVED if not rollback_runs else f"derived — {_too_few(rollback_runs)}")
+            if derived
+            else "none"
+        ),
         duration=None,
     )
 
@@ -1548,8 +1589,17 @@ def _notes(
             "and do not count in the durations."
         )
     if op_type is not OperationType.ROLLBACK:
+        few = runbook.rollback.provenance != "none" and not runbook.rollback.provenance.startswith(
+            "observed"
+        )
         if runbook.rollback.provenance == NEVER_OBSERVED:
             notes.append("No rollback run recorded: rollback steps are derived, never observed.")
+        elif few or (runbook.rollback.provenance == "none" and rollback_runs):
+            paths = ", ".join(sorted({e.source.path for e in rollback_runs}))
+            notes.append(
+                f"Only {_too_few(rollback_runs)} ({paths}): rollback steps are derived from the "
+                "procedure instead of mined; read that run for what was actually done."
+            )
         elif runbook.rollback.provenance == "none":
             notes.append(
                 "No rollback run recorded and no command could be inverted: rollback steps are missing."

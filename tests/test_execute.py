@@ -662,3 +662,38 @@ def test_run_refuses_while_an_orphaned_recording_waits_for_recovery(tmp_path: Pa
         )
     assert "recover" in err.value.hint
     assert fake.ran == []
+
+
+SAMPLE = """\
+# Runbook: Deployment - sample
+
+## Procedure
+
+### Step 1: Build
+
+```sh
+docker build -t app:{tag} .
+```
+
+**Expected Output**:
+```
+Successfully tagged app:{tag}
+```
+"""
+
+
+@pytest.mark.parametrize(
+    ("output", "shown"),
+    [
+        (
+            "Step 1/9\nSuccessfully tagged app:v3.0.0\n",
+            "✓ output matches Expected Output (1 line(s))",
+        ),
+        ("naming to docker.io/library/app:v3.0.0 done\n", "! output differs from Expected Output"),
+    ],
+)
+def test_expected_output_is_compared_but_never_fails_the_step(output: str, shown: str) -> None:
+    fake = Fake(answers=["y"], results={"docker build": [Captured(0, output, 1.0)]})
+    result = session(fake, SAMPLE, params=(("tag", "v3.0.0"),)).execute(None)
+    assert result.status is ExitStatus.OK
+    assert shown in fake.text

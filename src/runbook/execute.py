@@ -393,6 +393,22 @@ def _expected_lines(step: ParsedStep) -> list[str]:
     return lines if len(lines) > 1 else []
 
 
+_NO_SAMPLE = re.compile(r"^(?:no output|none|n/a|-|—|\(no output|\(empty)", re.IGNORECASE)
+
+
+def _sample_lines(expected_output: str) -> list[str]:
+    """The lines of an Expected Output sample worth looking for in real output."""
+    out = []
+    for raw in expected_output.split("\n"):
+        line = raw.strip()
+        if not line or line.startswith("$ ") or _NO_SAMPLE.match(line) or line in ("...", "…"):
+            continue
+        line = line.rstrip("…").rstrip()  # a sample cut short: its beginning must be there
+        if len(line) >= 3:
+            out.append(line)
+    return out[:20]
+
+
 def _line_pattern(line: str, values: dict[str, str]) -> re.Pattern[str]:
     """An expected line as a regex: known values literal, other placeholders any text."""
     parts = []
@@ -831,8 +847,10 @@ class Session:
         self, step: ParsedStep, commands: Sequence[str], verification: Sequence[str], timeout: float
     ) -> tuple[str, str] | None:
         """None when the step and its verification passed, else (reason, error output)."""
+        outputs: list[str] = []
         for command in commands:
             result = self._run(command, timeout)
+            outputs.append(result.output)
             if result.timed_out:
                 why = f"`{_short(command)}` timed out after {_fmt_s(timeout)}"
                 self.io.say(f"  ✗ {why}")
@@ -843,6 +861,8 @@ class Session:
                 self.io.say(f"  ✗ {why}")
                 self.note(f"{self._name(step)} failed: {why}")
                 return why, result.output
+        if commands:
+            self._compare_output(step, "\n".join(outputs))
         if not verification:
             self.io.say("  ✓ done (the runbook has no verification command for this step)")
             return None
@@ -873,6 +893,29 @@ class Session:
         self.io.say(f"  ✓ verification passed ({detail})")
         self.note(f"{self._name(step)} verification passed: {detail}")
         return None
+
+    def _compare_output(self, step: ParsedStep, output: str) -> None:
+        """Report (never fail on) how the command's output compares with **Expected Output**.
+
+        Expected Output is a sample from earlier runs (ids, timings, formatting vary), so a
+        difference is worth a look, not a failed step; the verification decides.
+        """
+        lines = _sample_lines(step.expected_output)
+        if not lines:
+            return
+        missing = [
+            line for line in lines if not _line_pattern(line, self.state.values).search(output)
+        ]
+        if missing:
+            text = (
+                f"output differs from Expected Output: {len(lines) - len(missing)}/{len(lines)} "
+                f"line(s) seen; missing “{_short(missing[0], 80)}”"
+            )
+            self.io.say(f"  ! {text}")
+        else:
+            text = f"output matches Expected Output ({len(lines)} line(s))"
+            self.io.say(f"  ✓ {text}")
+        self.note(f"{self._name(step)}: {text}")
 
     def _on_failure(self, step: ParsedStep, failure: tuple[str, str]) -> str:
         """Show guidance and matching troubleshooting; return r (retry), b (rollback) or s (stop)."""

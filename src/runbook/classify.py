@@ -90,7 +90,7 @@ _GENERIC_DIRS = frozenset(
 
 # Canonical scopes and the words / tools that imply them.
 SCOPE_WORDS: tuple[tuple[str, str], ...] = (
-    ("lambda", r"lambdas?|serverless|sam"),
+    ("lambda", r"lambdas?|serverless"),
     ("frontend", r"front[ _-]?end|web[ _-]?app|website|spa|cdn|cloudfront|static[ _-]site|ui"),
     (
         "database",
@@ -1155,12 +1155,14 @@ def select(
     if not scope_text:
         scored = [(ex, round(w * (0.5 + 0.5 * cls[ex.id].confidence), 4)) for ex, w in pool]
         return _ordered(scored)
-    known = set(CANONICAL_SCOPES) | {s for c in cls.values() for s in c.scopes}
-    if scope_text in known:
+    # "report-worker" and "report_worker" name the same service.
+    wanted = scope_text.replace("_", "-")
+    known = set(CANONICAL_SCOPES) | {s.replace("_", "-") for c in cls.values() for s in c.scopes}
+    if wanted in known:
         scored = [
             (ex, round(w * (0.5 + 0.5 * cls[ex.id].confidence), 4))
             for ex, w in pool
-            if scope_text in cls[ex.id].scopes
+            if wanted in {s.replace("_", "-") for s in cls[ex.id].scopes}
         ]
         return _ordered(scored)
     return _ordered(_rank_text(executions, pool, scope_text, cls))

@@ -27,16 +27,22 @@ def _salvage(content: str) -> dict[str, Any]:
     """Keys still readable one line at a time from front matter that is not valid YAML."""
     out: dict[str, Any] = {}
     for line in content.split("\n"):
-        if not _TOP_KEY.match(line):
+        m = _TOP_KEY.match(line)
+        if not m:
             continue
+        key = m.group(1).strip().lower().replace("-", "_")
         try:
             data = yaml.safe_load(line)
         except (yaml.YAMLError, ValueError, RecursionError):
+            # "context: deploy 1.27.0: fixes" or "tags: [a, b" — keep the raw text
+            raw = line[m.end() :].strip().strip("'\"")
+            if raw:
+                out[key] = raw
             continue
         if isinstance(data, dict):
-            for k, v in data.items():
+            for v in data.values():
                 if isinstance(v, (str, int, float, bool, date, datetime)) or v is None:
-                    out[str(k).strip().lower().replace("-", "_")] = v
+                    out[key] = v
     return out
 
 

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runbook import api
 from runbook.config import Config
@@ -697,3 +699,15 @@ def test_expected_output_is_compared_but_never_fails_the_step(output: str, shown
     result = session(fake, SAMPLE, params=(("tag", "v3.0.0"),)).execute(None)
     assert result.status is ExitStatus.OK
     assert shown in fake.text
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+)
+def test_any_value_stays_literal_in_every_quoting_context(value: str) -> None:
+    script = substitute(
+        "printf '%s|' {v}; printf '%s|' \"{v}\"; printf '%s|' 'x{v}y'", {"v": value}
+    )
+    out = subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
+    assert out.decode("utf-8", "surrogateescape") == f"{value}|{value}|x{value}y|"

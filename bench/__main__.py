@@ -17,7 +17,7 @@ from bench.scale import load_results, run_scale, save_results
 from bench.score import score
 from bench.simulate import Simulation, simulate
 from bench.spec import SCENARIO_DIR, SpecError, load_scenario, load_scenarios
-from bench.tool import generate
+from bench.tool import generate, snapshot
 
 HERE = Path(__file__).parent
 
@@ -50,6 +50,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     p.add_argument("--no-results", action="store_true", help="print the table only")
+    p.add_argument(
+        "--working-tree",
+        action="store_true",
+        help="run the tool from the working tree, not a snapshot of HEAD",
+    )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per tool run (scale: 6x)")
     return p.parse_args(argv)
 
@@ -103,7 +108,9 @@ def truth_json(sim: Simulation) -> dict[str, Any]:
     }
 
 
-def run_scenario(sim: Simulation, out: Path, today: str, timeout: float) -> ScenarioResult:
+def run_scenario(
+    sim: Simulation, out: Path, today: str, timeout: float, pythonpath: Path | None = None
+) -> ScenarioResult:
     """Write one scenario's corpus, run the tool on it and score it and the baselines."""
     sc = sim.scenario
     root = out / "corpus" / sc.name
@@ -117,7 +124,9 @@ def run_scenario(sim: Simulation, out: Path, today: str, timeout: float) -> Scen
         held_out=len(sim.held_out),
         files=len(files),
     )
-    tool = generate(sc.operation_type, sc.scope, root, today=today, timeout=timeout)
+    tool = generate(
+        sc.operation_type, sc.scope, root, today=today, timeout=timeout, pythonpath=pythonpath
+    )
     res.tool_seconds = tool.seconds
     (out / "output").mkdir(parents=True, exist_ok=True)
     (out / "output" / f"{sc.name}.json").write_text(tool.stdout)
@@ -143,11 +152,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     today = args.date or datetime.now(tz=UTC).date().isoformat()
     args.out.mkdir(parents=True, exist_ok=True)
+    pythonpath, code = (None, "working tree") if args.working_tree else snapshot(args.out)
+    print(f"bench: tool code: {code}", file=sys.stderr)
     results: list[ScenarioResult] = []
     for sc in scenarios:
         print(f"bench: {sc.name}: simulating {args.runs} runs, running the tool…", file=sys.stderr)
         sim = simulate(sc, args.runs, seed=args.seed, holdout=args.holdout)
-        results.append(run_scenario(sim, args.out, today, args.timeout))
+        results.append(run_scenario(sim, args.out, today, args.timeout, pythonpath))
     print(table(results))
     scale_file = args.out / "scale-results.json"
     if not args.no_scale:
@@ -161,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout * 6,
             today=today,
             warm_runs=args.warm_runs,
+            pythonpath=pythonpath,
         )
+        for r in fresh:
+            r.measured = f"{today}, {code}"
         save_results(fresh, scale_file)
     # Earlier sizes (e.g. a 100k run made with --scale 100000) stay in the report, dated.
     scale = load_results(scale_file)
@@ -185,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             runs=args.runs,
             holdout=args.holdout,
+            code=code,
         )
         write_results(args.results, text)
         print(f"\nbench: wrote {args.results}", file=sys.stderr)

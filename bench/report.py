@@ -339,6 +339,7 @@ def results_markdown(
     seed: int,
     runs: int,
     holdout: float,
+    code: str = "",
 ) -> str:
     """The whole `bench/RESULTS.md`."""
     m = machine()
@@ -346,7 +347,7 @@ def results_markdown(
         "# Benchmark results",
         "",
         f"Measured {day} with `{command}` (seed {seed}, {runs} runs per scenario, newest {holdout:.0%} held out).",
-        "This file is written by `python -m bench`; do not edit it by hand.",
+        f"Tool code measured: {code or 'working tree'}. This file is written by `python -m bench`; do not edit it by hand.",
         "",
         f"Machine: {m['platform']} · {m['cpu']} · {m['ram']} RAM · Python {m['python']} · {m['load']}",
         "",

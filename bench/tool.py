@@ -8,10 +8,12 @@ children so far).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -78,6 +80,7 @@ def generate(
     *,
     today: str = "2026-01-15",
     timeout: float = 900.0,
+    pythonpath: Path | None = None,
 ) -> ToolResult:
     """`runbook generate` on `root` as JSON on stdout; parsed into `ToolResult.output`."""
     args = [sys.executable, "-m", "runbook", "generate", operation_type]
@@ -87,6 +90,8 @@ def generate(
     env = dict(os.environ)
     env["RUNBOOK_NOW"] = today  # the tool's injectable clock: outputs stay comparable
     env.setdefault("PYTHONHASHSEED", "0")
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)  # the frozen snapshot shadows the editable install
     res = measure(args, env=env, timeout=timeout)
     try:
         parsed = json.loads(res.stdout) if res.stdout.strip() else None
@@ -94,3 +99,32 @@ def generate(
         parsed = None
     res.output = parsed if isinstance(parsed, dict) else None
     return res
+
+
+def snapshot(out: Path) -> tuple[Path | None, str]:
+    """Freeze the tool's committed code (``git archive HEAD src/runbook``) under `out`.
+
+    The bench then runs one fixed version of the tool: the working tree may change while a
+    long scale run is going, and the tool's cache key includes its code hash, so a moving
+    tree would also turn every "warm" run cold. Returns (PYTHONPATH entry, label); (None,
+    "working tree") when git is unavailable.
+    """
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dest = out / "snapshot" / sha[:12]
+        if not (dest / "src" / "runbook" / "__init__.py").exists():
+            data = subprocess.run(
+                ["git", "archive", "--format=tar", "HEAD", "src/runbook"],
+                cwd=repo,
+                capture_output=True,
+                check=True,
+            ).stdout
+            dest.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                tar.extractall(dest, filter="data")
+        return dest / "src", f"commit {sha[:12]}"
+    except (OSError, subprocess.CalledProcessError, tarfile.TarError):
+        return None, "working tree"

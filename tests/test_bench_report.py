@@ -106,3 +106,14 @@ def test_scale_results_round_trip_and_merge(tmp_path: Path) -> None:
     assert got[0].cold is not None and got[0].cold.ok and got[0].cold.seconds == 2.0
     assert got[1].warm is None and got[1].measured == "2026-01-02"
     assert got[0].ratio("cold") == pytest.approx(40.0)
+
+
+def test_snapshot_freezes_committed_code(tmp_path: Path) -> None:
+    from bench.tool import snapshot
+
+    path, label = snapshot(tmp_path)
+    if path is None:
+        pytest.skip("git not available")
+    assert (path / "runbook" / "__init__.py").exists()
+    assert label.startswith("commit ")
+    assert snapshot(tmp_path) == (path, label)  # reused

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from runbook.config import Config
 from runbook.model import EvidenceKind, ParsedFile, Skipped
@@ -120,3 +122,28 @@ def test_copied_tree_reads_the_same(tmp_path: Path) -> None:
     a = read_evidence(src / rel, src, OBS, Config())
     b = read_evidence(dst / rel, dst, OBS, Config())
     assert a == b
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(lambda t: t.encode("utf-8")),
+        st.text(max_size=200).map(
+            lambda t: b"\xef\xbb\xbf---\r\nmode: failure\r\n---\r\n" + t.encode()
+        ),
+    ),
+    st.sampled_from([EvidenceKind.OBSERVATION, EvidenceKind.JOURNAL, EvidenceKind.NOTES]),
+)
+def test_any_bytes_give_a_result_or_a_reason(
+    tmp_path: Path, data: bytes, kind: EvidenceKind
+) -> None:
+    path = tmp_path / "2025-01-01-execution-000000-x.md"
+    path.write_bytes(data)
+    got = read_evidence(path, tmp_path, kind, Config())
+    assert isinstance(got, (ParsedFile, Skipped))
+    if isinstance(got, Skipped):
+        assert got.reason and "\n" not in got.reason
+        assert not got.reason.startswith("reader failed"), got.reason

@@ -232,3 +232,10 @@ def test_readme_transcript_of_the_handwritten_example(monkeypatch: pytest.Monkey
     _code, out, err = run(["validate", "examples/handwritten/deploy-frontend.md"])
     assert shown == out
     assert readme.split(prompt, 1)[1].split("\n$ ", 1)[0].endswith(f"\n{err.strip()}")
+
+
+def test_a_json_runbook_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "runbook.json"
+    path.write_text("{}", encoding="utf-8")
+    code, _, err = run(["validate", str(path)])
+    assert code == 2 and "markdown" in err

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from _validate_corpus import base_corpus, deploy
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runbook.cli import main
 from runbook.regenerate import base_path, merge, sections, split_marker, sync_generated
@@ -241,3 +243,37 @@ def test_without_a_stored_base_an_edited_file_is_left_alone(root: Path) -> None:
     assert code == 0 and "edited by hand" in err
     assert path.read_text(encoding="utf-8").endswith("Written by hand.\n")
     assert path.with_name(path.stem + ".new.md").is_file()
+
+
+# ------------------------------------------------------------------ merge properties
+
+_LINES = st.sampled_from(["text", "more text", "```sh", "```", "make deploy", "- item", ""])
+_SECTION = st.builds(
+    lambda title, body: f"## {title}\n" + "\n".join(body),
+    st.sampled_from(["Overview", "Procedure", "Step 1: Build", "Rollback", "Notes"]),
+    st.lists(_LINES, max_size=4),
+)
+_DOC = st.builds(
+    lambda parts: "# Runbook: Deployment - api\n\n**Generated**: 2025-12-01\n\n" + "\n".join(parts),
+    st.lists(_SECTION, max_size=5),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_DOC, _DOC)
+def test_merge_without_person_edits_is_the_new_generation(base: str, theirs: str) -> None:
+    assert merge(gen(base), gen(base), gen(theirs)).text == gen(theirs)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_DOC, _DOC)
+def test_merge_without_new_evidence_keeps_the_person_file(base: str, ours: str) -> None:
+    result = merge(gen(base), gen(ours), gen(base))
+    assert result.conflicts == ()
+    merged = [(k, x.strip("\n")) for k, _t, x in sections(split_marker(result.text)[0])]
+    assert merged == [(k, x.strip("\n")) for k, _t, x in sections(ours)]
+
+
+def test_crlf_from_an_editor_is_no_edit() -> None:
+    theirs = gen(BASE.replace("make build", "make image"))
+    assert merge(gen(BASE), gen(BASE).replace("\n", "\r\n"), theirs).text == theirs

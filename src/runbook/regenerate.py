@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,23 +101,26 @@ def sections(body: str) -> list[tuple[str, str, str]]:
 
 def merge(base: str, ours: str, theirs: str) -> MergeResult:
     """Three-way merge of runbook markdown, section by section (lines when both changed one)."""
-    base_body, _ = split_marker(base)
-    ours_body, _ = split_marker(ours)
-    theirs_body, theirs_marker = split_marker(theirs)
-    b = {k: (t, x) for k, t, x in sections(base_body)}
-    o = {k: (t, x) for k, t, x in sections(ours_body)}
-    th = sections(theirs_body)
-    t = {k: (title, x) for k, title, x in th}
-    order = _order([k for k, _t, _x in th], [k for k, _t, _x in sections(ours_body)])
+    # An editor that saved CRLF changed no content.
+    base, ours, theirs = (t.replace("\r\n", "\n") for t in (base, ours, theirs))
+    theirs_marker = split_marker(theirs)[1]
+    # Sections compare without their trailing blank lines, so moving the last section up
+    # (or an editor's extra blank line) is not a content change.
+    bs, os_, ts = (_chunks(split_marker(x)[0]) for x in (base, ours, theirs))
+    b, o, t = dict(bs), dict(os_), dict(ts)
+    titles = {k: title for k, title, _x in (*sections(base), *sections(ours), *sections(theirs))}
+    # Keep the person's order unless the evidence itself reordered the sections.
+    if [k for k, _x in ts] == [k for k, _x in bs]:
+        order = _order([k for k, _x in os_], [k for k, _x in ts])
+    else:
+        order = _order([k for k, _x in ts], [k for k, _x in os_])
     chunks: list[str] = []
     conflicts: list[str] = []
     kept: list[str] = []
     updated: list[str] = []
     for key in order:
-        bx = b[key][1] if key in b else None
-        ox = o[key][1] if key in o else None
-        tx = t[key][1] if key in t else None
-        title = (t.get(key) or o.get(key) or b.get(key) or ("", ""))[0]
+        bx, ox, tx = b.get(key), o.get(key), t.get(key)
+        title = titles.get(key, key) or "(header)"
         if ox == tx:
             chosen = ox
         elif ox == bx:
@@ -139,23 +142,31 @@ def merge(base: str, ours: str, theirs: str) -> MergeResult:
             chosen = ox
         if chosen is not None:
             chunks.append(chosen)
-    body = "\n".join(chunks)
-    if not conflicts and body == theirs_body:
+    body = _join(chunks)
+    if not conflicts and body == _join(x for _k, x in ts):
         return MergeResult(theirs, updated=tuple(updated))
     # The marker keeps the hash of what the tool generated, so the file still reads as edited.
     text = f"{body}\n{theirs_marker}\n" if theirs_marker else body
     return MergeResult(text, tuple(conflicts), tuple(kept), tuple(updated))
 
 
-def _order(theirs: Sequence[str], ours: Sequence[str]) -> list[str]:
-    """The new generation's section order, with sections only the person has placed after
-    the section that precedes them in the person's file."""
-    out = list(theirs)
+def _chunks(body: str) -> list[tuple[str, str]]:
+    return [(k, x.strip("\n")) for k, _t, x in sections(body)]
+
+
+def _join(chunks: Iterable[str]) -> str:
+    return "\n\n".join(c for c in chunks if c) + "\n"
+
+
+def _order(first: Sequence[str], second: Sequence[str]) -> list[str]:
+    """``first``'s section order, with sections only ``second`` has placed after the section
+    that precedes them there."""
+    out = list(first)
     known = set(out)
-    for i, key in enumerate(ours):
+    for i, key in enumerate(second):
         if key in known:
             continue
-        prev = next((ours[j] for j in range(i - 1, -1, -1) if ours[j] in out), None)
+        prev = next((second[j] for j in range(i - 1, -1, -1) if second[j] in out), None)
         out.insert(out.index(prev) + 1 if prev is not None else 0, key)
         known.add(key)
     return out

@@ -1246,6 +1246,11 @@ def runbook_files(paths: Sequence[Path]) -> list[Path]:
             found = sorted(x for x in p.rglob("*.md") if x.is_file() and ".runbook" not in x.parts)
             out += [x for x in found if not x.name.endswith(".new.md")]
         elif p.is_file():
+            if p.suffix.lower() == ".json":
+                raise InputError(
+                    f"{p}: validate reads markdown runbooks",
+                    hint=f"pass {p.with_suffix('.md').name}; its JSON sidecar is read with it",
+                )
             out.append(p)
         else:
             raise InputError(f"{p}: no such file", hint="pass runbook markdown files or folders")

@@ -49,7 +49,13 @@ def test_disk_check_refuses_politely(tmp_path: Path) -> None:
 
 def _fake_generate(sim):  # type: ignore[no-untyped-def]
     def fake(
-        operation_type: str, scope: str, root: Path, *, today: str, timeout: float
+        operation_type: str,
+        scope: str,
+        root: Path,
+        *,
+        today: str,
+        timeout: float,
+        pythonpath: Path | None = None,
     ) -> ToolResult:
         assert (root / ".claude").is_dir()
         out = oracle(sim)

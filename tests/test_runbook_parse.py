@@ -197,3 +197,22 @@ def test_declared_type_and_scope_beat_the_title(tmp_path: Path) -> None:
     )
     sidecar = parse_runbook_file(path)
     assert (sidecar.operation_type, sidecar.scope) == (OperationType.ROLLBACK, "payments")
+
+
+def test_generated_phases_at_the_step_level() -> None:
+    steps = "".join(f"### Step {n}: Do {n}\n\n```sh\nmake step{n}\n```\n\n" for n in range(1, 13))
+    text = (
+        "# Runbook: Deployment - api\n\n## Procedure\n\n"
+        "### Phase 1: Build (steps 1–6)\n\n<details>\n<summary>6 steps</summary>\n\n"
+        + steps.split("### Step 7")[0]
+        + "</details>\n\n### Phase 2: Deploy (steps 7–12)\n\n<details>\n<summary>6 steps</summary>\n\n"
+        + "### Step 7"
+        + steps.split("### Step 7")[1]
+        + "</details>\n\n## Verification\n"
+    )
+    parsed = parse_runbook(text)
+    assert parsed.phases == ("Build", "Deploy")
+    assert [s.number for s in parsed.steps] == list(range(1, 13))
+    assert {s.phase for s in parsed.steps[:6]} == {"Build"}
+    assert parsed.steps[6].phase == "Deploy"
+    assert all(len(s.commands) == 1 for s in parsed.steps)

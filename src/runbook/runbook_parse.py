@@ -767,15 +767,17 @@ def _steps(
         for k, h in enumerate(pool):
             plain = _plain(h.text)
             owner = _owned_by(sections, h.line)
+            pm = _PHASE_HEADING.match(plain)
+            if pm and section_level < h.level <= step_level:
+                # `### Phase 2: Deploy (steps 4–6)`, at the steps' own level in generated runbooks
+                phase = pm.group(1) or plain
+                phases.append(phase)
+                continue
             is_step = h.level == step_level and (
                 bool(_STEP_HEADING.match(plain)) or (owner is not None and owner.key == "procedure")
             )
             if not is_step:
-                pm = _PHASE_HEADING.match(plain)
-                if h.level < step_level and h.level > section_level and pm:
-                    phase = pm.group(1) or plain
-                    phases.append(phase)
-                elif h.level <= section_level:
+                if h.level <= section_level:
                     phase = ""
                 continue
             nxt = next((p for p in pool[k + 1 :]), None)

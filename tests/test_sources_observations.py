@@ -364,3 +364,39 @@ def test_echo_status_gives_the_previous_exit_code() -> None:
     ]
     assert ex.outcome is Outcome.SUCCESS
     assert [e.message for e in ex.errors] == ["Error: Error acquiring the state lock"]
+
+
+def test_tool_blocks_with_command_label_and_time_of_day() -> None:
+    text = "\n".join(
+        [
+            "---",
+            "mode: execution",
+            "date: 2025-05-05",
+            "---",
+            "## Tool Calls",
+            "### Bash",
+            "**Time**: 14:30:52",
+            "**Command**: `systemctl restart nginx`",
+            "**Exit code**: 0",
+            "### Bash",
+            "**Time**: 14:31:02",
+            "**Command**:",
+            "```bash",
+            "curl -fsS localhost/health",
+            "```",
+            "**Output** (trimmed):",
+            "```",
+            "ok",
+            "```",
+            "**Time taken**: 00:00:02",
+        ]
+    )
+    (ex,) = parse(text, "x/execution-143052-restart.md", Config()).executions
+    got = [
+        (c.text, c.source.line, c.started_at, c.duration_s, c.exit_code, c.output)
+        for c in ex.commands
+    ]
+    assert got == [
+        ("systemctl restart nginx", 8, datetime(2025, 5, 5, 14, 30, 52), 10.0, 0, ""),
+        ("curl -fsS localhost/health", 14, datetime(2025, 5, 5, 14, 31, 2), 2.0, None, "ok"),
+    ]

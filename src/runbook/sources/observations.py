@@ -298,6 +298,7 @@ _EMOJI_OUTCOME = {
     "✘": "failed",
 }
 _EMPTY = frozenset({"", "none", "n/a", "na", "-", "—", "empty", "no output", "nothing"})
+_INPUT_LABELS = ("input", "command", "cmd")
 _ENV_KEYS = ("environment", "env", "stage", "target environment", "target env", "aws environment")
 
 
@@ -413,8 +414,8 @@ class _Reader:
                 continue
             role = _role(sec)
             # a section holding tool-call blocks is recognized by its content, whatever its title
-            if role not in ("errors", "raw_log", "stack", "data") and self._has_label(
-                sec, ("input",)
+            if role not in ("errors", "raw_log", "stack", "data", "advice") and self._has_label(
+                sec, _INPUT_LABELS
             ):
                 tool_cmds.extend(self._tool_call(sec))
                 continue
@@ -569,7 +570,7 @@ class _Reader:
         return False
 
     def _has_tool_children(self, sec: Section) -> bool:
-        return any(self._has_label(c, ("input",)) for c in self.doc.children(sec))
+        return any(self._has_label(c, _INPUT_LABELS) for c in self.doc.children(sec))
 
     # ------------------------------------------------------------- tool calls
 
@@ -607,6 +608,9 @@ class _Reader:
                     inline_output = value.strip("`")
                 elif fence is not None and output_fence is None and not value:
                     output_fence = fence
+            elif name in _DURATION_LABELS and _is_clock_time(name, value):
+                # "**Time**: 14:30:52" in a tool call is when it ran, not how long
+                at = at or parse_timestamp(value.strip("`*_ "), self.day)
             elif name in _DURATION_LABELS:
                 duration = parse_duration(value)
                 if duration is None and value:
@@ -946,6 +950,20 @@ class _Reader:
 
 
 # ---------------------------------------------------------------- list items
+
+
+_CLOCK_VALUE = re.compile(r"^(\d{1,2}):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?\s*(?:Z|UTC|[AaPp][Mm])?$")
+
+
+def _is_clock_time(name: str, value: str) -> bool:
+    """A "Time" label holding a time of day (or a full timestamp) rather than a duration."""
+    if name != "time":
+        return False
+    text = value.strip("`*_ ")
+    if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d", text):
+        return True
+    m = _CLOCK_VALUE.match(text)
+    return m is not None and int(m.group(1)) >= 1
 
 
 def _first_sentence(text: str) -> str:

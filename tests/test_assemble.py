@@ -29,6 +29,7 @@ from runbook.model import (
     MinedCommand,
     MinedStep,
     OperationType,
+    Param,
     Procedure,
     Skipped,
     SourceRef,
@@ -241,6 +242,41 @@ def test_derived_inverses_for_common_tools() -> None:
         "gh workflow run deploy.yml -f version={previous-version}",
     )
     assert only("ls -la") == ()
+
+
+def test_terraform_plan_with_a_version_is_replanned_with_the_previous_one() -> None:
+    plan = MinedCommand(
+        key="p",
+        text="terraform -chdir=infra/lambda plan -var image_tag={image-tag} -out=tfplan",
+        params=(Param("image-tag", ("a1b2c3d", "d4e5f6a")),),
+        role="dryrun",
+    )
+    apply = MinedCommand(key="a", text="terraform -chdir=infra/lambda apply -auto-approve tfplan")
+    procedure = Procedure(
+        steps=(
+            MinedStep("Test", "Plan", (plan,), None, None, 3, 3),
+            MinedStep("Deploy", "Apply", (apply,), None, None, 3, 3),
+        ),
+        runs=(),
+    )
+    rb = assemble(
+        op_type=OperationType.DEPLOYMENT,
+        scope="lambda",
+        procedure=procedure,
+        clusters=(),
+        runs=RunSet(()),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=None,
+        rollback_runs=(),
+        today=date(2025, 12, 28),
+    )
+    first = rb.rollback.steps[0]
+    assert first.commands == (
+        "terraform -chdir=infra/lambda plan -var image_tag={previous-image-tag} -out=tfplan",
+        "terraform -chdir=infra/lambda apply -auto-approve tfplan",
+    )
+    assert first.parameters[0].name == "previous-image-tag"
 
 
 def test_migration_down_files_become_rollback_steps() -> None:

@@ -377,6 +377,8 @@ def program_of(command: MinedCommand | str) -> tuple[str, str]:
         if word in _GLOBAL_VALUE_FLAGS and not sub:
             rest = rest[1:]  # `kubectl -n shop set image ...`: a global option before the verb
             continue
+        if word.startswith("-") and "=" in word and not sub:
+            continue  # `terraform -chdir=infra plan`: a self-contained global option
         if word.startswith("-") or "{" in word or "/" in word or "=" in word:
             break
         sub.append(word)
@@ -1164,6 +1166,41 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
 _CREATION_WAIT = re.compile(r"\bwait\s+\S*(?:-available|-exists|create-complete)\b")
 
 
+def _replan_previous(procedure: Procedure) -> list[RollbackStep]:
+    """`terraform plan -var tag={image-tag} -out=p` + `terraform apply p`: the version lives in
+    the (dry-run) plan, so the rollback is the same pair with the previous value."""
+    commands = [c for s in procedure.steps for c in s.commands]
+    out: list[RollbackStep] = []
+    for i, plan in enumerate(commands):
+        program, sub = program_of(plan)
+        if program not in {"terraform", "tofu"} or not sub.startswith("plan"):
+            continue
+        if not _VERSIONED.search(plan.text):
+            continue
+        planfile = re.search(r"-out[= ](\S+)", plan.text)
+        apply = next(
+            (
+                c
+                for c in commands[i + 1 :]
+                if program_of(c)[0] == program
+                and program_of(c)[1].startswith("apply")
+                and (planfile is None or planfile.group(1) in c.text)
+            ),
+            None,
+        )
+        replan = _VERSIONED.sub(lambda m: "{previous-" + m.group(1) + "}", plan.text)
+        steps = (replan, apply.text) if apply is not None else (replan,)
+        out.append(
+            RollbackStep(
+                title="Plan and apply the previous version",
+                commands=steps,
+                evidence=_dedupe_refs((*plan.evidence[:2], *(apply.evidence[:1] if apply else ()))),
+                parameters=_inverse_params(replan, (plan,)),
+            )
+        )
+    return out
+
+
 def _inverse_params(text: str, sources: Sequence[MinedCommand]) -> tuple[Param, ...]:
     """Parameters of a derived command: its own placeholders, ``{previous-x}`` from ``{x}``."""
     known = {p.name: p for p in _merge_params(sources)}
@@ -1304,8 +1341,8 @@ def _rollback(
             provenance=f"observed: {count} rollback run{'s' if count != 1 else ''}",
             duration=_duration(rollback_procedure.total),
         )
-    derived: list[RollbackStep] = []
-    seen: set[str] = set()
+    derived: list[RollbackStep] = list(_replan_previous(procedure))
+    seen: set[str] = {c for r in derived for c in r.commands}
     for step in procedure.steps:
         if step.phase.strip().lower() in _PREPARATION_PHASES:
             continue
@@ -1343,6 +1380,8 @@ def _rollback(
             if s.phase.strip().lower() not in _PREPARATION_PHASES
             for c in (*_opt(s.verification), *(c for c in s.commands if c.is_check))
             if not _CREATION_WAIT.search(c.text)  # it waits for what the rollback removed
+            and c.role != "dryrun"  # a plan of the forward change verifies nothing afterwards
+            and not program_of(c)[1].startswith("plan")
         ]
         derived.append(
             RollbackStep(

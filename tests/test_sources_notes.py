@@ -165,3 +165,20 @@ def test_table_with_time_command_duration_and_exit_columns() -> None:
     assert ex.started_at == datetime(2025, 12, 3, 17, 58, 10)
     assert ex.finished_at == datetime(2025, 12, 3, 18, 1, 33)
     assert ex.expectations == ("12/12 pods Ready, CPU under 60 %.",)
+
+
+def test_started_finished_labels_and_date_in_title() -> None:
+    text = (
+        "# Failover drill 2025-04-02\n\nStarted: 10:02 UTC\nFinished: 10:14 UTC\n\n"
+        "```bash\naws rds failover-db-cluster --db-cluster-identifier acme-prod\n```\n"
+    )
+    (ex,) = parse(text, "docs/ops/failover-drill.md", Config()).executions
+    assert "guide" not in ex.tags  # a stated start and end make it a run, not a guide
+    assert (ex.started_at, ex.finished_at, ex.duration_s) == (
+        datetime(2025, 4, 2, 10, 2),
+        datetime(2025, 4, 2, 10, 14),
+        720.0,
+    )
+    assert [(c.text, c.source.line) for c in ex.commands] == [
+        ("aws rds failover-db-cluster --db-cluster-identifier acme-prod", 7)
+    ]

@@ -123,7 +123,7 @@ def executions_from(
     base_day = meta_day or label_day
     spans = _dated_sections(doc)
     if not spans:
-        day = base_day or _first_dated_stamp(doc)
+        day = base_day or _heading_date(doc.title) or _first_dated_stamp(doc)
         title = doc.title or scalar(meta.get("title")) or stem.replace("-", " ").replace("_", " ")
         named = bool(_GUIDE_WORDS.search(stem.replace("_", " ").replace("-", " "))) or bool(
             _GUIDE_WORDS.search(title)
@@ -166,9 +166,11 @@ def _as_guide(doc: Document, rel: str, span: _Span, ex: Execution) -> Execution:
 
 def _is_run(ex: Execution) -> bool:
     """A recorded run shows it was run: prompts with output, or times; a description does not."""
-    return "guide" not in ex.tags and any(
-        c.origin == "prompt" or c.output or c.cwd or c.started_at for c in ex.commands
-    )
+    if "guide" in ex.tags:
+        return False
+    if ex.finished_at is not None:  # a stated start and end time
+        return True
+    return any(c.origin == "prompt" or c.output or c.cwd or c.started_at for c in ex.commands)
 
 
 # ---------------------------------------------------------------- sessions
@@ -221,6 +223,17 @@ def _labels(doc: Document, start: int, end: int) -> list[tuple[int, str, str]]:
             if lab is not None and lab[1]:
                 out.append((i, lab[0], lab[1]))
     return out
+
+
+def _label_time(value: str, day: date | None) -> datetime | None:
+    """``Started: 10:02 UTC`` / ``Finished: 2025-03-02 22:09`` as a datetime."""
+    text = value.strip("`*_ ")
+    dt = parse_timestamp(text, day)
+    if dt is None:
+        found = find_timestamp(text)
+        if found is not None and found[0].has_time:
+            dt = found[0].resolve(day)
+    return dt
 
 
 def _label_date(doc: Document, start: int, end: int) -> date | None:
@@ -291,7 +304,16 @@ def _session(
             errors.append(ErrorEvent(message[:1000], SourceRef(rel, i + 1)))
         if total is None and (t := _TOTAL_PROSE.search(line)):
             total = parse_duration(t.group("d"))
+    label_start: datetime | None = None
+    label_end: datetime | None = None
     for _, name, value in _labels(doc, span.start, span.end):
+        if (
+            name in ("started", "start", "start time", "began", "started at")
+            and label_start is None
+        ):
+            label_start = _label_time(value, day)
+        elif name in ("finished", "ended", "end", "end time", "completed", "finished at", "done"):
+            label_end = label_end or _label_time(value, day)
         if name in _ENV_LABELS and env is None:
             env = environment_name(re.split(r"[\s(,]", value.strip("`* "), maxsplit=1)[0])
         elif name in _OUTCOME_LABELS and outcome_label is None:
@@ -332,11 +354,15 @@ def _session(
     starts = [c.started_at for c in commands if c.started_at] + [t[0] for t in timeline if t[0]]
     if meta_start is not None:
         starts.append(meta_start)
+    if label_start is not None:
+        starts.append(label_start)
     if starts:
         started = min(starts)
     ends = [t[0] for t in timeline if t[0]] + [
         c.started_at + timedelta(seconds=c.duration_s or 0) for c in commands if c.started_at
     ]
+    if label_end is not None:
+        ends.append(label_end)
     finished: datetime | None = None
     if ends and started is not None and max(ends) > started:
         finished = max(ends)

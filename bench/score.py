@@ -124,8 +124,22 @@ def commands_match(a: str, b: str) -> bool:
 
 
 def quoting_lost(template: str, output: str) -> bool:
-    """The recorded command quoted something and the runbook's version has no quotes at all."""
-    return any(q in template for q in "'\"") and not any(q in output for q in "'\"")
+    """The runbook's command has a glob character the recording had quoted: it no longer runs as recorded."""
+    if not any(q in template for q in "'\""):
+        return False
+    try:
+        lex = shlex.shlex(output, posix=False)
+        lex.whitespace_split = True
+        tokens = list(lex)
+    except ValueError:
+        return False
+    for tok in tokens:
+        if tok[:1] in "'\"":
+            continue
+        bare = _PLACEHOLDER.sub("", tok.replace(STAR, ""))
+        if any(ch in bare for ch in "*?["):
+            return True
+    return False
 
 
 def _search(pattern: str, text: str) -> bool:

@@ -198,3 +198,15 @@ def test_garbage_output_does_not_crash(sim: Simulation) -> None:
     ):
         s = score(bad, sim)  # type: ignore[arg-type]
         assert s.recall == 0.0
+
+
+def test_quoting_lost_only_flags_commands_that_would_glob() -> None:
+    from bench.score import quoting_lost
+
+    assert quoting_lost('aws x --paths "/*"', "aws x --paths /*")
+    assert quoting_lost(
+        "aws y --query 'Versions[-2].Version'", "aws y --query Versions[-2].Version"
+    )
+    assert not quoting_lost('aws x --paths "/*"', "aws x --paths '/*'")
+    assert not quoting_lost('pg_dump "postgresql://u:{pw}@h/db"', "pg_dump postgresql://u:<*>@h/db")
+    assert not quoting_lost("ls *.md", "ls *.md")  # unquoted in the recording too

@@ -1158,7 +1158,15 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
     )
     if live and _VERSIONED.search(text):
         reverted = _VERSIONED.sub(lambda m: "{previous-" + m.group(1) + "}", text)
-        return "Re-run the change with the previous version", reverted
+        sizes = re.search(
+            r"\{previous-[a-z0-9-]*(?:count|replicas|capacity|size|class)\}", reverted
+        )
+        title = (
+            "Restore the previous capacity"
+            if sizes
+            else "Re-run the change with the previous version"
+        )
+        return title, reverted
     return None
 
 
@@ -1210,7 +1218,10 @@ def _inverse_params(text: str, sources: Sequence[MinedCommand]) -> tuple[Param, 
             params.append(known[name])
         elif name.startswith("previous-") and name[len("previous-") :] in known:
             # The values recorded for {x} are the candidates: the previous one is among them.
-            params.append(Param(name, known[name[len("previous-") :]].examples))
+            examples = known[name[len("previous-") :]].examples
+            if all(e.isdigit() for e in examples):
+                examples = tuple(sorted(examples, key=int))  # 8, 10, 12 rather than 10, 12, 8
+            params.append(Param(name, examples))
         else:
             params.append(Param(name, ()))
     return tuple(params)

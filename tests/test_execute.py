@@ -701,13 +701,19 @@ def test_expected_output_is_compared_but_never_fails_the_step(output: str, shown
     assert shown in fake.text
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 )
 def test_any_value_stays_literal_in_every_quoting_context(value: str) -> None:
     script = substitute(
-        "printf '%s|' {v}; printf '%s|' \"{v}\"; printf '%s|' 'x{v}y'", {"v": value}
+        "IFS=; set -f; "  # the unquoted substitution at the end: no word splitting or globbing
+        "printf '%s|' {v}; printf '%s|' \"{v}\"; printf '%s|' 'x{v}y'; "
+        "printf '%s|' \"$(printf '%s' {v})\"; printf '%s|' \"`printf '%s' {v}`\"; "
+        "printf '%s|' `printf '%s' \"{v}\"`x",
+        {"v": value},
     )
     out = subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
-    assert out.decode("utf-8", "surrogateescape") == f"{value}|{value}|x{value}y|"
+    inner = value.rstrip("\n")  # command substitution drops trailing newlines
+    expected = f"{value}|{value}|x{value}y|{inner}|{inner}|{inner}x|"
+    assert out.decode("utf-8", "surrogateescape") == expected

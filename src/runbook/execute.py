@@ -212,38 +212,66 @@ def _check_value(name: str, value: str, shape: ParamShape | None) -> str | None:
 def substitute(command: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` placeholders, quoting each value for where it sits in the command.
 
-    Outside quotes the value is ``shlex.quote``d; inside double quotes ``$ ` \\ "`` are escaped;
-    inside single quotes a ``'`` closes, escapes and reopens. No value can end a quote, start a
-    command substitution or add a command. Placeholders without a value are left as written.
+    Outside quotes (and inside ``$( )``) the value is ``shlex.quote``d; inside double quotes
+    ``$ ` \\ "`` are escaped; inside single quotes a ``'`` closes, escapes and reopens; inside
+    backticks the quoted value is escaped once more for the backtick layer. No value can end a
+    quote, start a command substitution or add a command. Unknown placeholders stay as written.
     """
     out: list[str] = []
-    quote: str | None = None  # None | "'" | '"'
+    # quoting contexts, innermost last: "" (unquoted), "'", '"', "(" for $( ), "`"
+    stack = [""]
     i = 0
     while i < len(command):
+        top = stack[-1]
         m = PLACEHOLDER.match(command, i) if command[i] == "{" else None
         if m is not None and m.group(1) in values:
-            value = values[m.group(1)]
-            if quote == "'":
-                out.append(value.replace("'", "'\"'\"'"))
-            elif quote == '"':
-                out.append(re.sub(r'([\\$`"])', r"\\\1", value))
-            else:
-                out.append(shlex.quote(value))
+            out.append(_quoted_for(values[m.group(1)], stack))
             i = m.end()
             continue
         ch = command[i]
-        if ch == "\\" and quote != "'" and i + 1 < len(command):
+        if top == "'":
+            if ch == "'":
+                stack.pop()
+        elif ch == "\\" and i + 1 < len(command):
             out.append(command[i : i + 2])
             i += 2
             continue
-        if ch in ("'", '"'):
-            if quote is None:
-                quote = ch
-            elif quote == ch:
-                quote = None
+        elif ch == "$" and command.startswith("$(", i) and not command.startswith("$((", i):
+            stack.append("(")
+            out.append("$(")
+            i += 2
+            continue
+        elif ch == ")" and top == "(":
+            stack.pop()
+        elif ch == "`":
+            if top == "`":
+                stack.pop()
+            else:
+                stack.append("`")
+        elif ch == '"':
+            if top == '"':
+                stack.pop()
+            else:
+                stack.append('"')
+        elif ch == "'" and top != '"':
+            stack.append("'")
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def _quoted_for(value: str, stack: Sequence[str]) -> str:
+    context = stack[-1]
+    if context == "'":
+        quoted = value.replace("'", "'\"'\"'")
+    elif context == '"':
+        quoted = re.sub(r'([\\$`"])', r"\\\1", value)
+    else:
+        quoted = shlex.quote(value)
+    # each enclosing backtick layer removes one level of \\, \` and \$ before its shell runs
+    for _layer in range(stack.count("`")):
+        quoted = re.sub(r"([\\$`])", r"\\\1", quoted)
+    return quoted
 
 
 # ---------------------------------------------------------------------- destructive commands

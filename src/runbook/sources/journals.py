@@ -68,10 +68,14 @@ _ROLES: dict[str, tuple[str, ...]] = {
     "verification": (
         "verification",
         "verify",
+        "verified",
         "validation",
         "how to verify",
+        "how we verified",
         "confirmation",
+        "confirmed",
         "testing",
+        "check",
     ),
     "prevention": (
         "prevention",

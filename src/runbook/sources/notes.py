@@ -69,7 +69,7 @@ _GUIDE_WORDS = re.compile(
 _DATE_IN = re.compile(r"(?<!\d)(\d{4})[-/_.](\d{2})[-/_.](\d{2})(?!\d)")
 _PROMPT_START = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+\S*\s?[$#%]|\$|PS[^>]{0,80}>)\s")
 _ERROR_PROSE = re.compile(
-    r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?(?:Error|ERROR|Fatal|FATAL|Failure|FAILED)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.+)$"
+    r"^\s*+(?:>\s*)?(?:[-*+]\s+)?(?:\*\*|__)?(?:Error|ERROR|Fatal|FATAL|Failure|FAILED)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.+)$"
 )
 _TOTAL_PROSE = re.compile(
     r"\b(?:total(?:\s+(?:time|duration|runtime))?|took|elapsed|wall[- ]clock|hands-on|overall)\b"
@@ -300,7 +300,7 @@ def _session(
             expectations.append(text[:300])
         m = _ERROR_PROSE.match(line)
         if m and m.group(1).strip():
-            message = re.sub(r"[*_]{2}", "", line.strip().lstrip("-*+ ")).strip()
+            message = re.sub(r"[*_]{2}", "", line.strip().lstrip(">-*+ ")).strip()
             errors.append(ErrorEvent(message[:1000], SourceRef(rel, i + 1)))
         if total is None and (t := _TOTAL_PROSE.search(line)):
             total = parse_duration(t.group("d"))

@@ -182,3 +182,16 @@ def test_started_finished_labels_and_date_in_title() -> None:
     assert [(c.text, c.source.line) for c in ex.commands] == [
         ("aws rds failover-db-cluster --db-cluster-identifier acme-prod", 7)
     ]
+
+
+def test_planned_commands_are_not_part_of_the_run() -> None:
+    text = (
+        "# Cache flush 2025-06-01\n\n```console\n$ redis-cli -h cache-1 FLUSHDB\nOK\n```\n\n"
+        "## Next steps\n\n```bash\nterraform apply -target=module.cache\n```\n"
+    )
+    (ex,) = parse(text, "ops/cache-flush.md", Config()).executions
+    assert [c.text for c in ex.commands] == ["redis-cli -h cache-1 FLUSHDB"]
+    guide = "# Cache runbook\n\n## Rollback plan\n\n```bash\nterraform apply -target=module.cache\n```\n"
+    (doc,) = parse(guide, "docs/cache-runbook.md", Config()).executions
+    assert doc.tags == ("guide",)
+    assert [c.text for c in doc.commands] == ["terraform apply -target=module.cache"]

@@ -54,7 +54,9 @@ from runbook.sources.markdown import (
     Document,
     Fence,
     boolean,
+    heading_matches,
     label,
+    norm_heading,
     scalar,
     words_list,
 )
@@ -135,7 +137,11 @@ def executions_from(
             ex = _session(doc, rel, config, kind, spans[0], meta, meta_start, diags)
             if _is_run(ex):
                 return [ex]
-            return [] if require_run else [_as_guide(doc, rel, spans[0], ex)]
+            return (
+                []
+                if require_run
+                else [_as_guide(doc, rel, spans[0], ex, config.output_excerpt_chars)]
+            )
     out: list[Execution] = []
     many = len(spans) > 1
     for k, span in enumerate(spans):
@@ -148,10 +154,14 @@ def executions_from(
     return out
 
 
-def _as_guide(doc: Document, rel: str, span: _Span, ex: Execution) -> Execution:
+def _as_guide(doc: Document, rel: str, span: _Span, ex: Execution, limit: int) -> Execution:
     """A hand-written guide: not a run (no outcome, no dates), commands from steps too."""
-    # a guide writes its commands inline in numbered steps as often as in fences
-    commands = [*ex.commands, *inline_commands(doc, rel, span.start, span.end)]
+    # a guide writes its commands inline in numbered steps as often as in fences, and its
+    # rollback / troubleshooting sections belong to it
+    commands = [
+        *_commands(doc, rel, span, limit),
+        *inline_commands(doc, rel, span.start, span.end),
+    ]
     commands.sort(key=lambda c: c.source.line)
     return replace(
         ex,
@@ -257,15 +267,17 @@ def _session(
 ) -> Execution:
     limit = config.output_excerpt_chars
     day = span.day or _label_date(doc, span.start, span.end)
-    commands: list[Command] = []
     timeline: list[tuple[datetime | None, str, int]] = []
     for fence in doc.fences_in(span.start, span.end):
         if fence.info in LOOSE_INFOS and _is_timeline(fence):
             timeline.extend(_fence_timeline(fence, day))
-            continue
-        commands.extend(fence_commands(fence, rel, "fence", limit))
-    commands.extend(_prompt_blocks(doc, rel, span, limit))
-    commands.sort(key=lambda c: c.source.line)
+    # commands under "Next steps" / "Rollback plan" / "Follow-ups" were not run in this session
+    planned = _advice_spans(doc, span)
+    commands = [
+        c
+        for c in _commands(doc, rel, span, limit)
+        if not any(a <= c.source.line - 1 < b for a, b in planned)
+    ]
     table_lines: set[int] = set()
     table_cmds: list[Command] = []
     for table in tables(doc, span.start, span.end):
@@ -460,6 +472,51 @@ def _notes(doc: Document, span: _Span) -> list[str]:
 
 
 # -------------------------------------------------------------- commands
+
+
+_ADVICE = tuple(
+    norm_heading(h)
+    for h in (
+        "next steps",
+        "follow-ups",
+        "follow up",
+        "followup",
+        "todo",
+        "to do",
+        "action items",
+        "rollback plan",
+        "recommendations",
+        "prevention",
+        "lessons learned",
+        "ideas",
+        "open questions",
+        "future work",
+        "improvements",
+        "if this fails",
+    )
+)
+
+
+def _advice_spans(doc: Document, span: _Span) -> list[tuple[int, int]]:
+    """Line ranges of sections that plan or advise rather than record."""
+    return [
+        (sec.start, sec.end)
+        for sec in doc.sections[1:]
+        if span.start <= sec.line - 1 < span.end
+        and any(heading_matches(sec.key, k) for k in _ADVICE)
+    ]
+
+
+def _commands(doc: Document, rel: str, span: _Span, limit: int) -> list[Command]:
+    """Shell fences (not timelines) and prompt lines in a span, in document order."""
+    commands: list[Command] = []
+    for fence in doc.fences_in(span.start, span.end):
+        if fence.info in LOOSE_INFOS and _is_timeline(fence):
+            continue
+        commands.extend(fence_commands(fence, rel, "fence", limit))
+    commands.extend(_prompt_blocks(doc, rel, span, limit))
+    commands.sort(key=lambda c: c.source.line)
+    return commands
 
 
 def _prompt_blocks(doc: Document, rel: str, span: _Span, limit: int) -> list[Command]:

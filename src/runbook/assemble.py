@@ -920,7 +920,9 @@ def _merge_params(commands: Sequence[MinedCommand]) -> tuple[Param, ...]:
     merged: dict[str, set[str]] = {}
     for command in commands:
         for param in command.params:
-            merged.setdefault(param.name, set()).update(param.examples)
+            # A redaction marker is where a secret was, not a value anyone should type.
+            examples = {e for e in param.examples if not e.startswith("{redacted")}
+            merged.setdefault(param.name, set()).update(examples)
     return tuple(Param(name, tuple(sorted(ex))[:5]) for name, ex in sorted(merged.items()))
 
 

@@ -218,3 +218,38 @@ def test_no_evidence_for_the_operation_is_a_note(tmp_path: Path) -> None:
     result = check(tmp_path)
     assert result.metrics == ()
     assert any("no recorded run" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("runbook", "run", "same"),
+    [
+        ("docker build -t api:{sha} .", "docker build -t api:1a2b3c4 .", True),
+        (
+            "ENV={env} doppler run -- aws lambda update-function-code --function-name w --image-uri {uri}",
+            "aws lambda update-function-code --function-name w --image-uri 1.dkr.ecr/w@sha256:ab",
+            True,
+        ),
+        ("dr test smoke", "dr test all", False),
+        ("curl -fsS {url}", "curl -fsS https://api.example.com/health", True),
+        # Many shared flags, but another metric of another namespace: another command.
+        (
+            "aws cloudwatch get-metric-statistics --namespace AWS/ApiGateway --metric-name 5XXError "
+            "--start-time {start} --end-time {end} --period 300 --statistics Sum --output text",
+            "aws cloudwatch get-metric-statistics --namespace AWS/RDS --metric-name CPUUtilization "
+            "--start-time 2025-11-01T10:00:00Z --end-time 2025-11-01T11:00:00Z --period 300 "
+            "--statistics Sum --output text",
+            False,
+        ),
+        # One optional flag missing from a long command is still the same command.
+        (
+            "aws logs tail /aws/lambda/w --since 10m --filter-pattern ERROR --format short",
+            "aws logs tail /aws/lambda/w --since 10m --filter-pattern ERROR",
+            True,
+        ),
+        ("kubectl delete pod api-0 -n prod", "kubectl delete pod api-0 -n staging", False),
+    ],
+)
+def test_command_matching(runbook: str, run: str, same: bool) -> None:
+    from runbook.validate import command_matches
+
+    assert command_matches(runbook, run) is same

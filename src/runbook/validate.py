@@ -14,6 +14,7 @@ compared with what the runbook says.
 from __future__ import annotations
 
 import calendar
+import math
 import posixpath
 import re
 import statistics
@@ -59,6 +60,7 @@ DURATION_FLOOR_S = 5.0  # below this absolute difference, timing noise is not dr
 FOLLOW_THRESHOLD = 0.60  # a run "followed" the runbook when >= 60 % of its steps appear
 COVERAGE_TARGET = 0.80  # troubleshooting should cover >= 80 % of issues
 MIN_RUNS = 2  # fewer newer runs than this say nothing about a majority or a median
+SAME_PROCEDURE = 0.25  # a run sharing fewer of the runbook's steps is another procedure
 
 
 @dataclass(frozen=True, slots=True)
@@ -721,7 +723,13 @@ def _token_eq(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def command_matches(runbook_command: str, run_command: str, threshold: float = 0.7) -> bool:
-    """True when a run's command is the runbook's command (placeholders match any value)."""
+    """True when a run's command is the runbook's command (placeholders match any value).
+
+    Same program and subcommand, most tokens aligned, and the runbook's literal values all
+    present: the miner keeps varying values as placeholders, so a literal that differs
+    (``--metric-name Errors`` vs ``Throttles``) is a different command, however many flags
+    the two share. One missing value is tolerated in long commands (an optional flag).
+    """
     a, b = _template(runbook_command), _template(run_command)
     if a.key == b.key:
         return True
@@ -730,14 +738,38 @@ def command_matches(runbook_command: str, run_command: str, threshold: float = 0
     ta, tb = _tokens(a), _tokens(b)
     if not ta or not tb:
         return False
-    # Longest common subsequence under placeholder-aware equality.
-    prev = [0] * (len(tb) + 1)
-    for x in ta:
-        cur = [0]
-        for j, y in enumerate(tb, start=1):
-            cur.append(prev[j - 1] + 1 if _token_eq(x, y) else max(prev[j], cur[j - 1]))
-        prev = cur
-    return 2 * prev[-1] / (len(ta) + len(tb)) >= threshold
+    matched = _aligned(ta, tb)
+    if 2 * len(matched) / (len(ta) + len(tb)) < threshold:
+        return False
+    # The program itself always aligns; the values after it tell commands apart.
+    values = [
+        i for i, tok in enumerate(ta) if i and not tok.startswith("-") and _pattern(tok) is None
+    ]
+    missing = sum(1 for i in values if i not in matched)
+    return missing <= (1 if len(values) > 4 else 0)
+
+
+def _aligned(ta: Sequence[str], tb: Sequence[str]) -> set[int]:
+    """Indices of ``ta`` in a longest common subsequence with ``tb`` (placeholder-aware)."""
+    n, m = len(ta), len(tb)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if _token_eq(ta[i], tb[j]):
+                table[i][j] = table[i + 1][j + 1] + 1
+            else:
+                table[i][j] = max(table[i + 1][j], table[i][j + 1])
+    out: set[int] = set()
+    i = j = 0
+    while i < n and j < m:
+        if _token_eq(ta[i], tb[j]) and table[i][j] == table[i + 1][j + 1] + 1:
+            out.add(i)
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return out
 
 
 def _sub_eq(a: CommandTemplate, b: CommandTemplate) -> bool:
@@ -872,15 +904,23 @@ def _relevant(parsed: ParsedRunbook, evidence: Evidence) -> list[Execution]:
             chosen[e.id] = e
     # Guides and runbooks (no exit codes, times or output) are documents, not runs.
     chosen = {k: e for k, e in chosen.items() if not is_guide(e)}
-    if ours:
-        # A run sharing no command with the runbook is another procedure of the same type
-        # (another incident's mitigation), not evidence about this one.
+    steps = [s for s in parsed.steps if _step_commands(s)]
+    if steps:
+        # A run sharing few steps with the runbook is another procedure of the same type
+        # (another incident's mitigation), not evidence about this one. A failure report
+        # holds only what was attempted: one shared step is enough there.
+        need = max(1, math.ceil(SAME_PROCEDURE * len(steps)))
         chosen = {
             k: e
             for k, e in chosen.items()
-            if any(command_matches(c, x.text) for x in e.commands for c in ours)
+            if _shared_steps(steps, e) >= (1 if _outcome(e, evidence) is Outcome.FAILURE else need)
         }
     return sorted(chosen.values(), key=lambda e: (_run_date(e) or date.min, e.id))
+
+
+def _shared_steps(steps: Sequence[ParsedStep], run: Execution) -> int:
+    texts = [c.text for c in run.commands]
+    return sum(1 for s in steps if _step_seen(s, texts))
 
 
 def _all_commands(parsed: ParsedRunbook) -> list[str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -400,3 +401,20 @@ def test_tool_blocks_with_command_label_and_time_of_day() -> None:
         ("systemctl restart nginx", 8, datetime(2025, 5, 5, 14, 30, 52), 10.0, 0, ""),
         ("curl -fsS localhost/health", 14, datetime(2025, 5, 5, 14, 31, 2), 2.0, None, "ok"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("14:30", time(14, 30)),
+        ("14:30:52", time(14, 30, 52)),
+        ('"09:05:00"', time(9, 5)),
+        ("143052", time(14, 30, 52)),
+    ],
+)
+def test_front_matter_time_forms(written: str, expected: time) -> None:
+    text = f"---\nmode: execution\ndate: 2025-01-02\ntime: {written}\n---\n# x\n"
+    (ex,) = parse(
+        text, ".claude/observations/2025-01-02/execution-000000-x.md", Config()
+    ).executions
+    assert ex.started_at == datetime.combine(date(2025, 1, 2), expected)

@@ -20,6 +20,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 # Only block structure is needed (headings, fences, line maps): inline parsing is most of
 # markdown-it's time and is switched off; heading text comes from the raw inline content.
 _MD = MarkdownIt("commonmark").use(front_matter_plugin).disable(["inline", "text_join"])
+_SEXAGESIMAL = re.compile(r"^([A-Za-z_][\w-]{0,40})\s*:\s*(\d{1,2}(?::[0-5]\d){1,2})\s*$")
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]{0,40})\s*:(?:\s|$)")
 
 
@@ -159,6 +160,13 @@ class Document:
             self.meta_problem = "front matter is not a mapping of keys to values"
             return
         self.meta = {str(k).strip().lower().replace("-", "_"): v for k, v in data.items()}
+        # YAML 1.1 reads an unquoted 14:30 or 14:30:52 as a base-60 integer; keep the text
+        for line in content.split("\n"):
+            m = _SEXAGESIMAL.match(line)
+            if m:
+                key = m.group(1).strip().lower().replace("-", "_")
+                if isinstance(self.meta.get(key), int):
+                    self.meta[key] = m.group(2)
 
     # ------------------------------------------------------------------ queries
 

@@ -239,3 +239,11 @@ def test_a_json_runbook_is_an_input_error(tmp_path: Path) -> None:
     path.write_text("{}", encoding="utf-8")
     code, _, err = run(["validate", str(path)])
     assert code == 2 and "markdown" in err
+
+
+def test_an_unreadable_file_is_a_finding_and_the_others_are_still_checked(tmp_path: Path) -> None:
+    write_runbook(tmp_path)
+    (tmp_path / "runbooks" / "blob.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    code, out, err = run(["validate", str(tmp_path / "runbooks")], now="2025-10-20")
+    assert code == 1 and "blob.md:1: RB100 error: not a text file" in out
+    assert "in 2 runbooks" in err

@@ -76,6 +76,7 @@ class Rule:
 RULES: dict[str, Rule] = {
     r.id: r
     for r in (
+        Rule("RB100", "unreadable", "error", "the runbook file cannot be read as text"),
         Rule("RB101", "missing-section", "warning", "a section of the runbook template is missing"),
         Rule("RB102", "missing-header", "warning", "a header field is missing or not filled in"),
         Rule("RB103", "step-count", "warning", "fewer than 5 or more than 10 steps without phases"),
@@ -1224,7 +1225,25 @@ def validate_runbook(
     """Lint one runbook file and, with evidence, check drift and compute the metrics."""
     from runbook.runbook_parse import parse_runbook
 
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        # One unreadable file is a finding; the other runbooks are still validated.
+        reason = exc.strerror or type(exc).__name__
+        finding = _finding(
+            "RB100",
+            display,
+            1,
+            f"cannot read the runbook: {reason}",
+            "check the path and its permissions",
+        )
+        return RunbookValidation(display, "", OperationType.NONE, "", findings=(finding,))
+    if b"\x00" in data[:8192]:
+        finding = _finding(
+            "RB100", display, 1, "not a text file", "pass the runbook's markdown file"
+        )
+        return RunbookValidation(display, "", OperationType.NONE, "", findings=(finding,))
+    text = data.decode("utf-8", errors="replace")
     text = text.lstrip("\ufeff").replace("\r\n", "\n")
     parsed = parse_runbook(text, display)
     parsed = _with_sidecar(parsed, path)

@@ -57,9 +57,12 @@ _EXIT_IN_OUTPUT = re.compile(
 )
 _OPERATION_WORDS: tuple[tuple[str, str], ...] = (
     (r"roll(?:ed|ing)?[ _-]?back|rollback|revert", "rollback"),
-    (r"incident|outage|postmortem|post-mortem|sev[0-4]|on-?call|hotfix", "incident-response"),
+    (
+        r"incident|outage|postmortem|post-mortem|sev[0-4]\b|on-?call|triage|mitigat\w*",
+        "incident-response",
+    ),
     (r"migrat\w*", "migration"),
-    (r"scal(?:e|ed|ing|eup|eout)\w*|autoscal\w*|replica", "scaling"),
+    (r"scal(?:e|ed|ing|eup|eout)\w*|autoscal\w*|replicas?\b|resiz\w*|capacity", "scaling"),
     (r"deploy\w*|release|rollout|ship(?:ped|ping)?", "deployment"),
 )
 _SUCCESS_WORDS = frozenset(

@@ -399,3 +399,29 @@ def test_open_journal_is_evidence_until_it_becomes_an_observation(tmp_path: Path
         kinds[cand.kind] = len(parsed.executions)
     # the stopped journal yields nothing: its run is counted once, from the observation
     assert kinds == {EvidenceKind.RUN_RECORD: 0, EvidenceKind.OBSERVATION: 1}
+
+
+def test_run_captured_on_a_pty_streams_like_a_terminal() -> None:
+    chunks: list[bytes] = []
+    result = observe.run_captured(
+        "if [ -t 1 ]; then echo on-a-tty; fi; printf '\\033[1mbold\\033[0m\\n'; echo err >&2",
+        on_output=lambda data, _err: chunks.append(data),
+        use_pty=True,
+    )
+    assert result.exit_code == 0
+    assert result.output == "on-a-tty\nbold\nerr"  # merged, ANSI stripped
+    assert b"\x1b[1m" in b"".join(chunks)  # the terminal still got the colors
+
+
+def test_run_captured_timeout_and_background_children(tmp_path: Path) -> None:
+    began = time.monotonic()
+    result = observe.run_captured("sleep 20", timeout_s=0.5, new_session=True)
+    assert result.timed_out and result.exit_code != 0
+    # a daemon keeping stdout open does not hold the command's result hostage
+    pidfile = tmp_path / "daemon.pid"
+    result = observe.run_captured(f"sleep 20 & echo $! > {pidfile}; echo started")
+    try:
+        assert result.exit_code == 0 and result.output == "started"
+        assert time.monotonic() - began < 10
+    finally:
+        os.kill(int(pidfile.read_text()), signal.SIGTERM)

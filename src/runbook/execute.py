@@ -1073,6 +1073,7 @@ def terminal_io(now: Clock = utc_now) -> RunIO:
             new_session=True,
             merge_stderr=True,
             stdin_devnull=True,
+            use_pty=sys.stdout.isatty(),  # streams line by line, as in a shell
         )
 
     return RunIO(

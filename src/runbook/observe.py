@@ -19,7 +19,7 @@ import contextlib
 import json
 import os
 import re
-import selectors
+import select
 import signal
 import subprocess
 import sys
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 from runbook.errors import InputError, UsageError
 from runbook.redact import redact
@@ -173,6 +173,24 @@ def _stop_child(proc: subprocess.Popen[bytes], own_group: bool, grace_s: float =
             proc.wait(timeout=grace_s)
 
 
+def _pty_pair() -> tuple[int, int]:
+    """A pseudo-terminal for a child, sized like ours, so it line-buffers and keeps colors."""
+    import fcntl
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+    for fd in (sys.stdout, sys.stderr, sys.stdin):
+        try:
+            size = fcntl.ioctl(fd.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
+        except (OSError, ValueError, AttributeError):
+            continue
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, size)
+        break
+    return master, slave
+
+
 def run_captured(
     command: str | Sequence[str],
     *,
@@ -182,6 +200,7 @@ def run_captured(
     new_session: bool = False,
     merge_stderr: bool = False,
     stdin_devnull: bool = False,
+    use_pty: bool = False,
     env: dict[str, str] | None = None,
 ) -> Captured:
     """Run ``command`` (a shell string or argv), streaming chunks to ``on_output(data, is_err)``.
@@ -189,54 +208,78 @@ def run_captured(
     With ``new_session`` the child gets its own process group: Ctrl-C reaches only this process,
     which then stops the child's group (SIGINT, SIGTERM, SIGKILL) and reports ``interrupted``.
     Without it the child shares the terminal's group and gets Ctrl-C itself, as in a shell.
+    With ``use_pty`` its output goes through a pseudo-terminal (stdout and stderr merged), so
+    it streams line by line as on a terminal instead of in pipe-sized blocks.
     """
-    shell = isinstance(command, str)
     started = time.monotonic()
+    master = slave = -1
+    if use_pty:
+        try:
+            master, slave = _pty_pair()
+        except OSError:
+            use_pty = False
+    out_arg: int = slave if use_pty else subprocess.PIPE
+    err_arg: int = slave if use_pty else (subprocess.STDOUT if merge_stderr else subprocess.PIPE)
     try:
         proc = subprocess.Popen(
             command,
-            shell=shell,
+            shell=isinstance(command, str),
             cwd=cwd,
             stdin=subprocess.DEVNULL if stdin_devnull else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            stdout=out_arg,
+            stderr=err_arg,
             start_new_session=new_session,
             env=env,
         )
     except OSError as exc:
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
         name = command if isinstance(command, str) else (command[0] if command else "")
         message = f"{name}: {exc.strerror or exc}"
         if on_output is not None:  # the operator sees why, as a shell would say it
             on_output((message + "\n").encode(), True)
         code = 126 if isinstance(exc, PermissionError) else 127
         return Captured(code, message, time.monotonic() - started)
+    fds: dict[int, bool] = {}  # fd -> is stderr
+    if use_pty:
+        os.close(slave)
+        fds[master] = False
+    else:
+        if proc.stdout is not None:
+            fds[proc.stdout.fileno()] = False
+        if proc.stderr is not None:
+            fds[proc.stderr.fileno()] = True
     buf = _Bounded()
     timed_out = interrupted = False
-    sel = selectors.DefaultSelector()
-    streams: list[tuple[IO[bytes], bool]] = [(proc.stdout, False)] if proc.stdout else []
-    if proc.stderr is not None:
-        streams.append((proc.stderr, True))
-    for stream, is_err in streams:
-        sel.register(stream, selectors.EVENT_READ, is_err)
     deadline = started + timeout_s if timeout_s else None
+    exited_at: float | None = None
     try:
-        while sel.get_map():
+        while fds:
             try:
-                wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-                events = sel.select(timeout=wait)
-                if not events and deadline is not None and time.monotonic() >= deadline:
+                now_s = time.monotonic()
+                if exited_at is None and proc.poll() is not None:
+                    exited_at = now_s
+                if exited_at is not None and now_s - exited_at > 1.0:
+                    break  # a background process it started keeps the output open: stop reading
+                if deadline is not None and now_s >= deadline and exited_at is None:
                     timed_out = True
                     _stop_child(proc, new_session, grace_s=2.0)
                     deadline = None
                     continue
-                for key, _mask in events:
-                    data = os.read(key.fd, 65536)
+                wait = 0.25 if deadline is None else min(0.25, max(deadline - now_s, 0.0))
+                ready, _w, _x = select.select(list(fds), [], [], wait)
+                for fd in ready:
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:  # EIO: the pty's child side is closed
+                        data = b""
                     if not data:
-                        sel.unregister(key.fileobj)
+                        del fds[fd]
                         continue
                     buf.add(data)
                     if on_output is not None:
-                        on_output(data, bool(key.data))
+                        on_output(data, fds[fd])
             except KeyboardInterrupt:
                 interrupted = True
                 if new_session:
@@ -250,9 +293,11 @@ def run_captured(
                 interrupted = True
                 _stop_child(proc, new_session)
     finally:
-        sel.close()
-        for stream, _e in streams:
-            stream.close()
+        if use_pty:
+            os.close(master)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -745,7 +790,9 @@ def exec_command(
         stream.write(data)
         stream.flush()
 
-    result = run_captured(list(argv), cwd=workdir, on_output=tee)
+    # on a terminal the command gets a pty too: it streams and colors as it would in a shell
+    tty = stdout is None and sys.stdout.isatty()
+    result = run_captured(list(argv), cwd=workdir, on_output=tee, use_pty=tty)
     duration = (now() - began).total_seconds()
     recorder.command_end(seq, result.exit_code, duration, result.output)
     return Captured(result.exit_code, result.output, duration, result.timed_out, result.interrupted)

@@ -1628,12 +1628,15 @@ def _notes(
             "across runs (the original asks for 5-10); "
             "record more runs to fill the pattern."
         )
-    if procedure.noise_dropped or procedure.one_offs_dropped:
-        notes.append(
-            f"Dropped {procedure.noise_dropped} noise command{'s' if procedure.noise_dropped != 1 else ''} "
-            f"(typos, `ls`, retries...) and {procedure.one_offs_dropped} one-off command"
-            f"{'s' if procedure.one_offs_dropped != 1 else ''}."
+    dropped = []
+    if procedure.noise_dropped:
+        dropped.append(f"{_n(procedure.noise_dropped, 'noise command')} (typos, `ls`, retries...)")
+    if procedure.one_offs_dropped:
+        dropped.append(
+            f"{_n(procedure.one_offs_dropped, 'one-off command')} (seen in one run only)"
         )
+    if dropped:
+        notes.append(f"Dropped {' and '.join(dropped)}.")
     timed = procedure.total.n if procedure.total else 0
     if n and timed < n:
         notes.append(

@@ -318,7 +318,7 @@ def _session(
             total = parse_duration(t.group("d"))
     label_start: datetime | None = None
     label_end: datetime | None = None
-    for _, name, value in _labels(doc, span.start, span.end):
+    for i, name, value in _labels(doc, span.start, span.end):
         if (
             name in ("started", "start", "start time", "began", "started at")
             and label_start is None
@@ -335,6 +335,10 @@ def _session(
             and total is None
         ):
             total = parse_duration(value)
+            if total is None:
+                diags.append(
+                    Diagnostic(SourceRef(rel, i + 1), f"unreadable duration {value[:40]!r}")
+                )
     for at, rest, ln in timeline:
         if rest and (is_error_line(rest) or re.search(r"\b(?:DENIED|FAILED|ERROR)\b", rest)):
             errors.append(ErrorEvent(rest[:1000], SourceRef(rel, ln), at=at))

@@ -231,3 +231,18 @@ def test_out_dir_links_point_back_at_the_evidence(corpus: Path, tmp_path: Path) 
     link = re.search(r"\]\((\.\./[^)]*execution-[^)]*\.md)\)", text)
     assert link is not None
     assert (out / link.group(1)).resolve().is_file()  # the relative link resolves
+
+
+def test_json_output_keeps_a_foreign_file(corpus: Path) -> None:
+    target = corpus / "runbooks" / "2025-12-28-deployment-billing-api.json"
+    target.parent.mkdir(parents=True)
+    target.write_text('{"hand": "written"}\n', encoding="utf-8")
+    code, _, err = run(["deployment", "billing-api", "--format", "json"], corpus)
+    assert code == 0, err
+    assert target.read_text(encoding="utf-8") == '{"hand": "written"}\n'
+    beside = corpus / "runbooks" / "2025-12-28-deployment-billing-api.new.json"
+    assert json.loads(beside.read_text(encoding="utf-8"))["schema_version"] == 1
+    # Our own earlier output is simply replaced.
+    target.write_text(beside.read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, err = run(["deployment", "billing-api", "--format", "json"], corpus)
+    assert code == 0 and "(unchanged)" in err

@@ -48,6 +48,8 @@ class EvidenceKind(StrEnum):
     MIGRATION_FILE = "migration-file"  # migrations/*.sql, alembic versions
     ALARM = "alarm"  # CloudWatch / Terraform / Prometheus alert definitions
     RUN_RECORD = "run-record"  # the tool's own .runbook/runs/*.jsonl
+    POSTMORTEM = "postmortem"  # incident write-ups: postmortems/*.md, *-incident-report.md
+    GIT_HISTORY = "git-history"  # revert / hotfix commits read from `git log` (no file)
 
 
 class ObservationMode(StrEnum):
@@ -209,7 +211,9 @@ class MigrationDef:
     depends_on: tuple[str, ...] = ()  # previous revision(s) (Alembic down_revision)
     repeatable: bool = False  # Flyway R__ migrations: re-applied when changed, after versioned ones
     down_destructive: tuple[str, ...] = ()  # rollback statements that destroy data
-    notes: tuple[str, ...] = ()  # why a statement is risky ("CREATE INDEX without CONCURRENTLY ...")
+    notes: tuple[
+        str, ...
+    ] = ()  # why a statement is risky ("CREATE INDEX without CONCURRENTLY ...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +412,9 @@ class MinedCommand:
     subcommand: str = ""
     # Every normalize key grouped here (variants merged into one placeholder); () = (key,).
     keys: tuple[str, ...] = ()
-    role: str = ""  # build | test | dryrun | deploy | revert | scale | check | monitor | ... ("" unknown)
+    role: str = (
+        ""  # build | test | dryrun | deploy | revert | scale | check | monitor | ... ("" unknown)
+    )
 
 
 @dataclass(frozen=True, slots=True)

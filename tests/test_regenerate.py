@@ -277,3 +277,9 @@ def test_merge_without_new_evidence_keeps_the_person_file(base: str, ours: str) 
 def test_crlf_from_an_editor_is_no_edit() -> None:
     theirs = gen(BASE.replace("make build", "make image"))
     assert merge(gen(BASE), gen(BASE).replace("\n", "\r\n"), theirs).text == theirs
+
+
+def test_json_check_ignores_a_new_generated_date(root: Path) -> None:
+    assert run(root, "--format", "json")[0] == 0
+    code, _, err = run(root, "--format", "json", "--check", now="2026-01-04")
+    assert code == 0 and "is up to date" in err

@@ -586,8 +586,7 @@ def check_runbook(
         merged = _merge_edits(root, existing_path, existing, text, fmt)
         if merged is not None:
             would, conflicts = merged.text, merged.conflicts
-    if fmt == "md":
-        would = sync_generated(would, existing)
+    would = sync_generated(would, existing)
     # The marker line only hashes the rest: equal bodies are an equal runbook.
     changed = bool(conflicts) or not same_content(split_marker(existing)[0], split_marker(would)[0])
     name = existing_path.name

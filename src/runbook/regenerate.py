@@ -44,6 +44,7 @@ _HEADING = re.compile(r"^ {0,3}(#{1,3})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _MARKER = re.compile(r"\n?<!-- runbook-miner: generated; content-sha256=[0-9a-f]{64} -->\n?\Z")
 _GENERATED = re.compile(r"^\*\*Generated\*\*:.*$", re.M)
+_GENERATED_JSON = re.compile(r'^\s*"generated": "[^"\n]*"', re.M)
 _DATED = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
 
@@ -247,9 +248,12 @@ def find_existing(out_dir: Path, filename: str, fmt: str) -> Path | None:
 
 
 def sync_generated(new: str, old: str) -> str:
-    """``new`` with ``old``'s Generated line, so a date-only change is no change."""
+    """``new`` with ``old``'s Generated line (or JSON field), so a date-only change is no change."""
     from runbook.render.markdown import add_marker, marker_state
 
+    j_old, j_new = _GENERATED_JSON.search(old), _GENERATED_JSON.search(new)
+    if j_old is not None and j_new is not None and _GENERATED.search(new) is None:
+        return new[: j_new.start()] + j_old.group(0) + new[j_new.end() :]
     m = _GENERATED.search(old)
     if m is None or _GENERATED.search(new) is None:
         return new

@@ -452,3 +452,48 @@ def test_placeholders_outside_the_procedure_are_explained() -> None:
     assert "previous-image-uri" in names
     assert names["previous-image-uri"].examples  # the recorded values to choose from
     assert all(c.parameters == () or c.parameters[0].name for c in rb.verification_checks)
+
+
+def test_migration_without_down_is_restored_from_the_backup_step() -> None:
+    snapshot = MinedCommand(
+        key="s",
+        text="aws rds create-db-cluster-snapshot --db-cluster-identifier acme-prod "
+        "--db-cluster-snapshot-identifier {db-cluster-snapshot-identifier}",
+        params=(Param("db-cluster-snapshot-identifier", ("pre-migration-2025-12-04",)),),
+        role="backup",
+    )
+    upgrade = MinedCommand(key="u", text="ENV=prod doppler run -- alembic upgrade head")
+    procedure = Procedure(
+        steps=(
+            MinedStep("Backup", "Snapshot", (snapshot,), None, None, 3, 3),
+            MinedStep("Apply", "Upgrade", (upgrade,), None, None, 3, 3),
+        ),
+        runs=(),
+    )
+    migration = MigrationDef(
+        version="0007",
+        name="drop legacy column",
+        source=SourceRef("migrations/0007_drop_legacy.sql", 1),
+        destructive=("ALTER TABLE reports DROP COLUMN legacy",),
+        locking=("ALTER TABLE reports DROP COLUMN legacy",),
+    )
+    rb = assemble(
+        op_type=OperationType.MIGRATION,
+        scope="schema change",
+        procedure=procedure,
+        clusters=(),
+        runs=RunSet(()),
+        failures=RunSet(()),
+        journals=(),
+        rollback_procedure=None,
+        rollback_runs=(),
+        migrations=(migration,),
+        today=date(2025, 12, 28),
+    )
+    restore = next(s for s in rb.rollback.steps if "restore from the backup" in s.title)
+    assert restore.commands[0].startswith("aws rds restore-db-cluster-from-snapshot")
+    assert "{db-cluster-snapshot-identifier}" in restore.commands[0]
+    assert {p.name for p in restore.parameters} >= {"db-cluster-snapshot-identifier", "engine"}
+    checks = [i.text for i in rb.prerequisites.pre_checks if i.provenance == "derived"]
+    assert any(t.startswith("Back up first: migration 0007") for t in checks)
+    assert any("low-traffic window" in t for t in checks)

@@ -331,7 +331,9 @@ def assemble(
         ),
         sources=sources,
         overview=_overview(op_type, scope, procedure, used_runs, runs, ordered_clusters, alarms),
-        prerequisites=_prerequisites(op_type, procedure, used_runs, runs, failures.executions),
+        prerequisites=_prerequisites(
+            op_type, procedure, used_runs, runs, failures.executions, migrations
+        ),
         steps=steps,
         verification_checks=_checks(procedure, ordered_clusters),
         rollback=rollback,
@@ -627,6 +629,7 @@ def _prerequisites(
     used: Sequence[Execution],
     runs: RunSet,
     failures: Sequence[Execution] = (),
+    migrations: Sequence[MigrationDef] = (),
 ) -> Prerequisites:
     n = len(used)
     env_items = tuple(
@@ -650,6 +653,7 @@ def _prerequisites(
         for c in procedure.pre_checks
         if not set(_keys(c)) & in_steps  # already a step: listing it twice adds nothing
     ]
+    pre.extend(_migration_checks(migrations))
     pre.extend(Item(text=text, provenance=DEFAULT) for text in _DEFAULT_PRE_CHECKS[op_type])
     return Prerequisites(
         environment=env_items,
@@ -684,6 +688,32 @@ def _branches(used: Sequence[Execution]) -> tuple[Item, ...]:
         )
         for name, refs in ranked[:2]
     )
+
+
+def _migration_checks(migrations: Sequence[MigrationDef]) -> list[Item]:
+    """What the newest migration files say about risk: data loss and heavy locks."""
+    items: list[Item] = []
+    for migration in _heads(migrations):
+        label = f"{migration.version} ({migration.name})" if migration.name else migration.version
+        if migration.destructive:
+            items.append(
+                Item(
+                    text=f"Back up first: migration {label} destroys data "
+                    f"({_code(_one_line(migration.destructive[0], 100))})",
+                    provenance=DERIVED,
+                    evidence=(migration.source,),
+                )
+            )
+        if migration.locking:
+            items.append(
+                Item(
+                    text=f"Migration {label} takes heavy locks "
+                    f"({_code(_one_line(migration.locking[0], 100))}): run it in a low-traffic window",
+                    provenance=DERIVED,
+                    evidence=(migration.source,),
+                )
+            )
+    return items
 
 
 def _env_of(execution: Execution, runs: RunSet) -> str:
@@ -1266,6 +1296,57 @@ def _too_few(runs: Sequence[Execution]) -> str:
     return f"{_n(len(runs), 'rollback run')} recorded, too few for a pattern"
 
 
+def _restore_step(procedure: Procedure, migration: MigrationDef) -> RollbackStep:
+    """No down-migration: the way back is the backup the procedure takes (restore derived)."""
+    title = f"No down-migration for {migration.version}: restore from the backup"
+    for step in procedure.steps:
+        for command in step.commands:
+            program, sub = program_of(command)
+            text = command.text
+            prefix = _wrapper_prefix(text, program)
+            snap = re.search(r"--db-(cluster-)?snapshot-identifier[= ](\S+)", text)
+            ident = re.search(r"--db-(cluster|instance)-identifier[= ](\S+)", text)
+            if program == "aws" and snap and sub.startswith("rds create-db-cluster-snapshot"):
+                source = ident.group(2) if ident else "{db-cluster-identifier}"
+                restore = (
+                    f"{prefix}aws rds restore-db-cluster-from-snapshot --db-cluster-identifier "
+                    f"{source}-restored --snapshot-identifier {snap.group(2)} --engine {{engine}}"
+                )
+                return RollbackStep(
+                    title,
+                    (restore,),
+                    evidence=command.evidence[:2],
+                    parameters=_inverse_params(restore, (command,)),
+                )
+            if program == "aws" and snap and sub.startswith("rds create-db-snapshot"):
+                source = ident.group(2) if ident else "{db-instance-identifier}"
+                restore = (
+                    f"{prefix}aws rds restore-db-instance-from-db-snapshot --db-instance-identifier "
+                    f"{source}-restored --db-snapshot-identifier {snap.group(2)}"
+                )
+                return RollbackStep(
+                    title,
+                    (restore,),
+                    evidence=command.evidence[:2],
+                    parameters=_inverse_params(restore, (command,)),
+                )
+            dump = re.search(r"(?:-f|--file)[= ](\S+)", text)
+            if program == "pg_dump" and dump:
+                restore = f"{prefix}pg_restore --clean --if-exists -d {{database}} {dump.group(1)}"
+                return RollbackStep(
+                    title,
+                    (restore,),
+                    evidence=command.evidence[:2],
+                    parameters=_inverse_params(restore, (command,)),
+                )
+    # No backup recorded either: say so instead of inventing a command.
+    return RollbackStep(
+        title,
+        ("# no backup step was recorded: take one before applying this migration",),
+        evidence=(migration.source,),
+    )
+
+
 def _heads(migrations: Sequence[MigrationDef]) -> list[MigrationDef]:
     """The newest migrations: those no other migration depends on (else the highest version)."""
     if not migrations:
@@ -1374,11 +1455,17 @@ def _rollback(
                 )
             )
     for migration in _heads(migrations):
+        if not migration.down_statements and not migration.repeatable:
+            derived.append(_restore_step(procedure, migration))
         if migration.down_statements:
             ref = migration.down_source or migration.source
             # Shown as comments: they are SQL or Alembic ops, not shell commands to paste.
             lines = [f"# down migration of {migration.version} ({ref.path}):"]
             lines += [f"#   {_one_line(st, 200)}" for st in migration.down_statements[:10]]
+            if migration.down_destructive:
+                lines.append(
+                    "# WARNING: this down migration destroys data; the backup is the way back"
+                )
             derived.append(
                 RollbackStep(
                     title=f"What the down migration of {migration.version} does".strip(),

@@ -717,3 +717,40 @@ def test_any_value_stays_literal_in_every_quoting_context(value: str) -> None:
     inner = value.rstrip("\n")  # command substitution drops trailing newlines
     expected = f"{value}|{value}|x{value}y|{inner}|{inner}|{inner}x|"
     assert out.decode("utf-8", "surrogateescape") == expected
+
+
+def test_unused_param_is_mentioned() -> None:
+    fake = Fake()
+    session(fake, params=(("tag", "v1.5.0"), ("tga", "v1.5.0")), dry_run=True)
+    assert "--param tga is not used" in fake.text
+    assert "--param tag is not" not in fake.text
+
+
+GOLDEN = Path(__file__).parent / "data" / "golden" / "fixture-deployment-lambda.md"
+
+
+@pytest.mark.parametrize(
+    ("output", "signature_words"),
+    [
+        (
+            "The push refers to repository [123456789012.dkr.ecr.us-east-1.amazonaws.com/report-worker]\n"
+            "denied: Your authorization token has expired. Reauthenticate and try again.",
+            "authorization token has expired",
+        ),
+        (
+            "An error occurred (ResourceConflictException) when calling the UpdateFunctionCode "
+            "operation: The operation cannot be performed at this time. An update is in progress "
+            "for resource: arn:aws:lambda:us-east-1:123456789012:function:report_worker",
+            "ResourceConflictException",
+        ),
+    ],
+)
+def test_troubleshooting_matches_a_generated_runbook(output: str, signature_words: str) -> None:
+    from runbook.execute import matching_issues
+
+    parsed = parse_runbook(GOLDEN.read_text(encoding="utf-8"), GOLDEN.name)
+    found = matching_issues(parsed.troubleshooting, output)
+    assert found, "no troubleshooting entry matched"
+    assert signature_words in found[0][0].signature
+    unrelated = matching_issues(parsed.troubleshooting, "fatal: not a git repository")
+    assert unrelated == []

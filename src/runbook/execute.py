@@ -574,6 +574,9 @@ class Session:
             io.say(f"{mark} {step.number}. {step.title}{extra}")
         if opts.from_step > 1:
             io.say(f"Resuming from step {opts.from_step}.")
+        used = set(self.placeholders([*self._all(), *self.parsed.rollback_steps]))
+        for name in sorted(set(given) - used):
+            io.say(f"  note: --param {name} is not used by this runbook's commands")
         self._collect(self.placeholders(self._all()), given, ask=not opts.dry_run)
 
     def _collect(self, names: Sequence[str], given: dict[str, str], *, ask: bool) -> None:

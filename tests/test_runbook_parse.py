@@ -216,3 +216,47 @@ def test_generated_phases_at_the_step_level() -> None:
     assert {s.phase for s in parsed.steps[:6]} == {"Build"}
     assert parsed.steps[6].phase == "Deploy"
     assert all(len(s.commands) == 1 for s in parsed.steps)
+
+
+def test_steps_introduced_by_bold_paragraphs() -> None:
+    text = """# Runbook: Deployment - docs site
+
+## Procedure
+
+**Step 1: Build the site**
+
+```sh
+hugo --minify
+```
+
+Expected Duration: ~20 s
+
+**Step 2 — Publish**
+
+```sh
+aws s3 sync public/ s3://docs-example-com/ --delete
+```
+
+Step 3: Check the home page
+
+Verify: `curl -fsS https://docs.example.com/` returns 200
+"""
+    parsed = parse_runbook(text)
+    assert [(s.number, s.title) for s in parsed.steps] == [
+        (1, "Build the site"),
+        (2, "Publish"),
+        (3, "Check the home page"),
+    ]
+    assert parsed.steps[0].commands[0].commands == ("hugo --minify",)
+    assert parsed.steps[0].expected_duration_s == 20.0
+    assert parsed.steps[2].verification[0].commands == ("curl -fsS https://docs.example.com/",)
+
+
+def test_unindented_fence_under_a_numbered_item_belongs_to_it() -> None:
+    text = (
+        "# Runbook: Rollback - api\n\n## Procedure\n\n1. Find the previous release\n\n"
+        "```sh\nhelm history api -n prod\n```\n\n2. Roll back\n\n```sh\nhelm rollback api -n prod\n```\n"
+    )
+    parsed = parse_runbook(text)
+    assert [s.title for s in parsed.steps] == ["Find the previous release", "Roll back"]
+    assert parsed.steps[1].commands[0].commands == ("helm rollback api -n prod",)

@@ -793,16 +793,43 @@ def _steps(
             unit = _Unit(number, title, h.line, end, phase=phase)
             out.append(_read_unit(unit, _in(blocks, h.line + 1, end), default_label=None).freeze())
     elif procedure:
-        out = _list_steps(blocks, procedure[0])
+        out = _paragraph_steps(blocks, procedure[0]) or _list_steps(blocks, procedure[0])
     return out, phases
+
+
+_STEP_PARAGRAPH = re.compile(r"^step\s*#?\s*(\d+)\s*(?:[:.)]|[-–—])?\s*(.*?)\s*:?$", re.IGNORECASE)
+
+
+def _paragraph_steps(blocks: Sequence[_Block], section: ParsedSection) -> list[ParsedStep]:
+    """Steps introduced by a paragraph, not a heading: ``**Step 2: Push the image**``."""
+    inner = _in(blocks, section.line + 1, section.end_line)
+    starts = [
+        (k, m)
+        for k, b in enumerate(inner)
+        if b.kind == "text" and not b.in_list and (m := _STEP_PARAGRAPH.match(_plain(b.text)))
+    ]
+    out = []
+    for n, (k, m) in enumerate(starts):
+        stop = starts[n + 1][0] if n + 1 < len(starts) else len(inner)
+        first, group = inner[k], inner[k + 1 : stop]
+        end = group[-1].end if group else first.end
+        unit = _Unit(int(m.group(1)), m.group(2).strip() or _plain(first.text), first.line, end)
+        unit.prose.append((first.line, first.text))
+        out.append(_read_unit(unit, group, default_label=None).freeze())
+    return out
 
 
 def _list_steps(blocks: Sequence[_Block], section: ParsedSection) -> list[ParsedStep]:
     """A procedure written as a numbered list: each top-level item is a step."""
     items: dict[int, list[_Block]] = {}
+    current = 0
     for b in _in(blocks, section.line + 1, section.end_line):
         if b.ordered_item:
-            items.setdefault(b.ordered_item, []).append(b)
+            current = b.ordered_item
+            items.setdefault(current, []).append(b)
+        elif current and b.kind == "fence":
+            # An unindented fence ends the list in CommonMark, but it belongs to the item above.
+            items[current].append(b)
     out = []
     for number, (_item, group) in enumerate(sorted(items.items()), start=1):
         first = group[0]

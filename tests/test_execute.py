@@ -754,3 +754,16 @@ def test_troubleshooting_matches_a_generated_runbook(output: str, signature_word
     assert signature_words in found[0][0].signature
     unrelated = matching_issues(parsed.troubleshooting, "fatal: not a git repository")
     assert unrelated == []
+
+
+def test_rollback_without_its_values_is_not_started() -> None:
+    fake = Fake(answers=["s", "s", "y", "b"], results={"dr test": [Captured(1, "boom", 1.0)]})
+    result = session(fake, params=(("tag", "v1.5.0"),)).execute(None)
+    assert result.status is ExitStatus.FINDINGS
+    assert "Rollback not started: no value for {previous-tag} (end of input)" in fake.text
+    assert fake.commands == ["dr test smoke"]
+
+
+def test_end_of_input_at_a_placeholder_prompt_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="end of input"):
+        session(Fake(answers=[]))

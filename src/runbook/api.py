@@ -949,7 +949,12 @@ def run_runbook(path: Path, *, root: Path, options: RunOptions, io: RunIO) -> Ru
         now=io.now,
         source="run",
     )
-    result = session.execute(recorder)
+    try:
+        result = session.execute(recorder)
+    except BaseException as exc:  # the record of an unexpected end is still written
+        recorder.note(f"Run ended unexpectedly: {type(exc).__name__}: {exc}"[:300])
+        observe.finish(recorder, "aborted", interrupted=True, now=io.now)
+        raise
     stopped = observe.finish(
         recorder, result.outcome, interrupted=int(result.status) == 130, now=io.now
     )

@@ -597,7 +597,13 @@ class Session:
             examples = self.examples.get(name, ())
             hint = f" (e.g. {', '.join(examples[:3])})" if examples else ""
             while True:
-                value = self.io.ask(f"Value for {{{name}}}{hint}: ").strip()
+                try:
+                    value = self.io.ask(f"Value for {{{name}}}{hint}: ").strip()
+                except EOFError:
+                    raise UsageError(
+                        f"no value for {{{name}}} (end of input)",
+                        hint=f"--param {name}=VALUE",
+                    ) from None
                 problem = _check_value(name, value, shape)
                 if problem is None:
                     values[name] = value
@@ -990,7 +996,12 @@ class Session:
         self.note(f"Rollback started after {self._name(failed).lower()} failed")
         self.state.rolled_back = True
         rollback = list(self.parsed.rollback_steps)
-        self._collect(self.placeholders(rollback), dict(self.options.params), ask=True)
+        try:
+            self._collect(self.placeholders(rollback), dict(self.options.params), ask=True)
+        except UsageError as exc:
+            io.say(f"Rollback not started: {exc.message}")
+            self.note(f"Rollback not started: {exc.message}")
+            return
         for k, step in enumerate(rollback):
             try:
                 result = self._rollback_step(step, f"{k + 1}/{len(rollback)}")

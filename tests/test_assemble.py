@@ -19,7 +19,7 @@ from _assemble_fixtures import (
     make_runbook,
 )
 
-from runbook.assemble import NEVER_OBSERVED, RunSet, assemble, slugify
+from runbook.assemble import NEVER_OBSERVED, RunSet, _migration_chain, assemble, slugify
 from runbook.config import Config
 from runbook.model import (
     Command,
@@ -497,3 +497,19 @@ def test_migration_without_down_is_restored_from_the_backup_step() -> None:
     checks = [i.text for i in rb.prerequisites.pre_checks if i.provenance == "derived"]
     assert any(t.startswith("Back up first: migration 0007") for t in checks)
     assert any("low-traffic window" in t for t in checks)
+
+
+def test_migration_chain_in_apply_order() -> None:
+    def m(version: str, parent: str = "") -> MigrationDef:
+        return MigrationDef(
+            version=version,
+            name="",
+            source=SourceRef(f"m/{version}.py"),
+            depends_on=(parent,) if parent else (),
+        )
+
+    alembic = (m("c3", "b2"), m("a1"), m("b2", "a1"))
+    assert _migration_chain(alembic) == "a1 → b2 → c3"
+    flyway = (m("V10"), m("V2"), m("V1"))
+    assert _migration_chain(flyway) == "V1 → V2 → V10"
+    assert _migration_chain(()) == ""

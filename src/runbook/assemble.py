@@ -343,6 +343,12 @@ def assemble(
         notes=(),
     )
     notes = _notes(runbook, procedure, runs, used_runs, rollback_runs, alarms, op_type)
+    chain = _migration_chain(migrations)
+    if chain:
+        notes += (
+            f"Migrations found, oldest to newest: {chain}; the newest is what the Rollback "
+            "section reverts.",
+        )
     return _with_notes(runbook, notes)
 
 
@@ -1345,6 +1351,35 @@ def _restore_step(procedure: Procedure, migration: MigrationDef) -> RollbackStep
         ("# no backup step was recorded: take one before applying this migration",),
         evidence=(migration.source,),
     )
+
+
+def _migration_chain(migrations: Sequence[MigrationDef]) -> str:
+    """`a → b → c` in apply order (Alembic parents, else numeric versions); bounded."""
+    if not migrations:
+        return ""
+    by_version = {m.version: m for m in migrations if not m.repeatable}
+    children: dict[str, list[str]] = {}
+    for m in by_version.values():
+        for parent in m.depends_on:
+            children.setdefault(parent, []).append(m.version)
+    roots = sorted(v for v, m in by_version.items() if not set(m.depends_on) & set(by_version))
+    order: list[str] = []
+    queue = list(roots)
+    while queue and len(order) < len(by_version):
+        version = queue.pop(0)
+        if version in order:
+            continue
+        order.append(version)
+        queue.extend(sorted(children.get(version, [])))
+    if len(order) < len(by_version) or not any(m.depends_on for m in by_version.values()):
+
+        def numeric(v: str) -> tuple[int, str]:
+            digits = re.sub(r"\D", "", v)
+            return (int(digits) if digits and len(digits) < 19 else -1, v)
+
+        order = sorted(by_version, key=numeric)
+    shown = order if len(order) <= 8 else [*order[:3], "…", *order[-4:]]
+    return " → ".join(shown)
 
 
 def _heads(migrations: Sequence[MigrationDef]) -> list[MigrationDef]:

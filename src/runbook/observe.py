@@ -383,6 +383,7 @@ class Journal:
 
     @property
     def id(self) -> str:
+        """The recording id: the journal's file name without ``.jsonl``."""
         return self.path.stem
 
     def append(self, event: dict[str, object]) -> None:
@@ -439,6 +440,7 @@ class RecordingState:
 
     @property
     def in_flight(self) -> list[JournalCommand]:
+        """Commands started but never finished (their process died)."""
         return [c for c in self.commands if c.exit_code is None]
 
 
@@ -591,6 +593,7 @@ class Recorder:
 
     @property
     def id(self) -> str:
+        """The id of the recording this recorder appends to."""
         return self.journal.id
 
     def command_start(self, text: str, cwd: str) -> str:

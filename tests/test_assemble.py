@@ -19,7 +19,7 @@ from _assemble_fixtures import (
     make_runbook,
 )
 
-from runbook.assemble import NEVER_OBSERVED, RunSet, _migration_chain, assemble, slugify
+from runbook.assemble import NEVER_OBSERVED, RunSet, assemble, migration_chain, slugify
 from runbook.config import Config
 from runbook.model import (
     Command,
@@ -499,7 +499,7 @@ def test_migration_without_down_is_restored_from_the_backup_step() -> None:
     assert any("low-traffic window" in t for t in checks)
 
 
-def test_migration_chain_in_apply_order() -> None:
+def testmigration_chain_in_apply_order() -> None:
     def m(version: str, parent: str = "") -> MigrationDef:
         return MigrationDef(
             version=version,
@@ -509,7 +509,7 @@ def test_migration_chain_in_apply_order() -> None:
         )
 
     alembic = (m("c3", "b2"), m("a1"), m("b2", "a1"))
-    assert _migration_chain(alembic) == "a1 → b2 → c3"
+    assert migration_chain(alembic) == "a1 → b2 → c3"
     flyway = (m("V10"), m("V2"), m("V1"))
-    assert _migration_chain(flyway) == "V1 → V2 → V10"
-    assert _migration_chain(()) == ""
+    assert migration_chain(flyway) == "V1 → V2 → V10"
+    assert migration_chain(()) == ""

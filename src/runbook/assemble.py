@@ -343,7 +343,7 @@ def assemble(
         notes=(),
     )
     notes = _notes(runbook, procedure, runs, used_runs, rollback_runs, alarms, op_type)
-    chain = _migration_chain(migrations)
+    chain = migration_chain(migrations)
     if chain:
         notes += (
             f"Migrations found, oldest to newest: {chain}; the newest is what the Rollback "
@@ -1353,7 +1353,7 @@ def _restore_step(procedure: Procedure, migration: MigrationDef) -> RollbackStep
     )
 
 
-def _migration_chain(migrations: Sequence[MigrationDef]) -> str:
+def migration_chain(migrations: Sequence[MigrationDef]) -> str:
     """`a → b → c` in apply order (Alembic parents, else numeric versions); bounded."""
     if not migrations:
         return ""

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from runbook.runbook_parse import (
     parse_runbook_file,
     placeholders_in,
     shell_commands,
+    written_date,
 )
 from runbook.validate import lint
 
@@ -260,3 +262,22 @@ def test_unindented_fence_under_a_numbered_item_belongs_to_it() -> None:
     parsed = parse_runbook(text)
     assert [s.title for s in parsed.steps] == ["Find the previous release", "Roll back"]
     assert parsed.steps[1].commands[0].commands == ("helm rollback api -n prod",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-12-16", date(2025, 12, 16)),
+        ("2025-12-16 (newest supporting run)", date(2025, 12, 16)),
+        ("Dec 16, 2025", date(2025, 12, 16)),
+        ("16 December 2025", date(2025, 12, 16)),
+        ("September 3rd, 2025", date(2025, 9, 3)),
+        ("16/12/2025", date(2025, 12, 16)),
+        ("12/16/2025", date(2025, 12, 16)),
+        ("03/04/2025", None),  # March 4th or 3 April: not guessed
+        ("2025-02-30", None),
+        ("early December", None),
+    ],
+)
+def test_written_dates(text: str, expected: date | None) -> None:
+    assert written_date(text) == expected

@@ -46,6 +46,7 @@ __all__ = [
     "parse_runbook_file",
     "placeholders_in",
     "shell_commands",
+    "written_date",
 ]
 
 _MD = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
@@ -707,16 +708,45 @@ def _header(
 def _date_of(hf: HeaderField | None, path: str, diags: list[Diagnostic]) -> date | None:
     if hf is None:
         return None
-    m = _ISO_DATE.search(hf.value)
-    if m:
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            pass
+    found = written_date(hf.value)
+    if found is not None:
+        return found
     if not hf.value.lower().startswith(("unknown", "n/a", "never", "tbd", "{")):
         diags.append(
             Diagnostic(SourceRef(path, hf.line), f"cannot read a YYYY-MM-DD date in {hf.value!r}")
         )
+    return None
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}  # fmt: skip
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(\d{{4}})\b", re.I)
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
+_SLASHED = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
+
+
+def written_date(text: str) -> date | None:
+    """A date as people write it in a header: ``2025-12-16``, ``Dec 16, 2025``, ``16 December
+    2025``, or ``16/12/2025`` when day and month cannot be confused."""
+    candidates: list[tuple[int, int, int]] = []
+    if m := _ISO_DATE.search(text):
+        candidates.append((int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    elif m := _DAY_MONTH_YEAR.search(text):
+        candidates.append((int(m.group(3)), _MONTHS[m.group(2).lower()[:3]], int(m.group(1))))
+    elif m := _MONTH_DAY_YEAR.search(text):
+        candidates.append((int(m.group(3)), _MONTHS[m.group(1).lower()[:3]], int(m.group(2))))
+    elif m := _SLASHED.search(text):
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if a > 12 >= b:
+            candidates.append((year, b, a))
+        elif b > 12 >= a:
+            candidates.append((year, a, b))
+    for year, month, day in candidates:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
     return None
 
 

@@ -327,8 +327,15 @@ def test_bash_hook_records_typed_commands(tmp_path: Path) -> None:
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+    def both_recorded() -> bool:
+        state = observe.current(tmp_path)
+        return state is not None and len(state.commands) >= 2
+
+    _wait_for(both_recorded)  # the hook writes in the background
     state = observe.current(tmp_path)
     assert state is not None
+    state.commands.sort(key=lambda c: c.started_at or datetime.max)
     assert [(c.text, c.exit_code) for c in state.commands] == [
         ("echo hello-from-hook", 0),
         ("sh -c 'exit 5'", 5),

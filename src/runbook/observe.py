@@ -911,7 +911,11 @@ def render_observations(
     outcome = outcome or _outcome_of(state, interrupted)
     start = state.started_at or state.last_at or datetime(1970, 1, 1)
     slug = _slug(state.title)
-    done = [c for c in state.commands if c.exit_code is not None]
+    # hook events are written in the background and may land out of order: order by start
+    done = sorted(
+        (c for c in state.commands if c.exit_code is not None),
+        key=lambda c: c.started_at or datetime.max,
+    )
     lost = state.in_flight
     lines = [
         "---",
@@ -1230,7 +1234,8 @@ def recover(root: Path, *, now: Clock = utc_now) -> tuple[StopResult, ...]:
 
 _BASH_HOOK = r"""# runbook observe: record every command typed in this shell while a recording is open.
 # Records command text, exit code, timing and working directory - NOT the output.
-__runbook_observe() { %(runbook)s observe _event --root %(root)s "$@" >/dev/null 2>&1 || true; }
+# in the background, so the prompt does not wait for the journal write (the event has its times)
+__runbook_observe() { ( %(runbook)s observe _event --root %(root)s "$@" >/dev/null 2>&1 & ); }
 __runbook_preexec() {
   [ -n "${COMP_LINE:-}" ] && return
   [ -n "${__runbook_busy:-}" ] && return
@@ -1261,7 +1266,8 @@ _ZSH_HOOK = r"""# runbook observe: record every command typed in this shell whil
 # Records command text, exit code, timing and working directory - NOT the output.
 zmodload zsh/datetime 2>/dev/null
 autoload -Uz add-zsh-hook
-__runbook_observe() { %(runbook)s observe _event --root %(root)s "$@" >/dev/null 2>&1 || true; }
+# in the background, so the prompt does not wait for the journal write (the event has its times)
+__runbook_observe() { %(runbook)s observe _event --root %(root)s "$@" >/dev/null 2>&1 &! }
 __runbook_preexec() {
   __runbook_cmd=$1
   __runbook_start=${EPOCHREALTIME:-$(date +%%s)}

@@ -281,3 +281,15 @@ def test_unindented_fence_under_a_numbered_item_belongs_to_it() -> None:
 )
 def test_written_dates(text: str, expected: date | None) -> None:
     assert written_date(text) == expected
+
+
+def test_header_written_as_a_table() -> None:
+    text = (
+        "# Runbook: Scaling - workers\n\n| Field | Value |\n|---|---|\n"
+        "| **Owner** | queue-team |\n| Last validated | 2025-11-30 |\n"
+        "| Review frequency | Quarterly |\n| Estimated duration | ~25 min |\n\n## Procedure\n"
+    )
+    parsed = parse_runbook(text)
+    assert parsed.owner == "queue-team" and parsed.review_frequency == "Quarterly"
+    assert parsed.last_validated == date(2025, 11, 30)
+    assert parsed.estimated_duration_s == 1500.0

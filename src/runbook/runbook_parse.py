@@ -693,6 +693,15 @@ def _header(
     for b in blocks:
         if b.line >= limit:
             break
+        if b.kind == "row":
+            # | **Owner** | payments-team |  (a header written as a table)
+            cells = [c.strip() for c in b.text.split(" | ")]
+            if len(cells) >= 2:
+                key = " ".join(re.sub(r"[*_`:]", "", cells[0]).lower().split())
+                name = _HEADER_OF.get(key)
+                if name and name not in found:
+                    found[name] = HeaderField(name, cells[1].strip("*_ ").strip(), b.line)
+            continue
         if b.kind != "text":
             continue
         m = _LABEL.match(b.text)

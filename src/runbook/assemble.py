@@ -1798,8 +1798,3 @@ def _notes(
 
 def _with_notes(runbook: Runbook, notes: tuple[str, ...]) -> Runbook:
     return replace(runbook, notes=notes)
-
-
-def output_link(path: str, out_dir: str) -> str:
-    """Relative link from a runbook written in ``out_dir`` (root-relative) to ``path``."""
-    return posixpath.relpath(path, out_dir or ".")

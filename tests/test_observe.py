@@ -432,3 +432,42 @@ def test_run_captured_timeout_and_background_children(tmp_path: Path) -> None:
         assert time.monotonic() - began < 10
     finally:
         os.kill(int(pidfile.read_text()), signal.SIGTERM)
+
+
+def test_bash_hook_ignorespace_and_repeats(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    observe.start(tmp_path, "typed session", owner_pid=os.getpid())
+    hook = tmp_path / "hook.sh"
+    hook.write_text(observe.shell_hook("bash", tmp_path), encoding="utf-8")
+    child = pexpect.spawn(
+        "bash",
+        ["--norc", "--noprofile", "-i"],
+        env={**ENV, "PS1": "PROMPT> ", "HISTFILE": "/dev/null", "TERM": "dumb",
+             "HISTCONTROL": "ignoreboth"},
+        encoding="utf-8",
+        timeout=20,
+        cwd=str(tmp_path),
+    )  # fmt: skip
+    try:
+        child.expect("PROMPT> ")
+        for line in (f"source {hook}", "echo first", " echo hidden-from-history", "echo first"):
+            child.sendline(line)
+            child.expect("PROMPT> ")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+
+    def three() -> bool:
+        state = observe.current(tmp_path)
+        return state is not None and len(state.commands) >= 3
+
+    _wait_for(three)
+    state = observe.current(tmp_path)
+    assert state is not None
+    state.commands.sort(key=lambda c: c.started_at or datetime.max)
+    assert [c.text for c in state.commands] == [
+        "echo first",
+        "echo hidden-from-history",
+        "echo first",
+    ]

@@ -1236,13 +1236,12 @@ _BASH_HOOK = r"""# runbook observe: record every command typed in this shell whi
 # Records command text, exit code, timing and working directory - NOT the output.
 # in the background, so the prompt does not wait for the journal write (the event has its times)
 __runbook_observe() { ( %(runbook)s observe _event --root %(root)s "$@" >/dev/null 2>&1 & ); }
-__runbook_preexec() {
+%(line)s__runbook_preexec() {
   [ -n "${COMP_LINE:-}" ] && return
   [ -n "${__runbook_busy:-}" ] && return
   case "$BASH_COMMAND" in __runbook_*) return ;; esac
   __runbook_busy=1
-  __runbook_cmd=$(HISTTIMEFORMAT= builtin history 1 2>/dev/null | sed -e 's/^ *[0-9][0-9]* *//')
-  [ -n "$__runbook_cmd" ] || __runbook_cmd=$BASH_COMMAND
+  __runbook_line
   __runbook_start=${EPOCHREALTIME:-$(date +%%s)}
 }
 __runbook_precmd() {
@@ -1294,6 +1293,7 @@ def shell_hook(shell: str, root: Path, runbook_command: Sequence[str] | None = N
     values = {
         "runbook": " ".join(shlex.quote(c) for c in command),
         "root": shlex.quote(str(root.resolve())),
+        "line": _BASH_LINE % {},
     }
     if shell == "bash":
         return _BASH_HOOK % values
@@ -1355,13 +1355,29 @@ def run_shell(
 
 # The child shell marks each command: ESC ] 7770 ; B ; <cwd> ; <command> BEL before it runs,
 # ESC ] 7770 ; D ; <exit code> BEL when the prompt returns.
-_PTY_BASH = r"""
+# __runbook_cmd := the typed line from history; when history did not change (a leading space with
+# HISTCONTROL=ignorespace, a repeat with ignoredups, history off) the simple command instead.
+_BASH_LINE = r"""__runbook_line() {
+  local h n
+  h=$(HISTTIMEFORMAT= builtin history 1 2>/dev/null)
+  n=${h#"${h%%%%[![:space:]]*}"}; n=${n%%%%[![:digit:]]*}
+  if [ -n "$n" ] && [ "$n" != "${__runbook_histno:-}" ]; then
+    __runbook_histno=$n
+    __runbook_cmd=$(printf '%%s' "$h" | sed -e '1s/^ *[0-9][0-9]*[* ] *//')
+  else
+    __runbook_cmd=$BASH_COMMAND
+  fi
+}
+"""
+_PTY_BASH = (
+    _BASH_LINE.replace("%%", "%")
+    + r"""
 __runbook_pre() {
   [ -n "${__runbook_busy:-}" ] && return
   case "$BASH_COMMAND" in __runbook_*) return ;; esac
   __runbook_busy=1
-  local c; c=$(HISTTIMEFORMAT= builtin history 1 2>/dev/null | sed -e 's/^ *[0-9][0-9]* *//')
-  printf '\033]7770;B;%s;%s\007' "$PWD" "${c:-$BASH_COMMAND}"
+  __runbook_line
+  printf '\033]7770;B;%s;%s\007' "$PWD" "$__runbook_cmd"
 }
 __runbook_post() {
   local ec=$?
@@ -1373,6 +1389,7 @@ PROMPT_COMMAND="__runbook_post${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
 __runbook_busy=
 trap '__runbook_pre' DEBUG
 """
+)
 _PTY_ZSH = r"""
 autoload -Uz add-zsh-hook
 __runbook_busy=

@@ -75,6 +75,10 @@ NOT_EVIDENCE_NAMES = frozenset(
         "security.md",
     }
 )
+POSTMORTEM_DIRS = frozenset(
+    {"postmortems", "post-mortems", "postmortem", "incidents", "incident-reports", "pir"}
+)
+POSTMORTEM_NAME = re.compile(r"post[-_ ]?mortem|incident[-_ ]?report|\bpir[-_]", re.IGNORECASE)
 CI_LOG_DIRS = frozenset({"ci-logs", "ci_logs", "logs", "ci-log", "build-logs", "workflow-logs"})
 ALARM_DIRS = frozenset({"monitoring", "alarms", "alerts", "alerting"})
 MIGRATION_NAME = re.compile(
@@ -144,10 +148,21 @@ def kind_of(rel: str) -> EvidenceKind | None:
         return EvidenceKind.CI_LOG
     # A top-level README describes the repository; docs/README.md may well be an ops index.
     is_md = lower.endswith((".md", ".markdown")) and lower not in NOT_EVIDENCE_NAMES
+    if is_md and _is_postmortem(dirs, lower):
+        return EvidenceKind.POSTMORTEM
     is_md = is_md and not (lower == "readme.md" and not dirs)
     if is_md and (any(d in NOTES_DIRS for d in dirs) or _ops_named(name)):
         return EvidenceKind.NOTES
     return None
+
+
+def _is_postmortem(dirs: list[str], lower: str) -> bool:
+    # an index or a blank template in postmortems/ is not an incident: those stay notes
+    if lower == "readme.md" or "template" in lower or lower.startswith(("_", "index.")):
+        return False
+    if any(d in POSTMORTEM_DIRS for d in dirs):
+        return True
+    return bool(POSTMORTEM_NAME.search(lower))
 
 
 def _is_migration(dirs: list[str], lower: str, name: str) -> bool:

@@ -35,6 +35,7 @@ READER_MODULES: dict[EvidenceKind, str] = {
     EvidenceKind.MIGRATION_FILE: "migrations",
     EvidenceKind.ALARM: "alarms",
     EvidenceKind.RUN_RECORD: "run_records",
+    EvidenceKind.POSTMORTEM: "postmortems",
 }
 
 _BOMS = (

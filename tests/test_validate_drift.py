@@ -143,7 +143,10 @@ def test_rollback_exercised_by_a_recorded_run(root: Path) -> None:
         ],
         slug="rollback-billing-api-prod",
     )
-    assert "RB206" not in rules(check(root))
+    result = check(root)
+    assert "RB206" not in rules(result)
+    rollback = metric(result, "rollback-exercised")
+    assert (rollback.numerator, rollback.denominator) == (1, 1)
 
 
 def test_rollback_never_exercised(root: Path) -> None:

@@ -1139,16 +1139,40 @@ def _failure_drift(
     return out
 
 
-def _rollback_drift(parsed: ParsedRunbook, evidence: Evidence) -> list[Finding]:
+def _rollback_commands(parsed: ParsedRunbook) -> list[str]:
+    """The rollback's state-changing commands (all of its commands when none changes state)."""
     commands = [c for s in parsed.rollback_steps for c in _step_commands(s)]
-    if not commands:
+    return [c for c in commands if is_state_change(c)] or commands
+
+
+def _rollback_runs(parsed: ParsedRunbook, evidence: Evidence) -> list[Execution]:
+    """Recorded runs of the rollback: half of its commands, including a state-changing one.
+
+    A run that followed the procedure itself is not a rollback, even though reverting often
+    repeats the deploy command with an older artifact.
+    """
+    from runbook.mine import is_guide
+
+    changes = _rollback_commands(parsed)
+    commands = [c for s in parsed.rollback_steps for c in _step_commands(s)]
+    if not changes:
         return []
-    changes = [c for c in commands if is_state_change(c)] or commands
+    out = []
     for e in evidence.executions:
+        if not e.commands or is_guide(e) or _followed(parsed, e):
+            continue
         texts = [c.text for c in e.commands]
-        hit = sum(1 for c in changes if any(command_matches(c, t) for t in texts))
-        if hit * 2 >= len(changes) and hit:
-            return []
+        changed = any(command_matches(c, t) for c in changes for t in texts)
+        hit = sum(1 for c in commands if any(command_matches(c, t) for t in texts))
+        if changed and hit * 2 >= len(commands):
+            out.append(e)
+    return out
+
+
+def _rollback_drift(parsed: ParsedRunbook, evidence: Evidence) -> list[Finding]:
+    changes = _rollback_commands(parsed)
+    if not changes or _rollback_runs(parsed, evidence):
+        return []
     section = parsed.section("rollback")
     return [
         _finding(
@@ -1203,6 +1227,22 @@ def _metrics(
             target=COVERAGE_TARGET,
         )
     )
+    if _rollback_commands(parsed):
+        # "Rollback procedure is tested and works": over all the evidence, rollbacks are rare.
+        rollbacks = [
+            e
+            for e in _rollback_runs(parsed, evidence)
+            if _outcome(e, evidence) is not Outcome.UNKNOWN
+        ]
+        worked = [e for e in rollbacks if _outcome(e, evidence) is Outcome.SUCCESS]
+        metrics.append(
+            Metric(
+                "rollback-exercised",
+                "recorded rollbacks that worked (all runs)",
+                len(worked),
+                len(rollbacks),
+            )
+        )
     return tuple(metrics)
 
 

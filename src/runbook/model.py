@@ -766,7 +766,7 @@ class Finding:
 class Metric:
     """A success metric of the original: ``numerator / denominator`` against a target."""
 
-    name: str  # followed-success | duration-accuracy | troubleshooting-coverage
+    name: str  # followed-success | duration-accuracy | troubleshooting-coverage | rollback-…
     label: str
     numerator: int
     denominator: int

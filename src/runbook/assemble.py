@@ -763,6 +763,9 @@ def _tools(procedure: Procedure, used: Sequence[Execution]) -> tuple[Item, ...]:
 _VERSION = r"v?(\d+\.\d+(?:\.\d+)?)"
 
 
+_ASKS_VERSION = re.compile(r"(^|\s)(--version|version|-v)(\s|$)")
+
+
 def _versions(program: str, runs: Sequence[Execution]) -> list[tuple[str, list[SourceRef]]]:
     """Versions of ``program`` the runs printed or noted (`aws-cli/2.15.0`, `AWS CLI 2.18.0`)."""
     names = [re.escape(program)]
@@ -779,8 +782,9 @@ def _versions(program: str, runs: Sequence[Execution]) -> list[tuple[str, list[S
             if not command.output:
                 continue
             hits = anywhere.findall(command.output)
-            own, _ = program_of(command.text)
-            if own == program and re.search(r"(^|\s)(--version|version|-v)(\s|$)", command.text):
+            # Parse the command only when it asks for a version (`aws --version`): shell
+            # splitting every command of every run is what made this slow on big corpora.
+            if _ASKS_VERSION.search(command.text) and program_of(command.text)[0] == program:
                 generic = re.search(_VERSION, command.output)
                 if generic:
                     hits.append(generic.group(1))

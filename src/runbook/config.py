@@ -19,6 +19,7 @@ class Config:
     out_dir: str = "runbooks"
     cache: bool = True
     exclude: tuple[str, ...] = ()  # extra glob patterns (root-relative) never read
+    git: bool = True  # read revert / hotfix commits from `git log` when the root is a work tree
 
 
 def load_config(root: Path) -> Config:

@@ -149,6 +149,17 @@ def load_corpus(
             gc.enable()
         if store is not None:
             store.close()
+    if config.git and (root / ".git").exists():
+        # git history has no file: read once per load and never cached (HEAD moves by itself)
+        from runbook.sources.git_history import read_git_history
+
+        deployments = [e for f in files for e in f.executions]
+        history = read_git_history(root, config, deployments=deployments)
+        if isinstance(history, Skipped):
+            skipped.append(history)
+        elif history.executions or history.diagnostics:
+            files.append(history)
+            files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: (s.path, s.reason))
     return Corpus(files=tuple(files), skipped=tuple(skipped), diagnostics=tuple(diagnostics))
 

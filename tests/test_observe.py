@@ -471,3 +471,23 @@ def test_bash_hook_ignorespace_and_repeats(tmp_path: Path) -> None:
         "echo hidden-from-history",
         "echo first",
     ]
+
+
+def test_crash_between_writing_and_stopping_does_not_duplicate(tmp_path: Path) -> None:
+    out, err = _sink()
+    observe.start(tmp_path, "half stopped", owner_pid=os.getpid())
+    observe.exec_command(tmp_path, ["sh", "-c", "exit 1"], stdout=out, stderr=err)  # type: ignore[arg-type]
+    state = observe.current(tmp_path)
+    assert state is not None
+    journal_before = state.path.read_text(encoding="utf-8")
+    result = observe.stop(tmp_path)
+    # simulate a crash after the files were written but before the stop event landed
+    lines = state.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert json.loads(lines[-1])["event"] == "stop"
+    state.path.write_text("".join(lines[:-1]), encoding="utf-8")
+    assert journal_before in state.path.read_text(encoding="utf-8")
+    (tmp_path / ".runbook" / "runs" / "current").write_text(state.id + "\n", encoding="utf-8")
+    again = observe.stop(tmp_path)
+    assert (again.execution, again.failures) == (result.execution, result.failures)
+    files = sorted(p.name for p in (tmp_path / ".claude").rglob("*.md"))
+    assert len(files) == 2

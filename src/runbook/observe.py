@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from runbook.errors import InputError, UsageError
@@ -437,6 +437,7 @@ class RecordingState:
     stopped: bool = False
     stop_outcome: str = ""
     observations: list[str] = field(default_factory=list)
+    finalizing: list[str] = field(default_factory=list)  # files a stop began to write
     last_at: datetime | None = None
     problems: list[str] = field(default_factory=list)  # unreadable lines, with line numbers
 
@@ -510,6 +511,10 @@ def parse_journal(text: str, path: Path) -> RecordingState:
             note = str(ev.get("text") or "").strip()
             if note:
                 state.notes.append(note)
+        elif kind == "finalizing":
+            obs = ev.get("observations")
+            if isinstance(obs, list):
+                state.finalizing = [str(o) for o in obs]
         elif kind == "stop":
             state.stopped = True
             state.stop_outcome = str(ev.get("outcome") or "")
@@ -1106,10 +1111,28 @@ def _finalize(
         state, outcome=outcome, interrupted=interrupted
     )
     base = root / OBSERVATIONS_DIR
+    files = [(rel, _safe(text)) for rel, text in [(exec_rel, exec_text), *failures]]
+    # The target names are journaled before the files are written: a crash in between makes
+    # `recover` overwrite the same files instead of adding a second copy of the run.
+    planned = [p for p in state.finalizing if _inside(root, p)]
+    if len(planned) == len(files):
+        targets = [root / p for p in planned]
+    else:
+        targets = []
+        for rel, text in files:
+            target = _unique_path(base, rel, text)
+            while target in targets:  # two failures in the same second
+                target = target.with_name(target.stem + "-2.md")
+            targets.append(target)
+        Journal(state.path).append(
+            {
+                "event": "finalizing",
+                "observations": [t.relative_to(root).as_posix() for t in targets],
+                "at": _iso(now()),
+            }
+        )
     written = []
-    for rel, text in [(exec_rel, exec_text), *failures]:
-        text = _safe(text)  # the journal is redacted already; this pass is idempotent
-        target = _unique_path(base, rel, text)
+    for target, (_rel, text) in zip(targets, files, strict=True):
         _write_atomic(target, text)
         written.append(target.relative_to(root).as_posix())
     Journal(state.path).append(
@@ -1132,6 +1155,17 @@ def _finalize(
         failures=tuple(written[1:]),
         commands=sum(1 for c in state.commands if c.exit_code is not None),
         interrupted=interrupted,
+    )
+
+
+def _inside(root: Path, rel: str) -> bool:
+    # a journal is data: its paths must stay under the observations folder
+    path = PurePosixPath(rel)
+    return (
+        not path.is_absolute()
+        and ".." not in path.parts
+        and rel.startswith(OBSERVATIONS_DIR + "/")
+        and rel.endswith(".md")
     )
 
 

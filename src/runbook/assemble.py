@@ -659,7 +659,7 @@ def _prerequisites(
         for c in procedure.pre_checks
         if not set(_keys(c)) & in_steps  # already a step: listing it twice adds nothing
     ]
-    pre.extend(_migration_checks(migrations))
+    pre.extend(_migration_checks(migrations, [*used, *failures]))
     pre.extend(Item(text=text, provenance=DEFAULT) for text in _DEFAULT_PRE_CHECKS[op_type])
     return Prerequisites(
         environment=env_items,
@@ -696,11 +696,29 @@ def _branches(used: Sequence[Execution]) -> tuple[Item, ...]:
     )
 
 
-def _migration_checks(migrations: Sequence[MigrationDef]) -> list[Item]:
-    """What the newest migration files say about risk: data loss and heavy locks."""
+def _label(migration: MigrationDef) -> str:
+    return f"{migration.version} ({migration.name})" if migration.name else migration.version
+
+
+def _migration_checks(
+    migrations: Sequence[MigrationDef], executions: Sequence[Execution] = ()
+) -> list[Item]:
+    """Pending migrations (after the newest one a run applied) and what they risk."""
     items: list[Item] = []
-    for migration in _heads(migrations):
-        label = f"{migration.version} ({migration.name})" if migration.name else migration.version
+    pending, applied, applied_at = _pending(migrations, executions)
+    if applied_at is not None and pending:
+        names = ", then ".join(_label(m) for m in pending[:8])
+        more = f" (+{len(pending) - 8} more)" if len(pending) > 8 else ""
+        items.append(
+            Item(
+                text=f"Pending migrations, in order: {names}{more}; the recorded runs applied "
+                f"up to {applied}",
+                provenance=DERIVED,
+                evidence=(applied_at, *(m.source for m in pending[:4])),
+            )
+        )
+    for migration in pending if applied_at is not None else _heads(migrations):
+        label = _label(migration)
         if migration.destructive:
             items.append(
                 Item(
@@ -715,6 +733,15 @@ def _migration_checks(migrations: Sequence[MigrationDef]) -> list[Item]:
                 Item(
                     text=f"Migration {label} takes heavy locks "
                     f"({_code(_one_line(migration.locking[0], 100))}): run it in a low-traffic window",
+                    provenance=DERIVED,
+                    evidence=(migration.source,),
+                )
+            )
+        if not migration.down_statements and not migration.repeatable and applied_at:
+            items.append(
+                Item(
+                    text=f"Migration {label} has no down-migration: take a backup of what it "
+                    "changes first; restoring it is the only way back",
                     provenance=DERIVED,
                     evidence=(migration.source,),
                 )
@@ -1136,6 +1163,8 @@ _CHECK_PHASES = frozenset({"verify", "monitor"})
 # Checks in these phases verify preparation (a snapshot, a build), not the live system.
 _PREPARATION_PHASES = frozenset({"build", "test", "backup", "analyze", "plan", "prepare"})
 
+_MIGRATION_DOWN = "Roll back the last migration"
+
 _NOT_INVERTIBLE_ROLES = frozenset({"build", "test", "dryrun", "check", "monitor", "backup"})
 
 
@@ -1168,9 +1197,9 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
     if program == "alembic" and sub.startswith("upgrade") and "--sql" not in text:
         return "Downgrade the database one revision", f"{prefix}alembic downgrade -1"
     if program == "dbmate" and sub.startswith(("up", "migrate")):
-        return "Roll back the last migration", f"{prefix}dbmate rollback"
+        return _MIGRATION_DOWN, f"{prefix}dbmate rollback"
     if program == "migrate" and re.search(r"\bup\b", text):
-        return "Roll back the last migration", re.sub(r"\bup\b(\s+\d+)?", "down 1", text, count=1)
+        return _MIGRATION_DOWN, re.sub(r"\bup\b(\s+\d+)?", "down 1", text, count=1)
     if program == "aws" and (
         sub.startswith("rds create-db-instance-read-replica")
         or (sub.startswith("rds create-db-instance") and "--db-cluster-identifier" in text)
@@ -1342,7 +1371,23 @@ def _restore_step(procedure: Procedure, migration: MigrationDef) -> RollbackStep
                 )
             dump = re.search(r"(?:-f|--file)[= ](\S+)", text)
             if program == "pg_dump" and dump:
-                restore = f"{prefix}pg_restore --clean --if-exists -d {{database}} {dump.group(1)}"
+                tables = re.findall(r"(?:-t|--table)[= ](['\"]?)([\w.]+)\1", text)
+                named = {t.split(".")[-1].lower() for _q, t in tables}
+                changed = " ".join(migration.up_statements).lower()
+                if named and not any(re.search(rf"\b{re.escape(t)}\b", changed) for t in named):
+                    # a dump of other tables would not bring back what this migration changed
+                    return RollbackStep(
+                        title,
+                        (
+                            f"# the recorded backup ({_one_line(text, 120)}) covers only "
+                            f"{', '.join(sorted(named))}: back up what {migration.version} "
+                            "changes before applying it",
+                        ),
+                        evidence=(*command.evidence[:2], migration.source),
+                    )
+                db = re.search(r"(?:-d|--dbname)[= ](\S+)|pg_dump\s+(\"?\$\{?\w+\}?\"?)", text)
+                target = (db.group(1) or db.group(2)) if db else "{database}"
+                restore = f"{prefix}pg_restore --clean --if-exists -d {target} {dump.group(1)}"
                 return RollbackStep(
                     title,
                     (restore,),
@@ -1359,8 +1404,15 @@ def _restore_step(procedure: Procedure, migration: MigrationDef) -> RollbackStep
 
 def migration_chain(migrations: Sequence[MigrationDef]) -> str:
     """`a → b → c` in apply order (Alembic parents, else numeric versions); bounded."""
+    order = _migration_order(migrations)
+    shown = order if len(order) <= 8 else [*order[:3], "…", *order[-4:]]
+    return " → ".join(shown)
+
+
+def _migration_order(migrations: Sequence[MigrationDef]) -> list[str]:
+    """Versions in apply order: the Alembic parent chain, else numeric versions."""
     if not migrations:
-        return ""
+        return []
     by_version = {m.version: m for m in migrations if not m.repeatable}
     children: dict[str, list[str]] = {}
     for m in by_version.values():
@@ -1382,8 +1434,56 @@ def migration_chain(migrations: Sequence[MigrationDef]) -> str:
             return (int(digits) if digits and len(digits) < 19 else -1, v)
 
         order = sorted(by_version, key=numeric)
-    shown = order if len(order) <= 8 else [*order[:3], "…", *order[-4:]]
-    return " → ".join(shown)
+    return order
+
+
+# What migration tools print when they apply one: golang-migrate "5/u drop_x (61ms)", Flyway
+# 'Migrating schema "public" to version "3 - add x"', Alembic "Running upgrade a1 -> b2, msg",
+# dbmate "Applying: 20240101_x.sql".
+_APPLIED = re.compile(
+    r"^\s*(?P<golang>\d+)/u \S"
+    r"|Migrating schema \S+ to version \"?(?P<flyway>[\d._]+)"
+    r"|Running upgrade \S* -> (?P<alembic>\w+)"
+    r"|^\s*Applying: (?P<dbmate>\d+)_",
+    re.MULTILINE,
+)
+
+
+def _same_version(seen: str, version: str) -> bool:
+    if seen == version:
+        return True
+    a, b = seen.replace("_", "."), version.replace("_", ".")
+    if re.fullmatch(r"[\d.]+", a) and re.fullmatch(r"[\d.]+", b):
+        return [int(x) for x in a.split(".") if x] == [int(x) for x in b.split(".") if x]
+    return False
+
+
+def _last_applied(
+    migrations: Sequence[MigrationDef], executions: Sequence[Execution]
+) -> tuple[int, SourceRef] | None:
+    """Position (in apply order) of the newest migration a recorded run applied, and where."""
+    order = _migration_order(migrations)
+    best: tuple[int, SourceRef] | None = None
+    for execution in executions:
+        for command in execution.commands:
+            for match in _APPLIED.finditer(command.output):
+                seen = next(v for v in match.groups() if v)
+                for i, version in enumerate(order):
+                    if _same_version(seen, version) and (best is None or i > best[0]):
+                        best = (i, command.source)
+    return best
+
+
+def _pending(
+    migrations: Sequence[MigrationDef], executions: Sequence[Execution]
+) -> tuple[list[MigrationDef], str, SourceRef | None]:
+    """Migrations after the newest one the runs applied (that version, where it was seen)."""
+    last = _last_applied(migrations, executions)
+    if last is None:
+        return _heads(migrations), "", None
+    by_version = {m.version: m for m in migrations if not m.repeatable}
+    order = _migration_order(migrations)
+    return [by_version[v] for v in order[last[0] + 1 :]], order[last[0]], last[1]
 
 
 def _heads(migrations: Sequence[MigrationDef]) -> list[MigrationDef]:
@@ -1476,12 +1576,16 @@ def _rollback(
         )
     derived: list[RollbackStep] = list(_replan_previous(procedure))
     seen: set[str] = {c for r in derived for c in r.commands}
+    # a "down 1" fails when the newest migration has no down file: the backup is the way back
+    no_down = any(not m.down_statements and not m.repeatable for m in _heads(migrations))
     for step in procedure.steps:
         if step.phase.strip().lower() in _PREPARATION_PHASES:
             continue
         for command in step.commands:
             inverse = _inverse(command)
             if inverse is None or inverse[1] in seen:
+                continue
+            if no_down and inverse[0] == _MIGRATION_DOWN:
                 continue
             seen.add(inverse[1])
             derived.append(

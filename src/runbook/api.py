@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -17,8 +17,10 @@ from runbook.config import Config, load_config
 from runbook.errors import InputError, NoEvidenceError, RefusalError, UsageError
 from runbook.model import (
     AlarmDef,
+    AlertRunbook,
     Classification,
     Count,
+    Duplicate,
     EntryReport,
     EvidenceKind,
     Execution,
@@ -62,6 +64,8 @@ _KIND_LABELS = {
     EvidenceKind.SHELL_HISTORY: ("shell history", "shell histories"),
     EvidenceKind.CAST: ("terminal recording", "terminal recordings"),
     EvidenceKind.RUN_RECORD: ("run record", "run records"),
+    EvidenceKind.POSTMORTEM: ("post-mortem", "post-mortems"),
+    EvidenceKind.GIT_HISTORY: ("git revert", "git reverts"),
 }
 
 Progress = Callable[[int, int], None]
@@ -238,6 +242,7 @@ def generate(
     """Mine the evidence under ``root`` into a runbook for ``op_type`` / ``scope`` (md + JSON)."""
     from runbook.assemble import RunSet, assemble
     from runbook.classify import classify, is_development_task, select
+    from runbook.dedup import deduplicate
     from runbook.failures import cluster
     from runbook.index import load_corpus
     from runbook.mine import is_guide, mine
@@ -252,7 +257,8 @@ def generate(
         raise UsageError(f"{root}: not a directory")
     config = config or load_config(root)
     corpus = load_corpus(root, config, progress=progress)
-    executions = corpus.executions
+    # one run recorded in several formats (CI log + shell history) is mined once
+    executions, _ = deduplicate(corpus.executions)
     classes = {e.id: classify(e) for e in executions}
     selected = [e for e, _ in select(executions, op, scope_text or None, classes)]
     label = f"{op.value}" + (f" {scope_text!r}" if scope_text else "")
@@ -634,9 +640,17 @@ def check_root(root: Path) -> None:
 
 
 def sources(
-    root: Path, config: Config | None = None, progress: Progress | None = None
+    root: Path,
+    config: Config | None = None,
+    progress: Progress | None = None,
+    kinds: Sequence[EvidenceKind] = (),
 ) -> SourcesReport:
-    """Every evidence file under ``root`` with kind and classification, and every skipped file."""
+    """Every evidence file under ``root`` with kind and classification, and every skipped file.
+
+    ``kinds`` keeps only files of those kinds (and skipped files that would be of them).
+    """
+    from runbook.dedup import deduplicate
+    from runbook.discover import kind_of
     from runbook.index import load_corpus
 
     check_root(root)
@@ -646,14 +660,77 @@ def sources(
         raise NoEvidenceError(
             f"no evidence found under {root}: nothing to mine yet", hint=RECORD_FIRST_HINT
         )
-    files = tuple(_file_report(parsed) for parsed in corpus.files)
+    wanted = set(kinds)
+    parsed_files = [p for p in corpus.files if not wanted or p.kind in wanted]
+    skipped = tuple(
+        s
+        for s in corpus.skipped
+        if not wanted
+        or (kind_of(s.path) or (EvidenceKind.GIT_HISTORY if s.path == ".git" else None)) in wanted
+    )
+    shown = {e.id for p in parsed_files for e in p.executions}
+    _, pairs = deduplicate(corpus.executions)
+    duplicates = tuple(Duplicate(d, k) for d, k in pairs if d in shown or k in shown)
+    alerts: tuple[AlertRunbook, ...] = ()
+    if not wanted or EvidenceKind.ALARM in wanted:
+        alerts = alert_runbooks(root, corpus.alarms, config.out_dir)
+    files = tuple(_file_report(parsed) for parsed in parsed_files)
+    totals = _totals(files, skipped, corpus.diagnostics)
     return SourcesReport(
         root=root.as_posix(),
         files=files,
-        skipped=corpus.skipped,
+        skipped=skipped,
         diagnostics=corpus.diagnostics,
-        totals=_totals(files, corpus.skipped, corpus.diagnostics),
+        totals=replace(totals, duplicates=len(duplicates)),
+        duplicates=duplicates,
+        alert_runbooks=alerts,
+        kinds=tuple(sorted(k.value for k in wanted)),
     )
+
+
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+
+
+def alert_runbooks(
+    root: Path, alarms: Sequence[AlarmDef], out_dir: str = "runbooks"
+) -> tuple[AlertRunbook, ...]:
+    """Alerts whose ``runbook_url`` names a runbook that exists under ``root/out_dir``."""
+    base = root / out_dir
+    if not alarms or not base.is_dir():
+        return ()
+    try:
+        books = sorted(p for p in base.rglob("*.md") if p.is_file())
+    except OSError:
+        return ()
+    by_rel = {p.relative_to(root).as_posix(): p for p in books}
+    by_name: dict[str, str] = {}
+    for rel in by_rel:
+        name = PurePosixPath(rel).name
+        # a link may name the runbook without its date prefix (the date moves on regeneration)
+        for key in (name, _DATE_PREFIX.sub("", name)):
+            by_name.setdefault(key, rel)
+    out: list[AlertRunbook] = []
+    for alarm in alarms:
+        url = alarm.runbook_url.strip()
+        if not url:
+            continue
+        target = re.split(r"[?#]", url, maxsplit=1)[0].rstrip("/")
+        local = "://" not in target
+        rel_path = PurePosixPath(target.removeprefix("./")).as_posix() if local else ""
+        if local and target.startswith("/"):
+            try:
+                rel_path = Path(target).resolve().relative_to(root.resolve()).as_posix()
+            except (OSError, ValueError):
+                rel_path = ""
+        hit = by_rel.get(rel_path) if local else None
+        if hit is None:
+            name = PurePosixPath(target).name
+            found = by_name.get(name) or by_name.get(_DATE_PREFIX.sub("", name))
+            if found:
+                out.append(AlertRunbook(alarm.name, alarm.source, url, found))
+            continue
+        out.append(AlertRunbook(alarm.name, alarm.source, url, rel_path))
+    return tuple(sorted(out, key=lambda a: (a.runbook, a.alarm, a.source)))
 
 
 def _file_report(parsed: ParsedFile) -> FileReport:

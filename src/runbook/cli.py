@@ -12,7 +12,7 @@ import click
 
 from runbook import __version__
 from runbook.errors import RunbookError
-from runbook.model import SourcesReport
+from runbook.model import EvidenceKind, SourcesReport
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
@@ -324,7 +324,15 @@ def _root_of(observation: Path) -> Path:
     help="Repository holding the evidence.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-def sources_cmd(root: Path, as_json: bool) -> None:
+@click.option(
+    "--kind",
+    "kinds",
+    metavar="KIND[,KIND]",
+    default="",
+    help="Only evidence of these kinds (observation, journal, notes, ci-workflow, ci-log, "
+    "shell-history, cast, migration-file, alarm, run-record, postmortem, git-history).",
+)
+def sources_cmd(root: Path, as_json: bool, kinds: str) -> None:
     """List the evidence found under --root: kind, classification, commands, failures,
     and every skipped file with its reason.
 
@@ -339,12 +347,14 @@ def sources_cmd(root: Path, as_json: bool) -> None:
       runbook sources                              # the current repository
       runbook sources --root examples/acme-platform
       runbook sources --json | jq '.totals'        # machine-readable
+      runbook sources --kind ci-log,shell-history  # only machine records
     """
     from runbook import api
 
     try:
+        wanted = _evidence_kinds(kinds)
         with _SourcesProgress() as progress:
-            report = api.sources(root, progress=progress)
+            report = api.sources(root, progress=progress, kinds=wanted)
     except RunbookError as exc:
         fail(exc)
         return
@@ -353,6 +363,22 @@ def sources_cmd(root: Path, as_json: bool) -> None:
     else:
         _print_sources(report)
     _sources_diagnostics(report)
+
+
+def _evidence_kinds(text: str) -> tuple[EvidenceKind, ...]:
+    from runbook.errors import UsageError
+
+    known = {k.value: k for k in EvidenceKind}
+    out: list[EvidenceKind] = []
+    for word in (w.strip().lower() for w in text.split(",")):
+        if not word:
+            continue
+        if word not in known:
+            raise UsageError(
+                f"unknown evidence kind {word!r}", hint=f"--kind takes: {', '.join(sorted(known))}"
+            )
+        out.append(known[word])
+    return tuple(sorted(set(out)))
 
 
 class _SourcesProgress:
@@ -437,6 +463,8 @@ def _print_sources(report: SourcesReport) -> None:
         for s in report.skipped:
             skipped.add_row(s.path, s.reason)
         console.print(skipped)
+    for a in report.alert_runbooks:
+        console.print(f"alert {a.alarm} ({a.source}) links runbook {a.runbook}")
     t = report.totals
     types = ", ".join(f"{c.count} {c.name}" for c in t.by_type) or "none"
     console.print(
@@ -444,6 +472,11 @@ def _print_sources(report: SourcesReport) -> None:
         f"{t.migrations} migrations; {t.commands} commands, {t.failures} failed runs, "
         f"{t.errors} errors; {t.skipped} skipped. By type: {types}."
     )
+    if t.duplicates:
+        console.print(
+            f"{t.duplicates} execution(s) recorded in another format too, counted once "
+            "(`--json` lists the pairs)."
+        )
 
 
 def _sources_diagnostics(report: SourcesReport) -> None:

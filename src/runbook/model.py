@@ -335,6 +335,25 @@ class SourcesTotals:
     redactions: int = 0
     by_kind: tuple[Count, ...] = ()
     by_type: tuple[Count, ...] = ()
+    duplicates: int = 0  # executions left out: another file records the same run
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An execution left out because another file records the same run (``dedup``)."""
+
+    dropped: str  # execution id
+    kept: str  # execution id of the richer record
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRunbook:
+    """An alert whose ``runbook_url`` names a generated runbook under the root."""
+
+    alarm: str
+    source: SourceRef
+    runbook_url: str
+    runbook: str  # root-relative path of the runbook it points at
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +365,9 @@ class SourcesReport:
     skipped: tuple[Skipped, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()  # corpus-level (cache) diagnostics
     totals: SourcesTotals = SourcesTotals()
+    duplicates: tuple[Duplicate, ...] = ()  # sorted by dropped id
+    alert_runbooks: tuple[AlertRunbook, ...] = ()  # sorted by runbook, alarm
+    kinds: tuple[str, ...] = ()  # the --kind filter applied ("" = every kind)
 
 
 # ---------------------------------------------------------------- normalization

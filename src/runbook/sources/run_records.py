@@ -32,7 +32,7 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
 
     state = parse_journal(text, Path(PurePosixPath(rel).name))
     diags = [Diagnostic(SourceRef(rel, _line(p)), p.split(": ", 1)[-1]) for p in state.problems]
-    if state.stopped:
+    if state.stopped or state.finalizing:  # its observation files exist (or are being written)
         return ParsedFile(path=rel, kind=EvidenceKind.RUN_RECORD, diagnostics=tuple(diags))
     if state.started_at is None and not state.commands:
         diags.append(Diagnostic(SourceRef(rel, 1), "no start event: not a runbook journal"))

@@ -1721,7 +1721,9 @@ def _alarm_action(alarm: AlarmDef) -> str:
         target = (
             alarm.action.rsplit(":", 1)[-1] if alarm.action.startswith("arn:") else alarm.action
         )
-        return f"notify {target}"
+        # Terraform references (`aws_sns_topic.payments_oncall.arn`) name the topic in the middle.
+        reference = re.fullmatch(r"aws_sns_topic\.([\w-]+)\.arn", target)
+        return f"notify {reference.group(1) if reference else target}"
     if alarm.runbook_url:
         return f"see {alarm.runbook_url}"
     return "not recorded"

@@ -17,7 +17,10 @@ Sample input (``gh run view 4242 --log``: job, step, timestamp, text):
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +100,74 @@ def _ts(text: str) -> datetime | None:
 
 # ------------------------------------------------------------------ shared step model
 
+# Output kept per step / command while reading: the first and the last this many characters.
+# ``excerpt`` keeps only a head and a tail of ``output_excerpt_chars`` (default 2000), so a
+# 200 MB log costs no more memory than a small one.
+KEEP_OUTPUT_CHARS = 16_000
+
+
+class _Lines:
+    """Output lines bounded to a head and a tail of ``KEEP_OUTPUT_CHARS`` characters each."""
+
+    __slots__ = ("dropped", "head", "head_chars", "tail", "tail_chars")
+
+    def __init__(self) -> None:
+        self.head: list[str] = []
+        self.head_chars = 0
+        self.tail: deque[str] = deque()
+        self.tail_chars = 0
+        self.dropped = 0
+
+    def append(self, line: str) -> None:
+        if self.head_chars < KEEP_OUTPUT_CHARS:
+            self.head.append(line)
+            self.head_chars += len(line) + 1
+            return
+        self.tail.append(line)
+        self.tail_chars += len(line) + 1
+        while self.tail and self.tail_chars - len(self.tail[0]) - 1 >= KEEP_OUTPUT_CHARS:
+            self.tail_chars -= len(self.tail.popleft()) + 1
+            self.dropped += 1
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.head
+        if self.dropped:
+            yield f"... ({self.dropped} lines not kept)"
+        yield from self.tail
+
+    def __len__(self) -> int:
+        return len(self.head) + len(self.tail)
+
+    def __bool__(self) -> bool:
+        return bool(self.head)
+
+
+@dataclass(frozen=True, slots=True)
+class _Peeked:
+    """A stream of log lines with its first characters read ahead (format detection)."""
+
+    head: str
+    lines: Iterator[str]
+
+
+def _peek(lines: Iterable[str], chars: int = 500_000) -> _Peeked:
+    it = iter(lines)
+    buf: list[str] = []
+    size = 0
+    for line in it:
+        buf.append(line)
+        size += len(line) + 1
+        if size >= chars:
+            break
+    return _Peeked("\n".join(buf), itertools.chain(buf, it))
+
+
+def _split(text: str | _Peeked) -> tuple[str, Iterable[str]]:
+    """(head, lines) of a whole text or of a stream."""
+    if isinstance(text, str):
+        return text[:500_000], text.split("\n")
+    return text.head, text.lines
+
 
 @dataclass
 class _Step:
@@ -110,13 +181,13 @@ class _Step:
     script: list[tuple[str, int]] = field(default_factory=list)  # (line text, 1-based line)
     uses: str = ""
     has_shell: bool = False
-    output: list[str] = field(default_factory=list)
+    output: _Lines = field(default_factory=lambda: _Lines())
     errors: list[tuple[str, int, datetime | None]] = field(default_factory=list)
     exit_code: int | None = None
     canceled: bool = False
     # commands echoed with their own line ("$ cmd" in GitLab, "+ cmd" xtrace): text, line, time
     echoed: list[tuple[str, int, datetime | None]] = field(default_factory=list)
-    echo_output: dict[int, list[str]] = field(default_factory=dict)
+    echo_output: dict[int, _Lines] = field(default_factory=dict)
 
     def seen(self, at: datetime | None) -> None:
         if at is None:
@@ -328,7 +399,16 @@ def _assemble(
 
 def parse_log(text: str, rel: str, config: Config) -> ParsedFile:
     """Read one CI run log (GitHub Actions or GitLab CI) into one Execution."""
-    head = text[:200_000]
+    return _parse_log(text, text[:200_000], rel, config)
+
+
+def parse_stream(lines: Iterable[str], rel: str, config: Config) -> ParsedFile:
+    """``parse_log`` over a stream of (redacted) lines: bounded memory for a log of any size."""
+    peeked = _peek(lines)
+    return _parse_log(peeked, peeked.head[:200_000], rel, config)
+
+
+def _parse_log(text: str | _Peeked, head: str, rel: str, config: Config) -> ParsedFile:
     if "section_start:" in head or "Running with gitlab-runner" in head:
         execution, diags = _gitlab(text, rel, config)
     else:
@@ -343,17 +423,20 @@ def parse_log(text: str, rel: str, config: Config) -> ParsedFile:
     )
 
 
-def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list[Diagnostic]]:
+def _github(
+    text: str | _Peeked, rel: str, config: Config
+) -> tuple[Execution | None, list[Diagnostic]]:
     steps: list[_Step] = []
     diags: list[Diagnostic] = []
     step: _Step | None = None
     in_group = False  # inside the "##[group]Run" header of the current step
     group_depth = 0
     header_mode = ""  # "", "script", "shell", "with", "env"
-    colored_script = "\x1b[36;1m" in text[:500_000] or "[36;1m" in text[:500_000]
+    head, lines = _split(text)
+    colored_script = "\x1b[36;1m" in head or "[36;1m" in head
     table = False
     finished = ""  # Jenkins "Finished: SUCCESS"
-    for n, raw in enumerate(text.split("\n"), start=1):
+    for n, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         job = name = ""
@@ -449,7 +532,7 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
             step.echoed.append((line[2:].strip(), n, at))
             continue
         if step.echoed:
-            step.echo_output.setdefault(len(step.echoed) - 1, []).append(line)
+            step.echo_output.setdefault(len(step.echoed) - 1, _Lines()).append(line)
         step.output.append(line)
         if (
             is_error_line(line)
@@ -492,14 +575,16 @@ def _github(text: str, rel: str, config: Config) -> tuple[Execution | None, list
 # ------------------------------------------------------------------ GitLab CI logs
 
 
-def _gitlab(text: str, rel: str, config: Config) -> tuple[Execution | None, list[Diagnostic]]:
+def _gitlab(
+    text: str | _Peeked, rel: str, config: Config
+) -> tuple[Execution | None, list[Diagnostic]]:
     steps: list[_Step] = []
     diags: list[Diagnostic] = []
     current: _Step | None = None
     outcome: Outcome | None = None
     final_exit: int | None = None
     job_errors: list[tuple[str, int, datetime | None]] = []
-    for n, raw in enumerate(text.split("\n"), start=1):
+    for n, raw in enumerate(_split(text)[1], start=1):
         at: datetime | None = None
         rest = raw
         if m := _GL_TS.match(rest):
@@ -538,7 +623,7 @@ def _gitlab(text: str, rel: str, config: Config) -> tuple[Execution | None, list
             current.echoed.append((cmd, n, at))
             continue
         if current.echoed:
-            current.echo_output.setdefault(len(current.echoed) - 1, []).append(line)
+            current.echo_output.setdefault(len(current.echoed) - 1, _Lines()).append(line)
         current.output.append(line)
         if is_error_line(line) and len(current.errors) < _MAX_ERRORS_PER_STEP:
             current.errors.append((line.strip(), n, at))

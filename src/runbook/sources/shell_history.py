@@ -15,11 +15,12 @@ contiguous block of operational commands is one execution, with no durations.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -576,11 +577,101 @@ def cut_executions(
     else:
         windows = list(_plain_blocks(entries))
     chunks = [c for c in (_trim(w) for w in windows) if c]
+    return _numbered(chunks, rel, shell)
+
+
+def _numbered(chunks: Sequence[Sequence[Entry]], rel: str, shell: str) -> list[Execution]:
     out: list[Execution] = []
     for n, chunk in enumerate(chunks, start=1):
         exec_id = rel if len(chunks) == 1 else f"{rel}#{n}"
         out.append(_execution(chunk, rel, exec_id, shell))
     return out
+
+
+# ------------------------------------------------------------------ streaming
+
+STREAM_CHUNK_LINES = 20_000  # lines parsed at once when a history is read as a stream
+_STREAM_OPS_DISTANCE = 1_000  # untimed: cut only this many lines after an operational command
+
+
+def parse_stream(lines: Iterable[str], rel: str, config: Config) -> ParsedFile:
+    """Read a (large) text history line by line in bounded memory; same result as ``parse``.
+
+    Lines arrive redacted, without line ends. The history is parsed in pieces of about
+    ``STREAM_CHUNK_LINES`` lines, cut only where no session can span the cut: at an idle gap
+    longer than ``history_idle_gap_s`` (timed formats), or far from any operational command
+    (untimed). Only the operational chunks of each piece are kept.
+    """
+    it = iter(lines)
+    head: list[str] = []
+    for line in it:
+        head.append(line)
+        if len(head) >= 200:
+            break
+    fmt = detect_format("\n".join(head))
+    gap = max(config.history_idle_gap_s, 1.0)
+    kept: list[list[Entry]] = []
+    bad_total = 0
+    buffer: list[str] = []
+    base = 0  # lines before the buffer
+    last_end: int | None = None  # epoch when the last timed entry ended
+    since_op = 0
+
+    def flush() -> None:
+        nonlocal base, bad_total
+        if not buffer:
+            return
+        entries, _, bad = read_entries("\n".join(buffer), fmt)
+        bad_total += bad
+        shifted = [replace(e, line=e.line + base) for e in entries]
+        if any(e.at is not None for e in shifted):
+            windows = list(_sessions(shifted, gap))
+        else:
+            windows = list(_plain_blocks(shifted))
+        kept.extend(c for c in (_trim(w) for w in windows) if c)
+        base += len(buffer)
+        buffer.clear()
+
+    for line in itertools.chain(head, it):
+        span = _entry_span(line, fmt)
+        if span is not None and len(buffer) >= STREAM_CHUNK_LINES:
+            epoch = span[0] if span[0] >= 0 else None
+            idle = epoch is not None and last_end is not None and epoch - last_end > gap
+            far = epoch is None and since_op >= _STREAM_OPS_DISTANCE
+            if idle or far or len(buffer) >= 4 * STREAM_CHUNK_LINES:
+                flush()
+        if span is not None and span[0] >= 0:
+            last_end = max(span[1], last_end or span[1])
+        since_op = 0 if is_operational_change(line) else since_op + 1
+        buffer.append(line)
+    flush()
+    diags: list[Diagnostic] = []
+    if bad_total:
+        diags.append(
+            Diagnostic(
+                SourceRef(rel), f"{bad_total} line(s) not in {fmt} history format were skipped"
+            )
+        )
+    kept.sort(key=lambda w: (w[0].at or datetime.min, w[0].line))
+    return ParsedFile(
+        path=rel,
+        kind=EvidenceKind.SHELL_HISTORY,
+        executions=tuple(_numbered(kept, rel, fmt)),
+        diagnostics=tuple(diags),
+    )
+
+
+def _entry_span(line: str, fmt: str) -> tuple[int, int] | None:
+    """(start, end) epochs ((-1, -1) when untimed) if ``line`` begins a history entry."""
+    if fmt == "zsh":
+        m = _ZSH.match(line)
+        return (int(m.group(1)), int(m.group(1)) + int(m.group(2))) if m else None
+    if fmt == "bash-timestamped":
+        m = _BASH_STAMP.match(line)
+        return (int(m.group(1)), int(m.group(1))) if m else None
+    if fmt == "fish":
+        return (-1, -1) if _FISH_CMD.match(line) else None
+    return (-1, -1) if line.strip() else None
 
 
 def _execution(chunk: Sequence[Entry], rel: str, exec_id: str, shell: str) -> Execution:

@@ -102,7 +102,14 @@ def main() -> None:
     default=None,
     help="Output directory (default: runbooks/ under --root, or `out_dir` in config).",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="md: the runbook in the original template; json: the same content as schema_version 1 data.",
+)
 @click.option(
     "--stdout", "to_stdout", is_flag=True, help="Print the runbook instead of writing it."
 )

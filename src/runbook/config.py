@@ -13,6 +13,8 @@ from runbook.errors import InputError
 @dataclass(frozen=True, slots=True)
 class Config:
     max_file_bytes: int = 20 * 1024 * 1024  # larger evidence files are skipped with a reason
+    # CI logs and shell histories over max_file_bytes are read line by line up to this size
+    max_stream_bytes: int = 2 * 1024 * 1024 * 1024
     output_excerpt_chars: int = 2000  # bounded command output kept per command
     history_idle_gap_s: float = 30 * 60  # shell history: a gap this long starts a new execution
     owner: str = ""  # Runbook Owner when evidence names none

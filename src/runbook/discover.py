@@ -79,6 +79,8 @@ POSTMORTEM_DIRS = frozenset(
     {"postmortems", "post-mortems", "postmortem", "incidents", "incident-reports", "pir"}
 )
 POSTMORTEM_NAME = re.compile(r"post[-_ ]?mortem|incident[-_ ]?report|\bpir[-_]", re.IGNORECASE)
+# Kinds whose readers stream a file line by line, so size is bounded by max_stream_bytes.
+STREAMED_KINDS = frozenset({EvidenceKind.CI_LOG, EvidenceKind.SHELL_HISTORY})
 CI_LOG_DIRS = frozenset({"ci-logs", "ci_logs", "logs", "ci-log", "build-logs", "workflow-logs"})
 ALARM_DIRS = frozenset({"monitoring", "alarms", "alerts", "alerting"})
 MIGRATION_NAME = re.compile(
@@ -314,7 +316,8 @@ def _file(
         return Skipped(rel, f"cannot stat: {_reason(exc)}")
     if not stat.S_ISREG(st.st_mode):
         return Skipped(rel, "not a regular file")
-    if st.st_size > config.max_file_bytes:
+    streamed = kind in STREAMED_KINDS and st.st_size <= config.max_stream_bytes
+    if st.st_size > config.max_file_bytes and not streamed:
         return Skipped(
             rel,
             f"too large: {_mb(st.st_size)} exceeds the {_mb(config.max_file_bytes)} limit (max_file_bytes)",

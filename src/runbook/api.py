@@ -201,7 +201,15 @@ def _relevant_alarms(alarms: Sequence[AlarmDef], words: set[str]) -> tuple[Alarm
     def text(a: AlarmDef) -> str:
         return " ".join((a.name, a.metric, a.expression, a.namespace, " ".join(a.dimensions)))
 
-    return tuple(sorted((a for a in alarms if words & _words(text(a))), key=lambda a: a.source))
+    from runbook.classify import scopes_in_text
+
+    # "AWS/RDS" is about the database scope even though no alarm field says "database"
+    return tuple(
+        sorted(
+            (a for a in alarms if words & (_words(text(a)) | scopes_in_text(text(a)))),
+            key=lambda a: a.source,
+        )
+    )
 
 
 def _procedure_words(procedure: Procedure) -> set[str]:
@@ -309,6 +317,7 @@ def generate(
                 for e in candidates
                 if _outcome(e, classes.get(e.id)) is not Outcome.FAILURE
                 and e.commands
+                and not is_guide(e)
                 and scopes & set(_scopes(classes.get(e.id)))
             ),
             key=_sort_key,
@@ -379,7 +388,13 @@ def generate(
         alarms=alarms,
         migrations=migrations,
         files=corpus.files,
-        guides=_guides(corpus.files, words, used_paths),
+        # a selected workflow file declares this procedure: cited as a guide, not as a run
+        guides=tuple(
+            sorted(
+                {*_guides(corpus.files, words, used_paths)}
+                | {e.source.path for e in guides_only if e.kind is EvidenceKind.CI_WORKFLOW}
+            )
+        ),
         today=today,
         owner=config.owner,
     )

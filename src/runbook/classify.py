@@ -181,6 +181,7 @@ _RESOURCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{1,62}$")
 _KUBE_OBJECT = re.compile(
     r"^(?:deploy(?:ment)?s?|statefulsets?|sts|daemonsets?|ds)/([a-z0-9][a-z0-9.-]*)$"
 )
+_APP_LABELS = frozenset({"app", "app.kubernetes.io/name", "app.kubernetes.io/instance"})
 
 # ---------------------------------------------------------------- command families
 
@@ -919,6 +920,11 @@ def _resource_names(program: str, rest: list[str], flags: dict[str, str]) -> Ite
             m = _KUBE_OBJECT.match(tok)
             if m:
                 yield m.group(1)
+        # "-l app.kubernetes.io/instance=checkout-api": the app label names the service too
+        for part in (flags.get("-l") or flags.get("--selector") or "").split(","):
+            key, _, value = part.partition("=")
+            if key.strip() in _APP_LABELS and (name := _resource(value)):
+                yield name
 
 
 def _resource(value: str) -> str | None:
@@ -1010,6 +1016,12 @@ def _environment(declared: str | None, votes: Mapping[str, float]) -> str | None
 def _text_scopes(text: str) -> set[str]:
     low = text.lower()
     return {scope for scope, rx in _SCOPE_RES if rx.search(low)}
+
+
+def scopes_in_text(text: str) -> set[str]:
+    """Scope words a text names, with what they imply (``AWS/RDS`` -> rds, database)."""
+    found = _text_scopes(text)
+    return found | {s for f in found for s in SCOPE_IMPLIES.get(f, ())}
 
 
 _TYPE_OR_ENV_WORDS = re.compile(

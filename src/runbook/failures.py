@@ -55,6 +55,11 @@ _PREFIX = re.compile(
     r"^\s*(?:(?:(?=[0-9a-f-]*\d)[0-9a-f]{3,}(?:-[0-9a-f]+)*(?:\.\.\.|…)?|\[?\$?LATEST\]?[0-9a-f]*|RequestId:)\s+|\[?\d{4}-\d\d-\d\d[T ][\d:.,]+Z?\]?\s*|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?\s*|"
     r"\[?(?:ERROR|FATAL|CRITICAL|WARN(?:ING)?|E)\]?:?\s+|(?:Error|error|ERROR|fatal|FATAL):\s+)"
 )
+_EXIT_ONLY = re.compile(
+    r"^\W*(?:Process completed|ERROR: Job failed|Error: Process completed|script returned)"
+    r"[\w :]*exit (?:code|status) \d+\.?\s*$",
+    re.I,
+)
 _AWS = re.compile(
     r"An error occurred \((\w+)\) when calling the (\w+) operation(?: \([^)]*\))?:\s*(.*)"
 )
@@ -227,6 +232,10 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
             at = ev.at or (e.commands[index].started_at if index is not None else None)
             sig = ev.signature if ev.signature and "\n" not in ev.message.strip() else ""
             raw.append((line, index, ev.source, at, sig))
+        # "Process completed with exit code 1." says less than the error line the failing
+        # command printed: kept only when it is all the run recorded for that command
+        specific = {index for line, index, *_ in raw if not _EXIT_ONLY.search(line)}
+        raw = [x for x in raw if x[1] not in specific or not _EXIT_ONLY.search(x[0])]
         seen: set[str] = set()
         for line, index, source, at, sig in raw:
             signature = sig or sign(line)
@@ -386,7 +395,35 @@ def _next_run_fix(
         ):
             continue
         steps.append((e.commands[j], t.key))
+    if not steps:
+        # The next success only re-ran the procedure: what fixed it was done in between, in
+        # another record (the operator's shell rolling back a stuck release, say).
+        steps = _between_runs_fix(ev, r, successes, tpl)
     return [*steps, (e.commands[i], ev.key)]
+
+
+def _between_runs_fix(
+    ev: _Event, until: int, successes: _Successes, tpl: _Templates
+) -> list[tuple[Command, str]]:
+    """What a record between a failed run and its next success reverted (runs in time order).
+
+    Only a record that rolls something back counts (a stuck release, a bad config): other
+    records in between are investigations or unrelated work, not the remedy.
+    """
+    out: list[tuple[Command, str]] = []
+    for r in range(ev.run + 1, until):
+        e = successes.runs[r]
+        keys = [tpl.get(r, j).key for j in range(len(e.commands))]
+        if ev.key in keys:
+            continue  # another attempt at the same step, not a remedy
+        roles = [role(tpl.get(r, j)) for j in range(len(e.commands))]
+        if "revert" not in roles:
+            continue
+        for j in range(roles.index("revert"), len(e.commands)):
+            cmd = e.commands[j]
+            if _ok(cmd) and not is_noise(tpl.get(r, j), cmd):
+                out.append((cmd, keys[j]))
+    return out[:MAX_SOLUTION]
 
 
 def _shapes(fix: Sequence[tuple[Command, str]], normalize: Normalizer) -> tuple[str, ...]:
@@ -472,6 +509,17 @@ def _is_rollback_run(e: Execution) -> bool:
     return bool(_ROLLBACK_TEXT.search(e.title))
 
 
+def _rollback_time(e: Execution, r: int, tpl: _Templates) -> datetime | None:
+    """When a run rolled something back: a declared rollback, or a record (a shell session)
+    whose commands revert and do not deploy."""
+    if _is_rollback_run(e):
+        return _run_time(e)
+    roles = [role(tpl.get(r, j)) for j in range(len(e.commands))]
+    if "revert" in roles and "deploy" not in roles:
+        return e.commands[roles.index("revert")].started_at or _run_time(e)
+    return None
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -497,7 +545,7 @@ def cluster(
     normal: dict[str, set[str]] = {}
     error_journals = sorted((j for j in journals if _is_error_journal(j)), key=lambda j: j.id)
     rollback_times = sorted(
-        t for e in runs if _is_rollback_run(e) and (t := _run_time(e)) is not None
+        t for r, e in enumerate(runs) if (t := _rollback_time(e, r, tpl)) is not None
     )
     matched: set[str] = set()
     out: list[FailureCluster] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from runbook.mine.kinds import is_noise
 from runbook.mine.tables import RETRY_ERROR_LINE
-from runbook.model import Command, CommandTemplate, Execution
+from runbook.model import Command, CommandTemplate, EvidenceKind, Execution
 
 __all__ = ["Occurrence", "RunClean", "clean_run", "command_durations", "ok", "run_total"]
 
@@ -54,10 +54,12 @@ def command_durations(execution: Execution) -> list[tuple[float | None, bool]]:
     for i, cmd in enumerate(cmds):
         if cmd.duration_s is not None and cmd.duration_s >= 0:
             # A "duration" equal to the distance to the next start was derived from a
-            # timeline by the reader: it includes the operator's idle time.
+            # timeline by the reader: it includes the operator's idle time. A CI runner
+            # starts the next step as soon as one ends, so there it is the measured time.
             nxt = cmds[i + 1].started_at if i + 1 < len(cmds) else None
             derived = (
-                cmd.started_at is not None
+                execution.kind is not EvidenceKind.CI_LOG
+                and cmd.started_at is not None
                 and nxt is not None
                 and abs((nxt - cmd.started_at).total_seconds() - cmd.duration_s) < 0.05
             )

@@ -75,6 +75,8 @@ class _Unit:
 
 def is_guide(execution: Execution) -> bool:
     """A document (guide, runbook) rather than a recorded run: no exit codes, times or output."""
+    if execution.kind is EvidenceKind.CI_WORKFLOW:
+        return True  # a workflow file declares the pipeline; its runs are the CI logs
     if execution.kind is not EvidenceKind.NOTES:
         return False
     if execution.started_at is not None or execution.duration_s is not None:

@@ -390,7 +390,9 @@ def _assemble(
         errors=tuple(errors),
         notes=tuple(notes),
         tags=tags,
-        declared_type=operation_from_words(words),
+        # job names say what the run is ("deploy"); a step name ("Migrate database") is a part
+        declared_type=operation_from_words(" ".join(s.job for s in steps))
+        or operation_from_words(words),
     )
 
 

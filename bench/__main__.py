@@ -12,7 +12,15 @@ from typing import Any
 
 from bench.baselines import BASELINES
 from bench.render_evidence import write_corpus
-from bench.report import ScenarioResult, misses, results_markdown, scale_table, table, write_results
+from bench.report import (
+    ScenarioResult,
+    misses,
+    results_markdown,
+    scale_misses,
+    scale_table,
+    table,
+    write_results,
+)
 from bench.scale import load_results, run_scale, save_results
 from bench.score import score
 from bench.simulate import Simulation, simulate
@@ -182,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if scale:
         print()
         print(scale_table(scale))
-    miss = misses(results)
+    miss = misses(results) + scale_misses(scale)
     if miss:
         print("\nMissed targets:")
         for m in miss:

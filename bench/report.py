@@ -160,6 +160,32 @@ def misses(results: list[ScenarioResult]) -> list[str]:
     return out
 
 
+def scale_misses(scale: list[ScaleResult]) -> list[str]:
+    """One line per missed scale target (10k cold ≤ 5× floor, 10k warm < 1 s, 100k < 1 GB)."""
+    out = []
+    for x in scale:
+        if x.runs == 10_000 and x.cold is not None:
+            cr = x.ratio("cold")
+            if not x.cold.ok or cr is None or cr > 5:
+                out.append(
+                    f"scale 10k: cold {x.cold.seconds:.1f} s = {cr or 0:.0f}× the read-all floor (target ≤ 5×)"
+                )
+            if x.warm is not None and (not x.warm.ok or x.warm.seconds >= 1):
+                out.append(f"scale 10k: warm {x.warm.seconds:.1f} s (target < 1 s)")
+        if (
+            x.runs == 100_000
+            and x.cold is not None
+            and (not x.cold.ok or x.cold.max_rss_mb >= 1024)
+        ):
+            what = (
+                f"peak {x.cold.max_rss_mb:.0f} MB"
+                if x.cold.ok
+                else f"did not finish ({x.error or 'no output'})"
+            )
+            out.append(f"scale 100k: {what} (target: completes under 1 GB)")
+    return out
+
+
 def beats_baselines(results: list[ScenarioResult]) -> dict[str, tuple[int, int]]:
     """Per figure: (scenarios where the tool beats both baselines, scenarios scored)."""
     out: dict[str, tuple[int, int]] = {}
@@ -374,7 +400,7 @@ def results_markdown(
     for name, (wins, total) in beats_baselines(results).items():
         lines.append(f"- {name}: {wins}/{total}")
     lines += ["", "### Missed targets", ""]
-    miss = misses(results)
+    miss = misses(results) + scale_misses(scale)
     lines += [f"- {x}" for x in miss] if miss else ["None."]
     lines += ["", "## Scale", "", *_scale_md(scale), "", "## Details per scenario (tool)", ""]
     for r in results:

@@ -123,3 +123,20 @@ def test_snapshot_freezes_committed_code(tmp_path: Path) -> None:
     assert (path / "runbook" / "__init__.py").exists()
     assert label.startswith("commit ")
     assert snapshot(tmp_path) == (path, label)  # reused
+
+
+def test_scale_misses() -> None:
+    from bench.report import scale_misses
+    from bench.scale import ScaleResult
+
+    slow = ToolResult(0, "{}", "", 50.0, 300.0, {})
+    fast = ToolResult(0, "{}", "", 0.5, 300.0, {})
+    big = ToolResult(0, "{}", "", 900.0, 1500.0, {})
+    assert len(scale_misses([ScaleResult(10_000, 1, 1, 0, 1.0, slow, slow)])) == 2
+    assert (
+        scale_misses(
+            [ScaleResult(10_000, 1, 1, 0, 1.0, ToolResult(0, "{}", "", 4.0, 1.0, {}), fast)]
+        )
+        == []
+    )
+    assert "1500 MB" in scale_misses([ScaleResult(100_000, 1, 1, 0, 1.0, big, None)])[0]

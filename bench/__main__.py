@@ -16,6 +16,8 @@ from bench.report import (
     ScenarioResult,
     misses,
     results_markdown,
+    robustness_misses,
+    robustness_table,
     scale_misses,
     scale_table,
     table,
@@ -40,6 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scenarios", default="", help="comma-separated scenario names (default: all)")
     p.add_argument("--runs", type=int, default=60, help="runs simulated per scenario (default 60)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--extra-seeds",
+        default="11,23",
+        help="more seeds for the robustness section (worst figure per scenario); '' to skip",
+    )
     p.add_argument(
         "--holdout", type=float, default=0.3, help="newest share of runs held out (default 0.3)"
     )
@@ -168,6 +175,24 @@ def main(argv: list[str] | None = None) -> int:
         sim = simulate(sc, args.runs, seed=args.seed, holdout=args.holdout)
         results.append(run_scenario(sim, args.out, today, args.timeout, pythonpath))
     print(table(results))
+    extra: dict[int, list[ScenarioResult]] = {}
+    for seed in _sizes(args.extra_seeds):
+        if seed == args.seed:
+            continue
+        print(f"bench: robustness: seed {seed}…", file=sys.stderr)
+        extra[seed] = [
+            run_scenario(
+                simulate(sc, args.runs, seed=seed, holdout=args.holdout),
+                args.out / "seeds" / str(seed),
+                today,
+                args.timeout,
+                pythonpath,
+            )
+            for sc in scenarios
+        ]
+    if extra:
+        print()
+        print(robustness_table(results, extra))
     scale_file = args.out / "scale-results.json"
     if not args.no_scale:
         sizes = _sizes(args.scale)
@@ -190,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     if scale:
         print()
         print(scale_table(scale))
-    miss = misses(results) + scale_misses(scale)
+    miss = misses(results) + robustness_misses(results, extra) + scale_misses(scale)
     if miss:
         print("\nMissed targets:")
         for m in miss:
@@ -208,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             runs=args.runs,
             holdout=args.holdout,
             code=code,
+            extra=extra,
         )
         write_results(args.results, text)
         print(f"\nbench: wrote {args.results}", file=sys.stderr)

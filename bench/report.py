@@ -160,6 +160,76 @@ def misses(results: list[ScenarioResult]) -> list[str]:
     return out
 
 
+def _worst(name: str, values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    op, _ = TARGETS[name]
+    return min(vals) if op == ">=" else max(vals)
+
+
+def _worst_rows(
+    base: list[ScenarioResult], extra: dict[int, list[ScenarioResult]]
+) -> list[tuple[str, dict[str, float | None], bool]]:
+    """Per scenario: the tool's worst figure over all seeds, and whether a seed had no output."""
+    rows = []
+    for i, r in enumerate(base):
+        runs = [r] + [extra[seed][i] for seed in sorted(extra)]
+        broken = any("tool" not in x.scores for x in runs)
+        worst = {
+            n: _worst(n, [x.scores["tool"].figure(n) for x in runs if "tool" in x.scores])
+            for n, _ in COLUMNS
+        }
+        rows.append((r.scenario.name, worst, broken))
+    return rows
+
+
+def robustness_table(base: list[ScenarioResult], extra: dict[int, list[ScenarioResult]]) -> str:
+    """Plain-text table of the tool's worst figure per scenario across all seeds."""
+    head = ["scenario (worst of seeds)", *[c for _, c in COLUMNS]]
+    rows = [head]
+    for name, worst, broken in _worst_rows(base, extra):
+        cells = [
+            fmt(n, worst[n]) + ("✗" if passes(n, worst[n]) is False else "") for n, _ in COLUMNS
+        ]
+        rows.append([name + (" (a seed failed)" if broken else ""), *cells])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    out = []
+    for i, row in enumerate(rows):
+        out.append(
+            "  ".join(
+                c.ljust(w) if j == 0 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def robustness_misses(
+    base: list[ScenarioResult], extra: dict[int, list[ScenarioResult]]
+) -> list[str]:
+    """Targets missed under some other seed (the main seed's misses are listed separately)."""
+    out = []
+    for seed in sorted(extra):
+        for r in extra[seed]:
+            if not r.targets_apply():
+                continue
+            s = r.scores.get("tool")
+            if s is None:
+                out.append(
+                    f"seed {seed}: {r.scenario.name}: tool produced no runbook ({r.tool_error})"
+                )
+                continue
+            for name in s.misses():
+                op, target = TARGETS[name]
+                out.append(
+                    f"seed {seed}: {r.scenario.name}: {name} = {fmt(name, s.figure(name))} (target {op} {target:g})"
+                )
+    return out
+
+
 def scale_misses(scale: list[ScaleResult]) -> list[str]:
     """One line per missed scale target (10k cold ≤ 5× floor, 10k warm < 1 s, 100k < 1 GB)."""
     out = []
@@ -366,6 +436,7 @@ def results_markdown(
     runs: int,
     holdout: float,
     code: str = "",
+    extra: dict[int, list[ScenarioResult]] | None = None,
 ) -> str:
     """The whole `bench/RESULTS.md`."""
     m = machine()
@@ -399,8 +470,26 @@ def results_markdown(
     ]
     for name, (wins, total) in beats_baselines(results).items():
         lines.append(f"- {name}: {wins}/{total}")
+    if extra:
+        lines += [
+            "",
+            f"### Robustness: worst figure over seeds {', '.join(str(x) for x in [seed, *sorted(extra)])}",
+            "",
+            "The same scenarios simulated with other seeds (other values, noise, failures and author mix);",
+            "each cell is the tool's worst figure for that scenario across the seeds.",
+            "",
+            "| scenario | " + " | ".join(c for _, c in COLUMNS) + " |",
+            "|---|" + "|".join("---" for _ in COLUMNS) + "|",
+        ]
+        for name, worst, broken in _worst_rows(results, extra):
+            cells = [
+                fmt(n, worst[n]) + ("✗" if passes(n, worst[n]) is False else "") for n, _ in COLUMNS
+            ]
+            lines.append(
+                f"| `{name}`{' (a seed failed)' if broken else ''} | " + " | ".join(cells) + " |"
+            )
     lines += ["", "### Missed targets", ""]
-    miss = misses(results) + scale_misses(scale)
+    miss = misses(results) + robustness_misses(results, extra or {}) + scale_misses(scale)
     lines += [f"- {x}" for x in miss] if miss else ["None."]
     lines += ["", "## Scale", "", *_scale_md(scale), "", "## Details per scenario (tool)", ""]
     for r in results:

@@ -140,3 +140,25 @@ def test_scale_misses() -> None:
         == []
     )
     assert "1500 MB" in scale_misses([ScaleResult(100_000, 1, 1, 0, 1.0, big, None)])[0]
+
+
+def test_robustness_reports_the_worst_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.report import robustness_misses, robustness_table
+
+    sc = load_scenarios(["k8s-rollback"])[0]
+    sim = simulate(sc, 20, seed=2)
+    monkeypatch.setattr(bench_main, "generate", _fake_generate(sim))
+    good = bench_main.run_scenario(sim, tmp_path / "a", "2026-01-15", 10.0)
+    bad = bench_main.run_scenario(sim, tmp_path / "b", "2026-01-15", 10.0)
+    bad.scores["tool"].recall = 0.5
+    text = robustness_table([good], {11: [bad]})
+    assert "0.50✗" in text
+    assert robustness_misses([good], {11: [bad]}) == [
+        "seed 11: k8s-rollback: recall = 0.50 (target >= 0.95)"
+    ]
+    md = results_markdown(
+        [good], [], day="d", command="c", seed=2, runs=20, holdout=0.3, extra={11: [bad]}
+    )
+    assert (
+        "Robustness: worst figure over seeds 2, 11" in md and "seed 11: k8s-rollback: recall" in md
+    )

@@ -157,6 +157,56 @@ def test_stated_zone_for_bare_clock_times() -> None:
     assert ex.commands[0].started_at == datetime(2025, 2, 1, 7, 58)
 
 
+PAGERDUTY_STYLE = """# Incident Postmortem: Elevated API errors
+
+**Date:** Tuesday, 2024-09-17
+**Severity:** SEV-1
+**Incident Commander:** Priya N.
+
+## Summary
+Between 2:14 PM and 3:02 PM PT the public API returned 503s.
+
+## What Happened
+### 2:14 PM - Datadog monitor "API 5xx rate" triggered, on-call paged
+### 2:20 PM - On-call acknowledged; checked `kubectl get hpa -n api`
+### 2:31 PM - Scaled the deployment: `kubectl scale deploy/api --replicas=30 -n api`
+### 3:02 PM - Error rate back to normal. Incident resolved.
+
+## Root Cause
+HPA max replicas was 10.
+
+## Action Items
+- [ ] Raise HPA max to 40 (owner: priya)
+"""
+
+
+def test_timeline_as_headings_with_am_pm_and_a_zone_after_a_time() -> None:
+    parsed = parse(PAGERDUTY_STYLE, "postmortems/api-errors.md", Config())
+    (ex,) = parsed.executions
+    assert ex.started_at == datetime(2024, 9, 17, 22, 14)  # 2:14 PM PT (UTC-8)
+    assert ex.finished_at == datetime(2024, 9, 17, 23, 2)
+    assert ex.severity == "sev1" and ex.owner == "Priya"
+    assert [(c.text, c.duration_s) for c in ex.commands] == [
+        ("kubectl get hpa -n api", 660.0),
+        ("kubectl scale deploy/api --replicas=30 -n api", 1860.0),
+    ]
+    assert parsed.journals[0].prevention == "- Raise HPA max to 40 (owner: priya)"
+
+
+def test_clock_times_without_any_date_still_give_durations() -> None:
+    text = (
+        "# Incident: Login failures\n\n## Timeline\n\n| Time | Event |\n|---|---|\n"
+        "| **09:52** | Support reports login errors |\n"
+        "| **09:58** | Rolled back: `argocd app rollback auth-service 17` |\n"
+        "| **10:17** | Logins recovered |\n\n## Recovery\nRollback with ArgoCD.\n"
+    )
+    (ex,) = parse(text, "incidents/login.md", Config()).executions
+    assert ex.started_at is None and ex.finished_at is None  # no date: no datetimes
+    assert ex.duration_s == 25 * 60
+    (cmd,) = ex.commands
+    assert cmd.started_at is None and cmd.duration_s == 19 * 60
+
+
 def test_template_without_content_yields_nothing() -> None:
     parsed = parse("just a paragraph of text\n", "incidents/x.md", Config())
     assert parsed.executions == () and parsed.journals == ()

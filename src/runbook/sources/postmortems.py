@@ -63,6 +63,7 @@ from runbook.sources.markdown import (
 from runbook.timeparse import Stamp, find_timestamp, parse_timestamp
 
 MAX_ERRORS = 20
+_UNDATED = date(1900, 1, 1)  # stand-in day for clock times in a document that names no date
 MAX_COMMANDS = 200
 
 _ROLES: dict[str, tuple[str, ...]] = {
@@ -204,6 +205,7 @@ _ERROR_PROSE = re.compile(
     r"\s*:\s*(?:\*\*|__)?\s*\S"
 )
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s{0,3}(?:=+|-+)\s*$")
+_HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}\s+")
 _BACKTICKED = re.compile(r"`([^`\n]{2,400})`")
 _SEVERITY = re.compile(r"\b(?:SEV|Sev|sev)[- ]?([0-5])\b|\b(P[0-4])\b")
 _DATE_IN = re.compile(r"(?<!\d)(\d{4})[-/_.](\d{2})[-/_.](\d{2})(?!\d)")
@@ -212,6 +214,10 @@ _ZONE_ABBR = {
     "utc": 0.0,
     "gmt": 0.0,
     "z": 0.0,
+    "pt": -8.0,
+    "mt": -7.0,
+    "ct": -6.0,
+    "et": -5.0,
     "pst": -8.0,
     "pdt": -7.0,
     "mst": -7.0,
@@ -233,11 +239,13 @@ _ZONE_ABBR = {
     "aedt": 11.0,
 }
 _ZONE = re.compile(
-    r"(?<![\w-])(UTC|GMT|[PMCE][SD]T|BST|CES?T|EES?T|IST|SGT|JST|KST|AES?T|AEDT)"
+    r"(?<![\w-])(UTC|GMT|[PMCE][SD]T|(?-i:[PMCE]T)|BST|CES?T|EES?T|IST|SGT|JST|KST|AES?T|AEDT)"
     r"(?:\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?)?(?![\w])",
     re.I,
 )
-_ZONE_CONTEXT = re.compile(r"\b(?:all )?times?\b|\btimeline\b|\bzone\b|^\s*\(", re.I)
+_ZONE_CONTEXT = re.compile(
+    r"\b(?:all )?times?\b|\btimeline\b|\bzone\b|^\s*\(|\d:[0-5]\d(?:\s*[ap]m)?\s*$", re.I
+)
 _TIME_COLUMNS = ("time", "timestamp", "when", "at", "clock", "date time", "datetime", "start")
 _EVENT_COLUMNS = (
     "event",
@@ -295,7 +303,9 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
     header = _header(doc, parts)
     day = _day(doc, rel, header)
     offset = _zone(doc)
-    entries = _timeline(doc, parts, day, offset)
+    # clock times with no date anywhere still give durations: read them on a stand-in day
+    clock_day = day or _UNDATED
+    entries = _timeline(doc, parts, clock_day, offset)
     title = (
         scalar(doc.meta.get("title"))
         or doc.title
@@ -313,9 +323,11 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
             (e for e in after if _CLOSED.search(e.text)), None
         )
     started = start_entry.at if start_entry else None
-    started = _header_time(header.get("detected") or header.get("start"), day, offset) or started
+    started = (
+        _header_time(header.get("detected") or header.get("start"), clock_day, offset) or started
+    )
     finished = resolve.at if resolve else None
-    finished = finished or _header_time(header.get("resolved"), day, offset)
+    finished = finished or _header_time(header.get("resolved"), clock_day, offset)
     if started is not None and finished is not None and finished < started:
         finished = None
     if started is None and day is not None:
@@ -323,6 +335,12 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
 
     commands, trigger, fixes = _commands(doc, rel, parts, entries, started, limit)
     errors = _errors(doc, rel, parts, entries)
+    duration = (finished - started).total_seconds() if started and finished else None
+    if day is None:  # the stand-in day is no date: keep the durations, drop the datetimes
+        started, finished = _dated(started), _dated(finished)
+        commands = [replace(c, started_at=_dated(c.started_at)) for c in commands]
+        fixes = [replace(c, started_at=_dated(c.started_at)) for c in fixes]
+        errors = [replace(e, at=_dated(e.at)) for e in errors]
     status = header.get("status", "") or scalar(doc.meta.get("status")) or ""
     resolved = boolean(doc.meta.get("resolved"))
     word = outcome_word(status) if status else None
@@ -372,10 +390,11 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
         notes.append("Before detection: " + "; ".join(c.text for c in trigger)[:300])
     if start_entry is not None and started is not None:
         span = f"detected {started:%Y-%m-%d %H:%M}"
-        if finished is not None:
-            minutes = (finished - started).total_seconds() / 60
-            span += f", resolved {finished:%H:%M} ({minutes:g} min)"
+        if finished is not None and duration is not None:
+            span += f", resolved {finished:%H:%M} ({duration / 60:g} min)"
         notes.append(f"Timeline: {span}")
+    elif duration is not None:
+        notes.append(f"Timeline: resolved {duration / 60:g} min after detection (no date given)")
 
     summary = parts.joined("summary", 1000) or _first_paragraph(doc)
     execution = Execution(
@@ -387,7 +406,7 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
         environment=environment,
         started_at=started,
         finished_at=finished,
-        duration_s=(finished - started).total_seconds() if started and finished else None,
+        duration_s=duration,
         outcome=outcome,
         commands=tuple(commands),
         errors=tuple(errors),
@@ -527,6 +546,10 @@ def _day(doc: Document, rel: str, header: dict[str, str]) -> date | None:
     return None
 
 
+def _dated(at: datetime | None) -> datetime | None:
+    return None if at is None or at.year == _UNDATED.year else at
+
+
 def _zone_offset(m: re.Match[str]) -> timedelta:
     hours = _ZONE_ABBR.get(m.group(1).lower(), 0.0)
     if m.group(2) and m.group(3):
@@ -637,7 +660,7 @@ def _timeline(
     for i in range(doc.body_start, len(doc.lines)):
         if i in table_lines:
             continue
-        line = doc.lines[i]
+        line = _HEADING_MARK.sub("", doc.lines[i])  # "### 14:02 - alert fired" headings
         role = parts.role_at(i)
         if role in ("actions", "lessons"):
             continue

@@ -172,6 +172,32 @@ def _rawlog(sc: Scenario, run: Run) -> str:
     return "".join(lines)
 
 
+def _prompt(sc: Scenario, run: Run) -> str:
+    # A terminal copy with a PS1 prompt carrying the time: "[14:30:52] ops@bastion:~/infra (main)$ cmd".
+    lines = [
+        _front_matter(
+            [
+                ("mode", "execution"),
+                ("date", _q(f"{run.started:%Y-%m-%d}")),
+                ("time", _q(f"{run.started:%H:%M:%S}")),
+                ("context", _q(sc.context)),
+                ("tags", _tags(sc.tags)),
+            ]
+        ),
+        f"\n# Execution: {sc.title}\n",
+        "\n## Raw Log\n\n",
+        f"{FENCE}console\n",
+    ]
+    for e in run.events:
+        lines.append(f"[{e.start:%H:%M:%S}] {run.author}@bastion:~/{sc.slug} (main)$ {e.text}\n")
+        if e.output:
+            lines.append(e.output + "\n")
+    lines.append(f"[{run.finished:%H:%M:%S}] {run.author}@bastion:~/{sc.slug} (main)$\n{FENCE}\n")
+    lines.append("\n## Resource Consumption\n\n")
+    lines.append(f"**Time**: {fmt_duration(run.total_seconds)}\n")
+    return "".join(lines)
+
+
 def _session(sc: Scenario, run: Run) -> str:
     lines = [
         f"# Session notes: {sc.title} ({run.started:%Y-%m-%d})\n",
@@ -198,7 +224,13 @@ def _session(sc: Scenario, run: Run) -> str:
     return "".join(lines)
 
 
-_STYLES = {"toolcalls": _toolcalls, "commands": _commands, "rawlog": _rawlog, "session": _session}
+_STYLES = {
+    "toolcalls": _toolcalls,
+    "commands": _commands,
+    "rawlog": _rawlog,
+    "session": _session,
+    "prompt": _prompt,
+}
 
 
 # -------------------------------------------------------------- failures and journals

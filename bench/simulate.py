@@ -29,6 +29,8 @@ AUTHORS: tuple[tuple[str, str], ...] = (
     ("erin", "toolcalls"),
     ("frank", "rawlog"),
 )
+# Styles a spec may also ask for (``authors:``): "prompt" is a raw log with PS1-style prompts.
+EXTRA_STYLES = ("prompt",)
 
 EVENT_KINDS = ("step", "verify", "noise", "typo", "retry", "fail", "fix")
 
@@ -296,7 +298,8 @@ def simulate_run(
 ) -> Run:
     """One run of the scenario starting at `when`."""
     rng = _run_rng(sc.name, seed, index)
-    author, style = AUTHORS[rng.randrange(len(AUTHORS))]
+    pool = sc.authors or AUTHORS
+    author, style = pool[rng.randrange(len(pool))]
     values = _values(sc, rng, index, when, constant)
     run = Run(scenario=sc.name, index=index, author=author, style=style, values=values)
 

@@ -38,6 +38,7 @@ VAR_KINDS = frozenset(
         "slice",
     }
 )
+STYLES = frozenset({"toolcalls", "commands", "rawlog", "session", "prompt"})
 SECRET_KINDS = frozenset({"aws_key_id", "aws_secret", "github_token", "jwt", "password"})
 
 _VAR_REF = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -146,6 +147,7 @@ class Scenario:
     idle_probability: float = 0.06
     idle_seconds: tuple[float, float] = (3600.0, 14400.0)
     verify_probability: float = 0.95
+    authors: tuple[tuple[str, str], ...] = ()  # (author, style) pairs; () = the default pool
 
     def step(self, step_id: str) -> StepSpec:
         """The step with this id."""
@@ -287,6 +289,11 @@ def parse_scenario(data: dict[str, Any], where: str) -> Scenario:
         retry_rate=float(nraw.get("retry_rate", 0.2)),
         extra=tuple(_command(x, f"{where}: noise") for x in nraw.get("extra") or ()),
     )
+    for a in data.get("authors") or ():
+        if not isinstance(a, dict) or a.get("style") not in STYLES or not a.get("name"):
+            raise SpecError(
+                f"{where}: authors need a name and a style among {', '.join(sorted(STYLES))}"
+            )
     cadence = data.get("cadence_days") or (1, 3)
     hours = data.get("hours") or (9, 18)
     return Scenario(
@@ -316,6 +323,7 @@ def parse_scenario(data: dict[str, Any], where: str) -> Scenario:
         idle_probability=float(data.get("idle_probability", 0.06)),
         idle_seconds=_pair(data.get("idle_seconds"), (3600.0, 14400.0)),
         verify_probability=float(data.get("verify_probability", 0.95)),
+        authors=tuple((str(a["name"]), str(a["style"])) for a in data.get("authors") or ()),
     )
 
 

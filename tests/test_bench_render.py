@@ -107,3 +107,16 @@ def test_write_corpus_holds_only_visible_runs(sim: Simulation, tmp_path: Path) -
 )
 def test_fmt_duration(secs: float, variant: int, text: str) -> None:
     assert fmt_duration(secs, variant) == text
+
+
+def test_prompt_style_for_spec_authors() -> None:
+    sc = load_scenarios(["terraform-infra"])[0]
+    sim = simulate(sc, 12, seed=1)
+    run = next(r for r in sim.visible if r.style == "prompt" and r.outcome == "success")
+    text = render_run(sc, run)[0][1]
+    first = run.events[0]
+    assert (
+        f"[{first.start:%H:%M:%S}] {run.author}@bastion:~/deployed-infrastructure (main)$ {first.text}"
+        in text
+    )
+    assert {r.author for r in sim.runs} <= {"grace", "heidi", "alice", "bob", "dave"}

@@ -77,6 +77,7 @@ def test_minimal_spec_parses_with_defaults() -> None:
             "share a command",
         ),
         ({"steps": [{"id": "a", "command": "x"}]}, "at least 3 steps"),
+        ({"authors": [{"name": "x", "style": "nope"}]}, "authors need"),
     ],
 )
 def test_bad_specs_are_refused(change: dict[str, object], message: str) -> None:

@@ -815,7 +815,8 @@ def _errors(doc: Document, rel: str, parts: _Parts, entries: list[_Entry]) -> li
                 found.append(ErrorEvent(message[:1000], SourceRef(rel, i + 1)))
     seen: set[str] = set()
     out: list[ErrorEvent] = []
-    for err in sorted(found, key=lambda e: e.source.line):
+    # a pasted log can hold thousands of error lines; the first ones name the failure
+    for err in sorted(found, key=lambda e: e.source.line)[: MAX_ERRORS * 10]:
         key = " ".join(err.message.lower().split())
         if key in seen or any(key in s or s in key for s in seen):
             continue

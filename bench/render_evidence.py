@@ -16,6 +16,7 @@ Everything is plain string building: fast enough for 100,000-file corpora.
 
 from __future__ import annotations
 
+import calendar
 import shutil
 from collections.abc import Iterable
 from datetime import datetime
@@ -321,7 +322,7 @@ def render_run(sc: Scenario, run: Run) -> list[tuple[str, str]]:
     """The evidence files (root-relative path, text) one run leaves behind."""
     files: list[tuple[str, str]] = []
     occ = run.failure
-    if run.outcome == "success":
+    if run.outcome == "success" and run.style != "zsh-history":  # histories: see write_corpus
         text = _STYLES[run.style](sc, run)
         if run.style == "session":
             path = f"docs/ops/sessions/{run.started:%Y-%m-%d-%H%M}-{sc.slug}.md"
@@ -341,15 +342,32 @@ def render_run(sc: Scenario, run: Run) -> list[tuple[str, str]]:
     return files
 
 
+def zsh_history(runs: list[Run]) -> str:
+    """One person's zsh EXTENDED_HISTORY over many runs (``: start:elapsed;command``)."""
+    lines = []
+    for run in sorted(runs, key=lambda r: r.started):
+        for e in run.events:
+            lines.append(f": {calendar.timegm(e.start.timetuple())}:{round(e.duration)};{e.text}\n")
+    return "".join(lines)
+
+
 def write_corpus(sim: Simulation, root: Path, clean: bool = True) -> list[str]:
     """Write the visible runs' evidence under `root`; returns the relative paths written."""
     if clean and root.exists():
         shutil.rmtree(root)
-    written: list[str] = []
+    files: list[tuple[str, str]] = []
+    histories: dict[str, list[Run]] = {}
     for run in sim.visible:
-        for rel, text in render_run(sim.scenario, run):
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            written.append(rel)
-    return sorted(written)
+        files += render_run(sim.scenario, run)
+        if run.style == "zsh-history":
+            histories.setdefault(run.author, []).append(run)
+    # A history file holds every run of its author (rolled-back ones too), copied out of $HOME.
+    files += [
+        (f"ops/history/{author}/zsh_history", zsh_history(runs))
+        for author, runs in sorted(histories.items())
+    ]
+    for rel, text in files:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return sorted(rel for rel, _ in files)

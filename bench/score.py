@@ -502,6 +502,9 @@ def _classify_extra(
     for _, m in true_actions:
         if commands_match(m, masked):
             return "duplicate of a step"
+    for s in sim.scenario.steps:
+        if s.verify is not None and commands_match(mask_truth(s.verify.command, declared), masked):
+            return "duplicate of a verification"
     return "unknown"
 
 

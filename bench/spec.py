@@ -38,7 +38,7 @@ VAR_KINDS = frozenset(
         "slice",
     }
 )
-STYLES = frozenset({"toolcalls", "commands", "rawlog", "session", "prompt"})
+STYLES = frozenset({"toolcalls", "commands", "rawlog", "session", "prompt", "zsh-history"})
 SECRET_KINDS = frozenset({"aws_key_id", "aws_secret", "github_token", "jwt", "password"})
 
 _VAR_REF = re.compile(r"\{([a-z_][a-z0-9_]*)\}")

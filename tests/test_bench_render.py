@@ -120,3 +120,19 @@ def test_prompt_style_for_spec_authors() -> None:
         in text
     )
     assert {r.author for r in sim.runs} <= {"grace", "heidi", "alice", "bob", "dave"}
+
+
+def test_zsh_history_author_gets_one_history_file(tmp_path: Path) -> None:
+    sc = load_scenarios(["terraform-infra"])[0]
+    sim = simulate(sc, 30, seed=1)
+    written = write_corpus(sim, tmp_path / "c")
+    assert "ops/history/heidi/zsh_history" in written
+    text = (tmp_path / "c" / "ops/history/heidi/zsh_history").read_text()
+    heidi = [r for r in sim.visible if r.author == "heidi"]
+    assert heidi and text.count("\n") == sum(len(r.events) for r in heidi)
+    assert re.match(r": \d{10}:\d+;\S", text)
+    assert not any(
+        "heidi" in p
+        for p in written
+        if p.startswith(".claude/observations/") and "/execution-" in p
+    )

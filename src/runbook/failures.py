@@ -6,7 +6,10 @@ templated message (``normalize.error_signature``); near-identical signatures of 
 failing program are merged (rapidfuzz token_set_ratio >= 90). A cluster's solution is what
 actually fixed it: the commands run between the failure and the next success of the same
 command (in the same run, else in the next run that ran it successfully), otherwise the
-matching error journal's solution. Cause, prevention and verification come from the journal.
+matching error journal's solution; reads run before the first change (``get-function``, ``logs
+tail``) diagnosed the failure and are left out of it. A report's paraphrase of its own error (a
+timeline line ``update-function-code -> ResourceConflictException``) is folded into the printed
+error, not a second entry. Cause, prevention and verification come from the journal.
 Sample failure line: ``denied: Your authorization token has expired. Reauthenticate and try again.``
 """
 
@@ -24,7 +27,7 @@ from rapidfuzz import fuzz
 
 from runbook.mine import is_noise
 from runbook.mine.core import render_commands, shape_of
-from runbook.mine.kinds import role
+from runbook.mine.kinds import check_kind, role
 from runbook.mine.tables import COMMAND_NOT_FOUND, ERROR_LINE, RETRY_ERROR_LINE
 from runbook.model import (
     Command,
@@ -70,6 +73,7 @@ _ROLLBACK_TEXT = re.compile(r"rollback|roll back|roll-back|rollout undo|revert|d
 _CAUSE_NOTES = re.compile(
     r"^\s*(?:root cause|cause|causes|diagnosis|analysis|why)\s*:\s*(.+)", re.I | re.S
 )
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 _STOP = frozenset(
     {"the", "and", "for", "with", "from", "this", "that", "error", "errors", "failed", "not",
@@ -99,7 +103,7 @@ def title_of(line: str) -> str:
     if m:
         clause = _clause(m.group(3))
         return _cap(f"{m.group(1)} on {m.group(2)}" + (f": {clause}" if clause else ""))
-    text = line
+    text = line.lstrip("│┃║|╷╵ ")  # terraform frames its errors in a box
     for _ in range(4):
         stripped = _PREFIX.sub("", text, count=1)
         if stripped == text or not stripped:
@@ -138,6 +142,9 @@ class _Event:
     program: str
     source: SourceRef
     at: datetime | None
+    # Written after the fact (a timeline line, a note), not the error as printed.
+    paraphrase: bool = False
+    also: list[SourceRef] = field(default_factory=list)  # paraphrases folded into this event
 
 
 @dataclass(slots=True)
@@ -209,8 +216,8 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
         failed = _failed(e, r, tpl)
         if not e.errors and not failed:
             continue
-        # (line, failing command index, source, time, precomputed signature)
-        raw: list[tuple[str, int | None, SourceRef, datetime | None, str]] = []
+        # (line, failing command index, source, time, precomputed signature, paraphrase)
+        raw: list[tuple[str, int | None, SourceRef, datetime | None, str, bool]] = []
         for i in failed:
             cmd = e.commands[i]
             if is_noise(tpl.get(r, i), cmd) or not cmd.output.strip():
@@ -223,7 +230,7 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
             )
             # A bare number or status code says nothing without an error word.
             if not _junk(line) and len(_WORD.findall(line)) >= 2:
-                raw.append((line, i, cmd.source, cmd.started_at, ""))
+                raw.append((line, i, cmd.source, cmd.started_at, "", False))
         for ev in e.errors:
             line = salient_line(ev.message)
             if not line or _junk(line):
@@ -231,13 +238,16 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
             index = _command_index(e, ev.command, failed, line)
             at = ev.at or (e.commands[index].started_at if index is not None else None)
             sig = ev.signature if ev.signature and "\n" not in ev.message.strip() else ""
-            raw.append((line, index, ev.source, at, sig))
+            # A timed line no command printed is a timeline entry: someone's summary of it.
+            paraphrase = ev.at is not None and not any(line in c.output for c in e.commands)
+            raw.append((line, index, ev.source, at, sig, paraphrase))
         # "Process completed with exit code 1." says less than the error line the failing
         # command printed: kept only when it is all the run recorded for that command
         specific = {index for line, index, *_ in raw if not _EXIT_ONLY.search(line)}
         raw = [x for x in raw if x[1] not in specific or not _EXIT_ONLY.search(x[0])]
         seen: set[str] = set()
-        for line, index, source, at, sig in raw:
+        found: list[_Event] = []
+        for line, index, source, at, sig, paraphrase in raw:
             signature = sig or sign(line)
             if not signature or signature in seen:
                 continue
@@ -246,8 +256,47 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
             if index is not None:
                 t = tpl.get(r, index)
                 key, program = t.key, t.program
-            out.append(_Event(r, line, signature, index, key, program or "", source, at))
+            found.append(
+                _Event(r, line, signature, index, key, program or "", source, at, paraphrase)
+            )
+        out.extend(_fold_paraphrases(found))
     return out
+
+
+def _exception_names(line: str) -> set[str]:
+    return set(_EXC_NAME.findall(line))
+
+
+def _same_failure(host: _Event, other: _Event) -> bool:
+    """Two error lines of one run that describe one failure (``other`` a paraphrase)."""
+    if _exception_names(host.line) & _exception_names(other.line):
+        return True
+    mine, theirs = _words(other.line), _words(host.line)
+    if len(mine) >= 2 and mine <= theirs:
+        return True
+    same_cmd = host.cmd is not None and host.cmd == other.cmd
+    return same_cmd and len(mine & theirs) >= 3
+
+
+def _fold_paraphrases(events: Sequence[_Event]) -> list[_Event]:
+    """Fold a run's paraphrased error lines into the printed error they describe.
+
+    A failure report often states the error twice: verbatim (``An error occurred
+    (ResourceConflictException) ...``) and in its timeline (``update-function-code ->
+    ResourceConflictException``). Both are one failure: the paraphrase adds a source, not a
+    second troubleshooting entry. A paraphrase matching no printed error stays an event.
+    """
+    kept: list[_Event] = [ev for ev in events if not ev.paraphrase]
+    for ev in events:
+        if not ev.paraphrase:
+            continue
+        host = next((k for k in kept if _same_failure(k, ev)), None)
+        if host is None:
+            kept.append(ev)
+        else:
+            host.also.append(ev.source)
+    order = {id(ev): i for i, ev in enumerate(events)}
+    return sorted(kept, key=lambda ev: order[id(ev)])
 
 
 def _command_index(
@@ -279,6 +328,18 @@ def _loose(signature: str) -> str:
     return _ID_TOKEN.sub("#", signature).strip()
 
 
+def _restates(a: str, b: str) -> bool:
+    """One signature's words (three or more, one an identifier) all appear in the other's.
+
+    ``tests/smoke/test_reports.py::test_create_report FAILED [ 50%]`` (the verbose line) and
+    ``FAILED tests/smoke/test_reports.py::test_create_report - AssertionError: ...`` (the
+    summary) name the same failing test.
+    """
+    wa, wb = _words(_PLACEHOLDER.sub(" ", a)), _words(_PLACEHOLDER.sub(" ", b))
+    small, large = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return len(small) >= 3 and small <= large and any("_" in w for w in small)
+
+
 def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
     by_sig: dict[tuple[str, str], _Cluster] = {}
     for ev in events:
@@ -296,10 +357,14 @@ def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
             # token_set_ratio is 100 for a subset; demand a similar whole string too.
             same_program = target.program == c.program or not target.program or not c.program
             if (
-                same_program
-                and fuzz.token_set_ratio(target.signature, c.signature) >= FUZZY_MIN
-                and fuzz.ratio(target.signature, c.signature) >= 60
-            ) or _loose(target.signature) == _loose(c.signature):
+                (
+                    same_program
+                    and fuzz.token_set_ratio(target.signature, c.signature) >= FUZZY_MIN
+                    and fuzz.ratio(target.signature, c.signature) >= 60
+                )
+                or _loose(target.signature) == _loose(c.signature)
+                or (target.program == c.program != "" and _restates(c.signature, target.signature))
+            ):
                 target.events.extend(c.events)
                 break
         else:
@@ -315,13 +380,15 @@ def _same_run_fix(e: Execution, ev: _Event, tpl: _Templates) -> list[tuple[Comma
         return None
     steps: list[tuple[Command, str]] = []
     where: list[int] = []
+    # In a run that ended in failure, a retry without a recorded exit code proves nothing.
+    unproven = e.outcome is Outcome.FAILURE
     for j in range(ev.cmd + 1, len(e.commands)):
         cmd = e.commands[j]
         t = tpl.get(ev.run, j)
         if (
             t.key == ev.key
             and _ok(cmd)
-            and not (cmd.exit_code is None and ERROR_LINE.search(cmd.output))
+            and not (cmd.exit_code is None and (unproven or ERROR_LINE.search(cmd.output)))
         ):
             return [*steps, (cmd, t.key)]
         if is_noise(t, cmd) or t.key == ev.key:
@@ -426,6 +493,23 @@ def _between_runs_fix(
     return out[:MAX_SOLUTION]
 
 
+def _inspects(t: CommandTemplate) -> bool:
+    """A read that only looks (``get-function``, ``logs tail``); waiting for a state is not."""
+    if check_kind(t) != "verify":
+        return False
+    return not any(w.startswith("wait") for w in t.subcommand.split())
+
+
+def _remedy(
+    fix: Sequence[tuple[Command, str]], failing_key: str | None, normalize: Normalizer
+) -> list[tuple[Command, str]]:
+    """The fix without the inspection commands run before its first change."""
+    for i, (cmd, key) in enumerate(fix):
+        if key == failing_key or not _inspects(normalize(cmd.text)):
+            return list(fix[i:])
+    return []
+
+
 def _shapes(fix: Sequence[tuple[Command, str]], normalize: Normalizer) -> tuple[str, ...]:
     """Fix commands compared by shape, so a varying revision number is still one fix."""
     return tuple(shape_of(normalize(cmd.text)) for cmd, _k in fix)
@@ -496,7 +580,12 @@ def _prose(text: str) -> tuple[str, ...]:
 
 def _journal_solution(j: Journal, normalize: Normalizer) -> tuple[tuple[str, ...], bool]:
     if j.solution_commands:
-        return tuple(c.text for c in j.solution_commands)[:MAX_SOLUTION], True
+        # Navigation (``cd infra``) is not a fix; run-specific values (lock ids) are templated.
+        # Reads before the first change are how the failure was diagnosed, not the fix.
+        useful = [c for c in j.solution_commands if not is_noise(normalize(c.text), c)]
+        remedy = [c for c, _k in _remedy([(c, "") for c in useful], None, normalize)]
+        texts = render_commands(remedy or useful or j.solution_commands, normalize)
+        return texts[:MAX_SOLUTION], True
     return _prose(j.solution), False
 
 
@@ -567,11 +656,14 @@ def cluster(
         same_run: set[tuple[str, ...]] = set()
         for ev in first_by_run.values():
             fix = _same_run_fix(runs[ev.run], ev, tpl)
-            if fix is not None:
-                same_run.add(_shapes(fix, normalize))
-            else:
+            same = fix is not None
+            if fix is None:
                 fix = _next_run_fix(ev, successes, tpl, normal)
+            # Reads before the first change diagnosed the failure; they did not fix it.
+            fix = _remedy(fix or [], ev.key, normalize)
             if fix:
+                if same:
+                    same_run.add(_shapes(fix, normalize))
                 candidates[_shapes(fix, normalize)].append(fix)
         solution: tuple[str, ...] = ()
         is_commands = True
@@ -581,9 +673,11 @@ def cluster(
             for weak in [k for k in candidates if k not in same_run]:
                 del candidates[weak]
         if candidates:
+            # The most frequent fix; on a tie one that changes something beyond re-running the
+            # failed command, seen in the failing run itself, then the shortest.
             best = min(
                 candidates,
-                key=lambda k: (-len(candidates[k]), k not in same_run, len(k), k),
+                key=lambda k: (-len(candidates[k]), len(set(k)) == 1, k not in same_run, len(k), k),
             )
             instances = [cmd for fix in candidates[best] for cmd, _k in fix]
             solution = render_commands(instances, normalize)[:MAX_SOLUTION]
@@ -597,7 +691,11 @@ def cluster(
         rolled = sum(
             1 for ev in first_by_run.values() if _rolled_back(runs, ev, rollback_times, tpl)
         )
-        refs = {ev.source for ev in c.events} | {runs[r].source for r in runs_hit}
+        refs = (
+            {ev.source for ev in c.events}
+            | {ref for ev in c.events for ref in ev.also}
+            | {runs[r].source for r in runs_hit}
+        )
         if journal is not None:
             refs.add(journal.source)
         out.append(

@@ -11,11 +11,12 @@ Sample run: ``ls``, ``docker push X`` (exit 1), ``aws ecr get-login-password | d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from runbook.mine.kinds import is_noise
-from runbook.mine.tables import RETRY_ERROR_LINE
+from runbook.mine.kinds import is_check, is_noise
+from runbook.mine.tables import ERROR_LINE, RETRY_ERROR_LINE
 from runbook.model import Command, CommandTemplate, EvidenceKind, Execution
 
 __all__ = ["Occurrence", "RunClean", "clean_run", "command_durations", "ok", "run_total"]
@@ -47,11 +48,32 @@ def ok(cmd: Command) -> bool:
     return cmd.exit_code in (0, None)
 
 
+# The shell's ``time`` report: ``real\t2m41.203s`` (bash) or ``real 0m3.10s``.
+_TIME_REAL = re.compile(r"^real\s+(?:(\d+)h)?(?:(\d+)m)?(\d+(?:\.\d+)?)s\s*$", re.M)
+
+
+def _timed(cmd: Command) -> float | None:
+    """Seconds a ``time``-prefixed command reported for itself (its ``real`` line)."""
+    if not cmd.output or "real" not in cmd.output:
+        return None
+    words = cmd.text.split()
+    if "time" not in words[:3]:
+        return None
+    found = _TIME_REAL.findall(cmd.output)
+    if not found:
+        return None
+    hours, minutes, seconds = found[-1]
+    return int(hours or 0) * 3600.0 + int(minutes or 0) * 60.0 + float(seconds)
+
+
 def command_durations(execution: Execution) -> list[tuple[float | None, bool]]:
     """Per command: (seconds, inferred-from-gap) from duration_s, else the next start."""
     cmds = execution.commands
     out: list[tuple[float | None, bool]] = []
     for i, cmd in enumerate(cmds):
+        if cmd.duration_s is None and (reported := _timed(cmd)) is not None:
+            out.append((reported, False))  # measured by the shell itself
+            continue
         if cmd.duration_s is not None and cmd.duration_s >= 0:
             # A "duration" equal to the distance to the next start was derived from a
             # timeline by the reader: it includes the operator's idle time. A CI runner
@@ -73,7 +95,20 @@ def command_durations(execution: Execution) -> list[tuple[float | None, bool]]:
             if nxt is not None and nxt >= cmd.started_at:
                 value = (nxt - cmd.started_at).total_seconds()
         out.append((value, True))
+    # No command outlasts its run: a longer "duration" was misread from the record.
+    limit = _recorded_span(execution)
+    if limit is not None:
+        out = [(None, True) if d is not None and d > limit + 1.0 else (d, g) for d, g in out]
     return out
+
+
+def _recorded_span(execution: Execution) -> float | None:
+    if execution.duration_s is not None and execution.duration_s > 0:
+        return float(execution.duration_s)
+    if execution.started_at is not None and execution.finished_at is not None:
+        span = (execution.finished_at - execution.started_at).total_seconds()
+        return span if span > 0 else None
+    return None
 
 
 def run_total(execution: Execution, durations: Sequence[tuple[float | None, bool]]) -> float | None:
@@ -100,6 +135,14 @@ def run_total(execution: Execution, durations: Sequence[tuple[float | None, bool
     return None
 
 
+def _bare_key(t: CommandTemplate) -> str:
+    """The key from the program on: wrappers (``time``, ``sudo``) and env prefixes dropped."""
+    words = t.key.split(" ")
+    if t.program and t.program in words:
+        return " ".join(words[words.index(t.program) :])
+    return t.key
+
+
 def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
     """Normalize and clean one run's commands (see the module docstring)."""
     durations = command_durations(execution)
@@ -113,12 +156,14 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
             noise += 1
             continue
         kept.append((template, cmd, dur, gap))
-    # Unrecorded exit codes: an attempt that printed an error and was run again failed.
+    # Unrecorded exit codes: an attempt that printed an error and was run again failed. A
+    # probe printing a bad status (``504 29.031``) reported the state; it did not fail, and
+    # running it again later (after the fix) is a second check, not a retry.
     failed = [
         (c.exit_code not in (0, None))
         or (
             c.exit_code is None
-            and bool(RETRY_ERROR_LINE.search(c.output))
+            and bool((ERROR_LINE if is_check(t) else RETRY_ERROR_LINE).search(c.output))
             and any(k[0].key == t.key for k in kept[i + 1 :])
         )
         for i, (t, c, _d, _g) in enumerate(kept)
@@ -154,12 +199,17 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
                 continue
         retained.append(kept[i])
         i += 1
-    # Collapse immediate repeats of the same key (keep the last, a successful one if any).
+    # Collapse immediate repeats of the same command (keep the last, a successful one if any);
+    # ``time cmd`` then ``cmd`` is a repeat too.
     collapsed: list[tuple[CommandTemplate, Command, float | None, bool]] = []
     for item in retained:
-        if collapsed and collapsed[-1][0].key == item[0].key:
+        if collapsed and _bare_key(collapsed[-1][0]) == _bare_key(item[0]):
             detour += 1
             if ok(item[1]) or not ok(collapsed[-1][1]):
+                prev = collapsed[-1]
+                if item[2] is None and ok(prev[1]) and prev[2] is not None:
+                    # ``time cmd`` then ``cmd`` again: the measured attempt holds the time
+                    item = (item[0], item[1], prev[2], prev[3])
                 collapsed[-1] = item
             continue
         collapsed.append(item)

@@ -1,9 +1,11 @@
 """The consensus procedure of many runs: support, merging, parameters, order, durations.
 
 Steps (see ``mine``): clean each run; count per item (key + occurrence number) the runs
-containing it; merge minority variants that differ in one literal argument; keep majority
-items as steps and recurring minority items as optional; order by pairwise precedence;
-decide parameters; summarize durations; then group into phases and steps (``group``).
+containing it; merge minority variants that differ in one literal argument, a wrapper prefix or
+added flags (``--env staging``, noted with their own support); keep majority items as steps and
+recurring minority items as optional; order by pairwise precedence, optional items next to the
+required step they are recorded beside; decide parameters; summarize durations; then group into
+phases and steps (``group``).
 Sample: 12 deploy runs of ``docker build -t api:{sha} .`` ... -> Procedure(steps=[...]).
 """
 
@@ -71,6 +73,8 @@ class _Unit:
     runs: dict[int, tuple[Command, float | None, bool, tuple[str, ...]]]
     merged: tuple[int, ...] = ()  # token positions that differ between merged variants
     slots: list[_Slot] = field(default_factory=list)
+    # Minority spellings folded in that add or omit flags: (verb, flag text, runs).
+    flag_variants: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def is_guide(execution: Execution) -> bool:
@@ -149,6 +153,7 @@ def mine(
     alias = _absorb_instances(units, need)
     alias.update(_merge_variants({k: v for k, v in units.items() if k not in alias}, need))
     alias.update(_merge_wrappers({k: v for k, v in units.items() if k not in alias}, need))
+    alias.update(_merge_flag_variants({k: v for k, v in units.items() if k not in alias}, need))
     kept: dict[Item, _Unit] = {}
     one_offs = 0
     for item, unit in units.items():
@@ -175,6 +180,7 @@ def mine(
         ordered_seqs = [[i for i in seq if i in kept] for seq in ordered_seqs]
     names = {item: f"{item[0]}\x00{item[1]:04d}" for item in kept}
     order = align.consensus_order(ordered_seqs, names)
+    order = _place_optional(order, ordered_seqs, {i for i, u in kept.items() if len(u.runs) < need})
 
     texts, unit_params = _parameterize([kept[i] for i in order])
     mined: list[MinedCommand] = []
@@ -184,7 +190,7 @@ def mine(
         mined.append(
             MinedCommand(
                 key=_merged_key(unit) if unit.merged else unit.template.key,
-                text=texts[item],
+                text=texts[item] + _variant_notes(unit, n),
                 params=unit_params[item],
                 support=support,
                 of=n,
@@ -260,6 +266,65 @@ def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list
         # Few sightings agree by chance easily: demand more agreement from them.
         if share < (PLACEMENT_MIN_SHARE if total >= 5 else 0.75):
             out.append(item)
+    return out
+
+
+def _place_optional(
+    order: Sequence[Item], sequences: Sequence[Sequence[Item]], optional: set[Item]
+) -> list[Item]:
+    """Put each optional item next to the required item it is recorded beside.
+
+    Pairwise precedence says little about items that rarely co-occur with the rest: a block
+    run in two runs (``terraform plan``, ``terraform apply``) could otherwise be split by an
+    unrelated required step. Each optional item goes right before the required item that
+    most often follows it (or right after the one that most often precedes it); optional
+    items sharing a place keep their consensus order.
+    """
+    if not optional or len(optional) == len(order):
+        return list(order)
+    before: dict[Item, Counter[Item | None]] = defaultdict(Counter)
+    after: dict[Item, Counter[Item | None]] = defaultdict(Counter)
+    for seq in sequences:
+        last: Item | None = None
+        for item in seq:
+            if item in optional:
+                before[item][last] += 1
+            else:
+                last = item
+        nxt: Item | None = None
+        for item in reversed(seq):
+            if item in optional:
+                after[item][nxt] += 1
+            else:
+                nxt = item
+    rank = {item: i for i, item in enumerate(order)}
+
+    def top(counts: Counter[Item | None]) -> tuple[int, Item | None]:
+        best = max(
+            counts.items(),
+            key=lambda kv: (kv[1], kv[0] is not None, -rank[kv[0]] if kv[0] is not None else 0),
+        )
+        return best[1], best[0]
+
+    lead: dict[Item | None, list[Item]] = defaultdict(list)  # placed before the key
+    trail: dict[Item | None, list[Item]] = defaultdict(list)  # placed after the key
+    for item in order:
+        if item not in optional:
+            continue
+        n_after, next_item = top(after[item])
+        n_before, prev_item = top(before[item])
+        if n_after >= n_before:
+            lead[next_item].append(item)
+        else:
+            trail[prev_item].append(item)
+    out: list[Item] = [*trail[None]]
+    for item in order:
+        if item in optional:
+            continue
+        out.extend(lead[item])
+        out.append(item)
+        out.extend(trail[item])
+    out.extend(lead[None])
     return out
 
 
@@ -396,6 +461,90 @@ def _merge_wrappers(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
             alias[m] = survivor
         target.keys = tuple(sorted({k for m in members for k in units[m].keys}))
     return alias
+
+
+def _inserted(short: Sequence[str], long: Sequence[str]) -> tuple[int, int] | None:
+    """Where ``long`` inserts tokens into ``short`` (start, count), all others equal in order."""
+    if len(long) <= len(short):
+        return None
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    extra = len(long) - len(short)
+    if list(long[i + extra :]) != list(short[i:]):
+        return None
+    return i, extra
+
+
+def _flags_added(short: CommandTemplate, long: CommandTemplate) -> str | None:
+    """The flag groups (``--env staging``) ``long`` adds to ``short``, else None."""
+    where = _inserted(_shape_tokens(short), _shape_tokens(long))
+    if where is None:
+        return None
+    start, count = where
+    extra = [params.token_template(tok) for tok in long.tokens[start : start + count]]
+    if not extra[0].startswith("-") or count > 2 * MAX_MERGED_POSITIONS:
+        return None
+    return " ".join(extra)
+
+
+def _merge_flag_variants(units: dict[Item, _Unit], need: int) -> dict[Item, Item]:
+    """Fold a spelling that adds (or omits) flags into the more common one.
+
+    ``dr test smoke --env staging`` in the staging runs and ``dr test smoke`` in the others
+    are one step: the runs never ran both, so the flags are a per-run variation. The more
+    common spelling is shown (on a tie the shorter); each variant is noted with its own
+    support. Together they must recur (a step, or an optional step). Returns member ->
+    survivor.
+    """
+    by_program: dict[tuple[str, int], list[Item]] = defaultdict(list)
+    for item, unit in units.items():
+        if unit.template.program:
+            by_program[(unit.template.program, item[1])].append(item)
+    alias: dict[Item, Item] = {}
+    for bucket in sorted(by_program):
+        members = by_program[bucket]
+        if len(members) < 2:
+            continue
+        support = {m: len(units[m].runs) for m in members}
+        size = {m: len(units[m].template.tokens) for m in members}
+        targets = sorted(members, key=lambda m: (-support[m], size[m], m))
+        for minor in sorted(members, key=lambda m: (support[m], -size[m], m)):
+            unit = units[minor]
+            if support[minor] >= need or minor in alias or unit.flag_variants:
+                continue
+            for major in targets:
+                target = units[major]
+                if major == minor or major in alias or support[major] < support[minor]:
+                    continue
+                if support[major] == support[minor] and size[major] > size[minor]:
+                    continue  # on a tie the shorter spelling is shown
+                # Literal argument values may differ too (a new instance name each run).
+                added = _flags_added(target.template, unit.template)
+                omitted = None if added else _flags_added(unit.template, target.template)
+                if added is None and omitted is None:
+                    continue
+                together = set(unit.runs) | set(target.runs)
+                shared = set(unit.runs) & set(target.runs)
+                if len(together) < min(need, 2) or len(shared) > 0.1 * len(together):
+                    continue  # run together: two different commands, not a variant
+                for r, value in unit.runs.items():
+                    target.runs.setdefault(r, value)
+                verb = "add" if added else "omit"
+                target.flag_variants.append((verb, added or omitted or "", len(unit.runs)))
+                target.keys = tuple(sorted({*target.keys, *unit.keys}))
+                alias[minor] = major
+                support[major] = len(target.runs)
+                break
+    return alias
+
+
+def _variant_notes(unit: _Unit, n: int) -> str:
+    """Comment lines naming the folded flag variants (a shell comment: the command still runs)."""
+    return "".join(
+        f"\n# {runs}/{n} runs {verb}: {flags}"
+        for verb, flags, runs in sorted(unit.flag_variants, key=lambda v: (-v[2], v[1], v[0]))
+    )
 
 
 def _value_positions(t: CommandTemplate) -> list[int]:
@@ -583,6 +732,7 @@ def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
     if not tokens:
         return unit.template.raw, []
     rep_run = min(unit.runs)  # most recent run holding this command
+    rep_text = unit.runs[rep_run][0].text
     by_pos: dict[int, list[_Slot]] = defaultdict(list)
     for s in unit.slots:
         by_pos[s.pos].append(s)
@@ -599,7 +749,7 @@ def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
             continue
         inner = sorted((s for s in slots_here if s.index >= 0), key=lambda s: s.index)
         if not inner:
-            pieces.append(template)
+            pieces.append(_requote(template, tok.text, rep_text))
             continue
         names = params.token_slots(tok)
         fill: list[str | None] = []
@@ -628,13 +778,29 @@ def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
     return " ".join(pieces), seen
 
 
-def shape_of(t: CommandTemplate) -> str:
-    """The template with literal argument values wildcarded: equal for cross-run variants."""
+def _shape_tokens(t: CommandTemplate) -> list[str]:
     positions = set(_value_positions(t))
-    return " ".join(
+    return [
         _split_assign(tok.text)[0] + "\x00" if pos in positions else params.token_template(tok)
         for pos, tok in enumerate(t.tokens)
-    )
+    ]
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _requote(template: str, text: str, recorded: str) -> str:
+    """A bare word with glob characters the recording quoted stays quoted (``'a?b=1'``)."""
+    if template != text or not _GLOB.search(text):
+        return template
+    if f"'{text}'" in recorded or f'"{text}"' in recorded:
+        return shlex.quote(text)
+    return template
+
+
+def shape_of(t: CommandTemplate) -> str:
+    """The template with literal argument values wildcarded: equal for cross-run variants."""
+    return " ".join(_shape_tokens(t))
 
 
 def render_commands(commands: Sequence[Command], normalize: Normalizer) -> tuple[str, ...]:

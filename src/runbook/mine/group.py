@@ -4,8 +4,10 @@ Each action command becomes a step; a verifying check directly after it becomes 
 verification (dry runs such as ``terraform plan`` never verify the step before them). Steps
 get a phase of the type's pattern from command-family tables, kept monotone along the
 consensus order by dynamic programming (commands are never reordered to fit the pattern).
-More than ten steps: adjacent steps of one phase are merged. Fewer than five: nothing is
-invented. Leading checks are also reported as pre-checks; log / metric reads after the last
+More than ten steps: neighbours are merged - optional steps only with optional steps (a
+rare detour never borrows a majority step's support), required ones preferring the same tool,
+then the same phase; a step's support is that of its least supported command. Fewer than five:
+nothing is invented. Leading checks are also reported as pre-checks; log / metric reads after the last
 action as monitoring.
 Sample: build, push, update, wait, curl /health -> Build: build; Build: push; Deploy: update
 (verification: wait); Verify: curl /health.
@@ -149,25 +151,19 @@ def group_steps(
     for unit, phase in zip(units, _assign_phases(prefs, len(phases), weights), strict=True):
         unit.phase = phase
 
+    # Too many steps: merge neighbours, never an optional detour into a step every run has
+    # (its support would be overstated). Optional neighbours fold together first, then the
+    # closest required pairs; optional steps that cannot merge are dropped, rarest first.
     while len(units) > MAX_STEPS:
-        best: tuple[int, int, int, int, int] | None = None
-        for i in range(len(units) - 1):
-            a, b = units[i], units[i + 1]
-            rare = any(all(commands[m].optional for m in u.members) for u in (a, b))
-            score = (
-                0 if a.phase == b.phase else 1,
-                0 if rare else 1,  # fold optional detours into their neighbours first
-                1 if a.verification is not None else 0,
-                len(a.all()) + len(b.all()),
-                i,
-            )
-            if best is None or score < best:
-                best = score
-        assert best is not None
-        i = best[4]
-        a, b = units[i], units[i + 1]
+        pick = _merge_candidate(units, commands, templates)
+        if pick is None:
+            rare = [i for i, u in enumerate(units) if _optional(u, commands)]
+            drop = min(rare, key=lambda i: (max(commands[m].support for m in units[i].all()), -i))
+            del units[drop]
+            continue
+        a, b = units[pick], units[pick + 1]
         members = a.all() + b.members
-        units[i : i + 2] = [_Unit(members, b.verification, a.phase)]
+        units[pick : pick + 2] = [_Unit(members, b.verification, a.phase)]
 
     index_of = {key: i for i, key in enumerate(order)}
     steps: list[MinedStep] = []
@@ -175,7 +171,9 @@ def group_steps(
         cmds = [commands[i] for i in unit.members]
         verification = commands[unit.verification] if unit.verification is not None else None
         everything = unit.all()
-        support = max(commands[i].support for i in everything)
+        # Every command of the step was seen in at least this many runs (the verification
+        # states its own support).
+        support = min(commands[i].support for i in unit.members)
         steps.append(
             MinedStep(
                 phase=phases[unit.phase],
@@ -191,6 +189,41 @@ def group_steps(
     return Grouped(tuple(steps), tuple(pre_checks), monitoring)
 
 
+def _optional(unit: _Unit, commands: Sequence[MinedCommand]) -> bool:
+    return all(commands[m].optional for m in unit.all())
+
+
+def _merge_candidate(
+    units: Sequence[_Unit], commands: Sequence[MinedCommand], templates: Sequence[CommandTemplate]
+) -> int | None:
+    """Index of the adjacent pair best merged, or None when no pair may merge."""
+    best: tuple[tuple[int, ...], float, int] | None = None
+    for i in range(len(units) - 1):
+        a, b = units[i], units[i + 1]
+        rare_a, rare_b = _optional(a, commands), _optional(b, commands)
+        if rare_a != rare_b:
+            continue
+        same_phase = a.phase == b.phase
+        same_program = bool(
+            {templates[m].program for m in a.all()} & {templates[m].program for m in b.members}
+        )
+        # Same tool in one phase is closest; the same tool across phases (tag, then push)
+        # before two different tools of one phase.
+        affinity = (
+            0 if same_phase and same_program else 1 if same_program else 2 if same_phase else 3
+        )
+        stats = [commands[m].duration for m in (*a.all(), *b.all())]
+        seconds = sum(stat.median_s for stat in stats if stat is not None)
+        score = (
+            (0 if rare_a else 1, 1 if a.verification is not None else 0, affinity),
+            seconds,
+            i,
+        )
+        if best is None or score < best:
+            best = score
+    return best[2] if best is not None else None
+
+
 def _title(
     unit: _Unit,
     commands: Sequence[MinedCommand],
@@ -198,9 +231,9 @@ def _title(
     action: Sequence[bool],
 ) -> str:
     picks = [i for i in unit.members if action[i]] or unit.members
-    # Lead with the step's main (best supported) command; optional ones stay out of the title.
-    main = max(picks, key=lambda i: (commands[i].support, -i))
-    picks = [main, *(i for i in picks if i != main and not commands[i].optional)]
+    # In command order; optional commands stay out of a required step's title.
+    if not all(commands[i].optional for i in picks):
+        picks = [i for i in picks if not commands[i].optional]
     titles: list[str] = []
     for i in picks:
         title = kinds.title_for(templates[i], commands[i].text)

@@ -79,7 +79,7 @@ CHECK_WORDS = frozenset(
         "get", "describe", "check", "verify", "wait", "top", "logs", "history", "current",
         "heads", "inspect", "whoami", "events", "tail", "stats", "dbsize", "explain",
         "cluster-info", "can-i", "validate", "output", "lookup", "query", "search", "ps",
-        "images", "dig", "view", "watch", "test-connection",
+        "images", "dig", "view", "watch", "test-connection", "df",
     }
 )  # fmt: skip
 CHECK_PREFIXES = ("describe-", "get-", "list-", "wait-", "check-", "head-", "lookup-", "test-")
@@ -112,7 +112,14 @@ READ_FLAGS = frozenset({"--list", "--status", "--verify", "--test", "--check-onl
 DRYRUN_FLAGS = frozenset(
     {"--dry-run", "--dryrun", "--check", "--sql", "--plan", "--noop", "--diff"}
 )
-SQL_READ = re.compile(r"^\s*(?:select|show|explain|with|\\d|\\l|\\dt|\\conninfo|table)\b", re.I)
+# A SELECT that calls a function with side effects (cancel a query, end a session, move a
+# sequence, take a lock) changes state: not a read.
+SQL_READ = re.compile(
+    r"^\s*(?!select\b.*\b(?:pg_cancel_backend|pg_terminate_backend|pg_reload_conf|setval|nextval|"
+    r"pg_advisory_lock|pg_advisory_unlock|pg_switch_wal|pg_create_restore_point|kill)\s*\()"
+    r"(?:select|show|explain|with|\\d|\\l|\\dt|\\conninfo|table)\b",
+    re.I | re.S,
+)
 HTTP_WRITE = re.compile(
     r"(?:^|\s)(?:-X|--request)\s*(?:POST|PUT|DELETE|PATCH)\b|(?:^|\s)(?:-d|--data\S*|-F|--form|-T|--upload-file)(?:\s|=)"
 )

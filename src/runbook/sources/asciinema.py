@@ -522,7 +522,8 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
         source=SourceRef(rel, found[0].line.cast_line),
         kind=EvidenceKind.CAST,
         title=header.title,
-        context=" ".join(x for x in (header.command, header.shell) if x),
+        # the recorded command says what the session was for; a bare shell path ("/bin/zsh") not
+        context=header.command,
         started_at=absolute(first_start) if base else None,
         finished_at=absolute(last_end) if base else None,
         duration_s=round(last_end - first_start, 6),

@@ -19,6 +19,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from runbook.model import (
@@ -48,6 +49,7 @@ MIN_SCORE = 1.0  # below this, a run is "none": not an operation we can tell
 COMMAND_CAP = 4.0  # command families add at most this much to one type
 ROLLBACK_OVER_DEPLOY = 2.0  # rollback evidence at least this strong beats deployment commands
 FAILURE_BONUS = 1.5  # a failure report with no planned operation named is incident evidence
+BODY_LIMIT = 20_000  # characters of context/notes/errors searched for operation words
 
 # --------------------------------------------------------------------- words
 
@@ -534,6 +536,7 @@ def classify(execution: Execution) -> Classification:
     _text_votes(votes, "tags", " ".join(execution.tags), W_TAGS)
     _text_votes(votes, "path", " ".join(dirs), W_DIRS)
     body = " ".join((execution.context, *execution.notes, *(e.message for e in execution.errors)))
+    body = body[:BODY_LIMIT]  # mentions, not names: the start of a long record is enough
     _text_votes(votes, "text", body, W_BODY)
 
     families: set[str] = set()
@@ -694,47 +697,38 @@ def _op_from_text(text: str) -> OperationType | None:
 
 # ----------------------------------------------------------------- command facts
 
-_SPLIT_OPERATORS = ("&&", "||", ";", "|", "\n")
+# One pass over the text: quoted strings and escapes are kept whole, operators split.
+_SHELL_PIECE = re.compile(
+    r"""'[^']*'?|"(?:\\.|[^"\\])*"?|\\.|(?P<op>&&|\|\||[;|\n])|[^'"\\&|;\n]+|."""
+)
 
 
 def split_compound(text: str) -> list[str]:
     """Split ``a && b | c; d`` into simple commands, respecting quotes and escapes."""
+    text = text.replace("\\\n", " ")
+    if not any(ch in text for ch in "&|;\n"):
+        return [text.strip()] if text.strip() else []
     parts: list[str] = []
     buf: list[str] = []
-    quote: str | None = None
-    i = 0
-    text = text.replace("\\\n", " ")
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            buf.append(ch)
-            if ch == "\\" and quote == '"' and i + 1 < len(text):
-                buf.append(text[i + 1])
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-            buf.append(ch)
-        elif ch == "\\" and i + 1 < len(text):
-            buf.append(text[i : i + 2])
-            i += 1
+    for m in _SHELL_PIECE.finditer(text):
+        if m.group("op"):
+            parts.append("".join(buf))
+            buf = []
         else:
-            op = next((o for o in _SPLIT_OPERATORS if text.startswith(o, i)), None)
-            if op is not None:
-                parts.append("".join(buf))
-                buf = []
-                i += len(op)
-                continue
-            buf.append(ch)
-        i += 1
+            buf.append(m.group(0))
     parts.append("".join(buf))
     return [p.strip() for p in parts if p.strip()]
 
 
 def command_facts(text: str) -> list[_CommandFacts]:
     """The family, votes, scopes and environment hints of each simple command in ``text``."""
-    return [f for part in split_compound(text) if (f := _simple_facts(part)) is not None]
+    return list(_command_facts(text))
+
+
+@lru_cache(maxsize=1 << 15)
+def _command_facts(text: str) -> tuple[_CommandFacts, ...]:
+    # Runs repeat the same commands; normalizing each distinct text once is enough.
+    return tuple(f for part in split_compound(text) if (f := _simple_facts(part)) is not None)
 
 
 def _simple_facts(text: str) -> _CommandFacts | None:

@@ -118,6 +118,7 @@ def test_deployment_steps_in_order_from_the_ci_logs() -> None:
     assert helm["verification"]["command"] == (
         "kubectl rollout status deployment/checkout-api -n prod --timeout=5m"
     )
+    assert "LAST DEPLOYED: {timestamp}" in helm["expected_output"]  # ctime dates vary
     # 7 green CI runs + the hotfix from the shell; the workflow file is a guide, not a run
     assert helm["support"] == {"runs": 8, "of": 8}
     assert {"path": ".github/workflows/deploy.yml", "kind": "guide"} in doc["related"]

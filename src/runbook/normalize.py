@@ -112,6 +112,12 @@ MASKS: tuple[MaskRule, ...] = (
         r"(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[T_-]?(?:[01]\d|2[0-3])[0-5]\d"
         r"(?:[0-5]\d)?Z?(?!\d)",
     ),
+    # C asctime / `date` / Helm's "LAST DEPLOYED: Thu Oct  2 09:45:58 2025"
+    _m(
+        "timestamp",
+        r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+        r" [ \d]?\d (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?: [A-Z]{2,5})? (?:19|20)\d{2}\b",
+    ),
     _m(
         "date",
         r"(?<!\d)(?:19|20)\d{2}([-/.]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?!\d)",

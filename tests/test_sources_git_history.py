@@ -161,3 +161,36 @@ def test_missing_git_or_not_a_repository_is_a_reason(
 def test_parse_log_never_crashes(text: str) -> None:
     commits, _, _ = parse_log(text)
     rollback_executions(commits)
+
+
+def _record(sha: str, when: str, subject: str, files: str = "src/app.py", refs: str = "") -> str:
+    return f"\x1e{sha * 40}\x1f{when}\x1f\x1f{refs}\x1fKim\x1f{subject}\x1f\x1f\n{files}\n"
+
+
+def test_only_subjects_that_are_hotfixes_count() -> None:
+    text = "".join(
+        [
+            _record(
+                "f", "2025-05-02T11:00:00Z", "Merge pull request #7 from acme/hotfix/null-check"
+            ),
+            _record("e", "2025-05-02T10:40:00Z", "fix(prod): restore the pool size"),
+            _record("d", "2025-05-02T10:30:00Z", "docs: describe rollback runs in the guide"),
+            _record("c", "2025-05-02T10:20:00Z", "Add rollback support to the CLI"),
+            _record(
+                "b", "2025-05-02T10:10:00Z", "tests: deploy fixture", "tests/data/deploy/x.yaml"
+            ),
+            _record("a", "2025-05-02T10:00:00Z", "Release v2.4.0", refs="tag: v2.4.0"),
+        ]
+    )
+    commits, _, _ = parse_log(text)
+    got = rollback_executions(commits)
+    assert [(e.title, e.notes[0].split(", ", 1)[1]) for e in got] == [
+        (
+            "fix(prod): restore the pool size",
+            '40 min after deploy v2.4.0 ("Release v2.4.0")',
+        ),
+        (
+            "Merge pull request #7 from acme/hotfix/null-check",
+            '1 h after deploy v2.4.0 ("Release v2.4.0")',
+        ),
+    ]

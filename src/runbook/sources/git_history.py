@@ -49,15 +49,34 @@ WINDOW = timedelta(hours=48)
 _FORMAT = "%x1e%H%x1f%aI%x1f%P%x1f%D%x1f%an%x1f%s%x1f%b%x1f"
 _REVERT_SUBJECT = re.compile(r'^Revert\s+"(?P<what>.+)"\s*$')
 _REVERTS_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{7,40})", re.IGNORECASE)
+# Only a subject that *is* a hotfix counts ("hotfix: ...", "fix(prod): ...", "Rollback to v1.4",
+# a merged hotfix/ branch): "add rollback support" or "rollback runs in the docs" are code work.
 _HOTFIX = re.compile(
-    r"\bhot[-_ ]?fix\b|\bfix\((?:prod|production|hotfix)\)|\broll(?:ed|ing)?[-_ ]?back\b"
-    r"|\brevert(?:ed|ing)?\b.*\b(?:prod|production|deploy|release)\b|\bemergency\b",
+    r"^\s*(?:\[?hot[-_ ]?fix\]?\b|(?:fix|revert)\((?:prod|production|hotfix|live)\)"
+    r"|roll(?:ed|ing)?[-_ ]?back(?: to| of| the)?\b(?!.*\b(?:support|tests?|docs?|runs?)\b)"
+    r"|emergency (?:fix|patch|rollback)\b)"
+    r"|\bfrom [\w.-]+/hot[-_]?fix/|^Merge branch '?hot[-_]?fix/",
     re.IGNORECASE,
 )
 _DEPLOY_SUBJECT = re.compile(
-    r"\b(?:deploy(?:ed|ing|ment)?|release[ds]?|releasing|rollout|ship(?:ped)?|bump(?:ed)? version"
-    r"|chore\(release\))\b",
+    r"^\s*(?:\[?(?:deploy|release)\]?(?:\b|:)|chore\(release\)|build\(release\)"
+    r"|bump(?:ed)? version|version bump|v?\d+\.\d+\.\d+\b)"
+    r"|\bfrom [\w.-]+/release/|^Merge branch '?release/",
     re.IGNORECASE,
+)
+# files under these directories are samples, not the deploy configuration of this repository
+_NOT_DEPLOY_DIRS = frozenset(
+    {
+        "test",
+        "tests",
+        "testdata",
+        "fixtures",
+        "examples",
+        "example",
+        "docs",
+        "vendor",
+        "node_modules",
+    }
 )
 _DEPLOY_DIRS = frozenset(
     {
@@ -215,10 +234,12 @@ def is_deploy_commit(commit: Commit) -> bool:
         return True
     for name in commit.files:
         path = PurePosixPath(name)
-        dirs = {d.lower() for d in path.parts[:-1]}
-        if dirs & _DEPLOY_DIRS or _DEPLOY_NAMES.search(path.name):
+        dirs = [d.lower() for d in path.parts[:-1]]
+        if set(dirs) & _NOT_DEPLOY_DIRS:
+            continue
+        if set(dirs) & _DEPLOY_DIRS or _DEPLOY_NAMES.search(path.name):
             return True
-        if ".github" in dirs and "deploy" in path.name.lower():
+        if dirs[:2] == [".github", "workflows"] and "deploy" in path.name.lower():
             return True
     return False
 
@@ -238,9 +259,13 @@ def _label(commit: Commit) -> str:
     return f'{name} ("{commit.subject[:80]}")' if commit.subject else name
 
 
-def _hours(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:.1f}".rstrip("0").rstrip(".") if hours < 10 else f"{hours:.0f}"
+def _after(delta: timedelta) -> str:
+    """``3 h``, ``1.5 h`` or ``12 min``."""
+    seconds = delta.total_seconds()
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    hours = seconds / 3600
+    return (f"{hours:.1f}".rstrip("0").rstrip(".") if hours < 10 else f"{hours:.0f}") + " h"
 
 
 def rollback_executions(
@@ -272,12 +297,12 @@ def rollback_executions(
         if not before:
             continue  # a revert long after any deploy is code history, not a rollback
         deploy_at, deploy_label, _ = max(before)
-        after = _hours(commit.at - deploy_at)
+        after = _after(commit.at - deploy_at)
         reverted = what or (target.subject if target else "") or (sha or "")[:12]
         if is_revert:
-            note = f'reverted "{reverted}", {after} h after deploy {deploy_label}'
+            note = f'reverted "{reverted}", {after} after deploy {deploy_label}'
         else:
-            note = f'hotfix "{commit.subject[:120]}", {after} h after deploy {deploy_label}'
+            note = f'hotfix "{commit.subject[:120]}", {after} after deploy {deploy_label}'
         commands: tuple[Command, ...] = ()
         if is_revert:
             ref = sha or (target.sha if target else None)

@@ -188,7 +188,7 @@ _HEADER_KEYS = {
 }
 _DETECT = re.compile(
     r"\b(?:alerts?|alarms?|paged?|pages|paging|pagerduty|opsgenie|detected|noticed|reported|"
-    r"fires|fired|firing|triggered|outage begins|incident (?:declared|opened|started|begins)|"
+    r"fire|fires|fired|firing|triggered|outage begins|incident (?:declared|opened|started|begins)|"
     r"declared|escalated)\b",
     re.I,
 )

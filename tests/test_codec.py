@@ -84,6 +84,8 @@ def test_every_model_dataclass_round_trips(cls: type, data: st.DataObject) -> No
     value = data.draw(strategy_for(cls))
     encoded = json.loads(json.dumps(to_json(value)))
     assert from_json(cls, encoded) == value
+    compact = json.loads(json.dumps(to_json(value, omit_defaults=True)))
+    assert from_json(cls, compact) == value
 
 
 def test_explicit_sample_round_trip_and_shape() -> None:
@@ -110,6 +112,8 @@ def test_explicit_sample_round_trip_and_shape() -> None:
 
 def test_defaults_fill_missing_fields() -> None:
     assert from_json(SourceRef, {"path": "a.md"}) == SourceRef("a.md", 0)
+    assert to_json(SourceRef("a.md", 0), omit_defaults=True) == {"path": "a.md"}
+    assert to_json(SourceRef("a.md", 3), omit_defaults=True) == {"path": "a.md", "line": 3}
 
 
 @pytest.mark.parametrize(

@@ -37,21 +37,34 @@ class CodecError(ValueError):
         return f"${''.join(self.path)}: {self.reason}"
 
 
-def to_json(obj: object) -> JSONValue:
-    """Turn a dataclass tree (tuples, enums, dates, paths, dicts) into plain JSON values."""
+def to_json(obj: object, *, omit_defaults: bool = False) -> JSONValue:
+    """Turn a dataclass tree (tuples, enums, dates, paths, dicts) into plain JSON values.
+
+    ``omit_defaults`` leaves out fields equal to their default (compact storage; decoding
+    fills them back in).
+    """
     if isinstance(obj, enum.Enum):  # first: StrEnum members are also str
         return obj.value
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        out: dict[str, JSONValue] = {}
+        for name, default in _defaults(type(obj)):
+            value = getattr(obj, name)
+            if omit_defaults and default is not _NO_DEFAULT and value == default:
+                continue
+            out[name] = to_json(value, omit_defaults=omit_defaults)
+        return out
     if isinstance(obj, (tuple, list)):
-        return [to_json(v) for v in obj]
+        return [to_json(v, omit_defaults=omit_defaults) for v in obj]
     if isinstance(obj, (set, frozenset)):
         # Sets have no order; sort their encodings so output is deterministic.
-        return sorted((to_json(v) for v in obj), key=repr)
+        return sorted((to_json(v, omit_defaults=omit_defaults) for v in obj), key=repr)
     if isinstance(obj, dict):
-        return {str(k.value if isinstance(k, enum.Enum) else k): to_json(v) for k, v in obj.items()}
+        return {
+            str(k.value if isinstance(k, enum.Enum) else k): to_json(v, omit_defaults=omit_defaults)
+            for k, v in obj.items()
+        }
     if isinstance(obj, datetime):  # before date: datetime is a date subclass
         return obj.isoformat()
     if isinstance(obj, date):
@@ -59,6 +72,23 @@ def to_json(obj: object) -> JSONValue:
     if isinstance(obj, PurePath):
         return obj.as_posix()
     raise CodecError(f"cannot encode {type(obj).__name__}")
+
+
+_NO_DEFAULT = object()
+
+
+@cache
+def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    # (field name, default value or _NO_DEFAULT) in declaration order; factories run once.
+    out: list[tuple[str, Any]] = []
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out.append((f.name, f.default))
+        elif f.default_factory is not dataclasses.MISSING:
+            out.append((f.name, f.default_factory()))
+        else:
+            out.append((f.name, _NO_DEFAULT))
+    return tuple(out)
 
 
 def from_json(tp: type[T], data: JSONValue) -> T:

@@ -20,6 +20,7 @@ import gc
 import hashlib
 import json
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -207,19 +208,22 @@ def _sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
-def _encode(result: ParsedFile | Skipped) -> str:
+def _encode(result: ParsedFile | Skipped) -> bytes:
+    # Compact JSON (defaults left out), zlib-compressed: 100k files stay in tens of MB.
     tag = "skipped" if isinstance(result, Skipped) else "parsed"
-    return json.dumps({tag: to_json(result)}, separators=(",", ":"), ensure_ascii=False)
+    data = {tag: to_json(result, omit_defaults=True)}
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode("utf-8"), 6)
 
 
-def _decode(payload: str) -> ParsedFile | Skipped | None:
+def _decode(payload: bytes | str) -> ParsedFile | Skipped | None:
     try:
-        data = json.loads(payload)
+        text = zlib.decompress(payload) if isinstance(payload, bytes) else payload
+        data = json.loads(text)
         if isinstance(data, dict) and "parsed" in data:
             return from_json(ParsedFile, data["parsed"])
         if isinstance(data, dict) and "skipped" in data:
             return from_json(Skipped, data["skipped"])
-    except (ValueError, CodecError, RecursionError):
+    except (ValueError, CodecError, RecursionError, zlib.error):
         pass
     return None  # unreadable entry: treated as a miss and re-parsed
 
@@ -231,7 +235,7 @@ class _Store:
         self.conn = conn
         self.path = path
         self.keys: dict[str, tuple[int, int, str]] = {}
-        self.pending: list[tuple[str, str, int, int, str, str]] = []  # (op, row...)
+        self.pending: list[tuple[str, str, int, int, str, bytes]] = []  # (op, row...)
         self.in_txn = False
         self.failed = False
 
@@ -273,7 +277,7 @@ class _Store:
             )
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-                " mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL, payload TEXT NOT NULL)"
+                " mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL, payload BLOB NOT NULL)"
             )
             want = fingerprint(config)
             row = conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
@@ -307,7 +311,7 @@ class _Store:
         hit = self._payload(cand.rel)
         if hit is not None:
             # Same content, new stat: refresh the key so the next run is a plain hit.
-            self._queue("UPDATE", (cand.rel, cand.size, cand.mtime_ns, digest, ""))
+            self._queue("UPDATE", (cand.rel, cand.size, cand.mtime_ns, digest, b""))
         return hit
 
     def _payload(self, rel: str) -> ParsedFile | Skipped | None:
@@ -320,7 +324,7 @@ class _Store:
     def put(self, cand: Candidate, sha: str, result: ParsedFile | Skipped) -> None:
         self._queue("UPSERT", (cand.rel, cand.size, cand.mtime_ns, sha, _encode(result)))
 
-    def _queue(self, op: str, row: tuple[str, int, int, str, str]) -> None:
+    def _queue(self, op: str, row: tuple[str, int, int, str, bytes]) -> None:
         self.pending.append((op, *row))
         if len(self.pending) >= _BATCH:
             self._flush()

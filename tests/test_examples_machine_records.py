@@ -156,6 +156,11 @@ def test_rollback_and_troubleshooting_from_the_records() -> None:
     rollback = [c for s in doc["rollback"]["steps"] for c in s["commands"]]
     assert "helm rollback checkout-api 0 -n prod --wait --timeout 10m" in rollback
     assert doc["rollback"]["provenance"].startswith("observed")
+    # the paging alert is the team's own rollback line, cited with its file and line
+    assert any(
+        "CheckoutHigh5xxRate" in w and "monitoring/prometheus/checkout.rules.yml:" in w
+        for w in doc["rollback"]["when"]
+    )
     issues = {t["signature"]: t for t in doc["troubleshooting"]}
     stuck = issues["UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress"]
     # the fix is what the operator did between the failed run and its re-run

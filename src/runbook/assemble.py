@@ -306,6 +306,8 @@ def assemble(
         rollback_runs,
         migrations,
     )
+    if op_type is not OperationType.INCIDENT:
+        rollback = replace(rollback, when=rollback.when + _alarm_triggers(alarms))
     alarm_rows = _thresholds(alarms)
     monitoring = Monitoring(watch=_watch(procedure, steps), alert_thresholds=alarm_rows)
     file_index = {f.path: f for f in files}
@@ -1691,6 +1693,19 @@ def _thresholds(alarms: Sequence[AlarmDef]) -> tuple[Threshold, ...]:
             )
         )
     return tuple(rows)
+
+
+def _alarm_triggers(alarms: Sequence[AlarmDef]) -> tuple[str, ...]:
+    """Paging alarms as rollback triggers: the team's own line for "this change hurts"."""
+    paging = sorted(
+        (a for a in alarms if a.severity.lower() in _CRITICAL_SEVERITIES),
+        key=lambda a: (a.name, a.source),
+    )
+    return tuple(
+        f"Alarm {_code(a.name)} fires after the change: {_alarm_condition(a)} "
+        f"(derived from {a.source})"
+        for a in paging[:MAX_OBSERVED_TRIGGERS]
+    )
 
 
 def _alarm_condition(alarm: AlarmDef) -> str:

@@ -83,6 +83,13 @@ RULES: tuple[SecretRule, ...] = (
         ),
         hints=("private key",),
     ),
+    # A service-account key file pasted whole: its key id names the credential that leaked
+    # (``_id`` keys are otherwise not secrets, see _SECRET_KEY).
+    SecretRule(
+        "private-key-id",
+        _rx(r"[\"']?private_key_id[\"']?\s*[:=]\s*[\"']?(?P<secret>[0-9a-fA-F]{16,64})\b", _F),
+        hints=("private_key_id",),
+    ),
     SecretRule(
         "jwt",
         _rx(

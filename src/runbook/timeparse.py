@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime, time, timedelta
 _UNIT_SECONDS: dict[str, float] = {}
 for _names, _secs in (
     (("ms", "msec", "msecs", "millisecond", "milliseconds"), 0.001),
-    (("s", "sec", "secs", "second", "seconds"), 1.0),
-    (("m", "min", "mins", "minute", "minutes"), 60.0),
-    (("h", "hr", "hrs", "hour", "hours"), 3600.0),
-    (("d", "day", "days"), 86400.0),
+    (("s", "sec", "secs", "second", "seconds", "sek", "sekunde", "sekunden"), 1.0),
+    (("m", "min", "mins", "minute", "minutes", "minuten"), 60.0),
+    (("h", "hr", "hrs", "hour", "hours", "std", "stunde", "stunden"), 3600.0),
+    (("d", "day", "days", "tag", "tage"), 86400.0),
 ):
     for _name in _names:
         _UNIT_SECONDS[_name] = _secs
@@ -42,6 +42,14 @@ _ISO_DURATION = re.compile(
 )
 _BARE_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)$")
 _HEDGES = re.compile(r"^(?:~|≈|about|approx\.?|approximately|around|roughly|circa|ca\.)\s*", re.I)
+# a duration a remark leads with: "(took ~40s", "Dauer ca. 2 Min. 20 Sek.", "exit 0, took 1m 20s",
+# "~6 minutes"; the keyword or hedge is what makes a number in prose a duration
+_REMARK = re.compile(
+    r"(?:\(|\b(?:took|taking|dauer(?:te)?|elapsed|lief|after(?:\s+roughly|\s+about)?)\b:?|(?<!\w)(?=~|≈)"
+    r"|\b(?:ca\.|circa)(?=\s*\d))\s*+(?:(?:~|≈|about|approx\.?|roughly|around|circa|ca\.)\s*+)?"
+    r"(?=\d)",
+    re.IGNORECASE,
+)
 
 
 def parse_duration(text: str) -> float | None:
@@ -82,6 +90,32 @@ def parse_duration(text: str) -> float | None:
     return round(total, 6)
 
 
+def leading_duration(text: str) -> float | None:
+    """Seconds for a duration at the very start of ``text`` (``2m 10s, migrations…``), else None."""
+    pos = 0
+    total: float | None = None
+    while (m := _PAIR.match(text, pos)) is not None:
+        total = (total or 0.0) + float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+        sep = _PAIR_SEP.match(text, m.end())
+        pos = sep.end() if sep else m.end()
+    if total is not None:
+        return round(total, 6)
+    clock = _CLOCK.match(text)
+    if clock and clock.group(3) is not None:  # "(0:01:52)": h:mm:ss only; "14:02" is a time of day
+        a, b, c, frac = clock.groups()
+        return int(a) * 3600 + int(b) * 60 + int(c) + (float("0." + frac) if frac else 0.0)
+    return None
+
+
+def remark_duration(text: str) -> float | None:
+    """The first duration a remark states: ``(took ~40s)``, ``took 1m 20s``, ``Dauer ca. 2 Min.``."""
+    for m in _REMARK.finditer(text):
+        seconds = leading_duration(text[m.end() : m.end() + 40])
+        if seconds is not None:
+            return seconds
+    return None
+
+
 # ----------------------------------------------------------------- timestamps
 
 _MONTHS = {
@@ -92,7 +126,7 @@ _MONTHS = {
 }
 _TZ = r"(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
 _TIME = (
-    r"(?P<h>\d{1,2}):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d|60)(?:[.,](?P<f>\d{1,9}))?)?"
+    r"(?P<h>\d{1,2})(?::|h(?=[0-5]\d(?!\d)))(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d|60)(?:[.,](?P<f>\d{1,9}))?)?"
     r"(?:\s*(?P<ampm>[AaPp][Mm])\b)?"
 )
 _DATE_TIME = re.compile(

@@ -18,7 +18,13 @@ from typing import Any
 from runbook.model import Command, ErrorEvent, Outcome, SourceRef
 from runbook.sources.markdown import Document, Fence, norm_heading, scalar
 from runbook.sources.shell import is_transcript, split_script
-from runbook.timeparse import find_timestamp, parse_duration, parse_timestamp, to_utc_naive
+from runbook.timeparse import (
+    find_timestamp,
+    parse_duration,
+    parse_timestamp,
+    remark_duration,
+    to_utc_naive,
+)
 
 SCRIPT_INFOS = frozenset(
     {"bash", "sh", "shell", "zsh", "ksh", "fish", "dash", "powershell", "ps1", "pwsh", "ps"}
@@ -89,6 +95,7 @@ _SUCCESS_WORDS = frozenset(
         "recovered",
         "mitigated",
         "worked",
+        "erfolgreich",
     ]
 )
 _FAILURE_WORDS = frozenset(
@@ -96,6 +103,7 @@ _FAILURE_WORDS = frozenset(
         "failure",
         "failed",
         "fail",
+        "fehlgeschlagen",
         "error",
         "errored",
         "aborted",
@@ -278,17 +286,38 @@ def fence_commands(
                 commands[-1] = replace(commands[-1], exit_code=code)
                 answered = len(commands) - 1
             continue
+        text, timed = _untimed(sl.command, sl.output)
         commands.append(
             Command(
-                text=sl.command,
+                text=text,
                 source=SourceRef(rel, fence.body_line + sl.offset),
                 output=excerpt(sl.output, limit),
                 cwd=sl.cwd,
                 origin=origin,
                 exit_code=exit_code_in(sl.output.split("\n")[-1]) if sl.output else None,
+                duration_s=timed,
             )
         )
     return commands
+
+
+_TIME_PREFIX = re.compile(r"^time\s+(?:-p\s+)?(?=\S)")
+_REAL_LINE = re.compile(r"^\s*real\s+(\S+)\s*$", re.MULTILINE)
+_ZSH_TOTAL = re.compile(r"\scpu\s+(\d+(?::\d{2}){0,2}(?:\.\d+)?)\s+total\s*$", re.MULTILINE)
+
+
+def _untimed(command: str, output: str) -> tuple[str, float | None]:
+    """``time helm upgrade …`` is the step ``helm upgrade …``; its ``real 1m52.4s`` is the duration."""
+    m = _TIME_PREFIX.match(command)
+    if m is None:
+        return command, None
+    seconds: float | None = None
+    if real := _REAL_LINE.findall(output):
+        seconds = parse_duration(real[-1])
+    elif total := _ZSH_TOTAL.findall(output):
+        value = total[-1]
+        seconds = parse_duration(value if ":" in value else value + "s")
+    return command[m.end() :], seconds
 
 
 def input_commands(fence: Fence, rel: str, origin: str, limit: int) -> list[Command]:
@@ -368,6 +397,110 @@ def inline_commands(doc: Document, rel: str, start: int, end: int) -> list[Comma
     return out
 
 
+_STEP_LEAD_MAX = 160  # characters of prose allowed before a step's backticked command
+
+
+# a lead-in that plans or hedges ("Rollback plan if needed:", "next time:") is not a run
+_PLANNING = re.compile(
+    r"\b(?:if|plan|planned|would|should|could|might|next|todo|consider|instead|otherwise"
+    r"|later|future|never|avoid|don'?t|do not)\b",
+    re.IGNORECASE,
+)
+_LEAD_END = re.compile(r"(?:[:→⇒]|->|=>|\s[-—–]|^[-—–])\s*$")
+
+
+def _step_lead(pre: str, stamp: tuple[Any, str] | None) -> bool:
+    """True when the text before a step's command introduces it: nothing, or a phrase and ``:``."""
+    lead = pre
+    if stamp is not None and stamp[0].has_time:
+        # drop the leading time ("[14:02:11 UTC]", "11h04", "2:02 PM") and its brackets
+        lead = re.sub(
+            r"^[\s\[(*_]*(?:\d{4}-\d{2}-\d{2}[T ]?)?\d{1,2}[:h]\d{2}(?::\d{2})?(?:\.\d+)?"
+            r"(?:\s*[AaPp][Mm])?(?:\s*(?:Z|UTC|GMT))?[\])*_]*",
+            "",
+            lead,
+        )
+    lead = re.sub(r"^\s*\[[ xX]\]\s*", "", lead).strip()
+    if not lead:
+        return True
+    if len(lead) > _STEP_LEAD_MAX or "`" in lead or _PLANNING.search(lead):
+        return False
+    return bool(_LEAD_END.search(lead))
+
+
+def step_commands(
+    doc: Document,
+    rel: str,
+    start: int,
+    end: int,
+    day: date | None,
+    *,
+    skip: Sequence[tuple[int, int]] = (),
+    require_evidence: bool = False,
+    limit: int = 4000,
+    consumed: set[int] | None = None,
+) -> list[Command]:
+    """Commands written as step lines: a list item or a time-led line whose backticked command leads.
+
+    ``1. [2025-11-03 14:02:11 UTC] Get credentials: `gcloud container ...` (took ~4s)``,
+    ``- 11h04 `helm upgrade ...` → exit 1 after 10m``, ``16h46 `helm rollback ...` — exit 0,
+    took 1m 20s``. The text after the command gives the exit code and a duration; a code block
+    under the item is its output. ``require_evidence`` keeps only lines with a time, an exit
+    code or a duration (a design note's bullets mention commands nobody ran). The opening
+    lines of code blocks taken as output are added to ``consumed``.
+    """
+    out: list[Command] = []
+    steps: list[tuple[int, Command]] = []
+    for i, line in doc.prose(start, end):
+        if any(a <= i < b for a, b in skip) or "`" not in line or line.lstrip().startswith("|"):
+            continue  # table rows are read as tables
+        m = _LIST_ITEM.match(line)
+        text = m.group("text") if m else line.strip()
+        found = find_timestamp(text if m else line)
+        at: datetime | None = None
+        if found is not None and found[0].has_time:
+            at = found[0].resolve(day)
+        elif m is None:
+            continue  # a plain paragraph line is a step only when it starts with a time
+        tick = _BACKTICKED.search(text)
+        if tick is None or not _step_lead(text[: tick.start()], found):
+            continue
+        command = tick.group(1).strip()
+        if not looks_like_command(command):
+            continue
+        rest = text[tick.end() :]
+        exit_code = exit_code_in(rest)
+        duration = remark_duration(rest)
+        if require_evidence and at is None and exit_code is None and duration is None:
+            continue
+        # only a short status right after the command ("→ fine", "— ok") is an outcome; a
+        # remark such as "V47 shows `Failed checksum`" describes output, not the result
+        note = re.sub(r"^\s*(?:[-—–|:→⇒,]|->)\s*", "", rest.strip())
+        note = re.split(r"[,;.(]|\s[-—–]\s", re.sub(r"\([^()]*\)", "", note), maxsplit=1)[0]
+        note = note.strip() if len(note.strip()) <= 25 else ""
+        cmd = Command(
+            text=command,
+            source=SourceRef(rel, i + 1),
+            exit_code=exit_code,
+            started_at=at,
+            duration_s=duration,
+            outcome_note=note[:80],
+            origin="step",
+        )
+        steps.append((i, cmd))
+    # a code block between a step and the next one is that step's output
+    for k, (i, cmd) in enumerate(steps):
+        stop = steps[k + 1][0] if k + 1 < len(steps) else end
+        stop = min(stop, next((s.line - 1 for s in doc.sections[1:] if i < s.line - 1), stop))
+        blocks = [f for f in doc.fences_in(i + 1, stop) if not f.info or f.info in LOOSE_INFOS]
+        if blocks:
+            cmd = replace(cmd, output=excerpt("\n".join(f.body for f in blocks), limit))
+            if consumed is not None:
+                consumed.update(f.line for f in blocks)
+        out.append(cmd)
+    return out
+
+
 def looks_like_command(text: str) -> bool:
     """True for a program followed by arguments (``kubectl get pods``), not a word or a phrase."""
     words = text.split()
@@ -392,10 +525,21 @@ class Table:
 
 
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_TIME_HEADERS = ("time", "timestamp", "start", "started", "when", "at", "clock", "time utc")
+_TIME_HEADERS = (
+    "time",
+    "timestamp",
+    "start",
+    "started",
+    "when",
+    "at",
+    "clock",
+    "time utc",
+    "uhrzeit",
+    "zeit",
+)
 _EVENT_HEADERS = ("event", "step", "action", "what", "description", "activity", "note", "notes")
-_DURATION_HEADERS = ("duration", "took", "elapsed", "time taken", "length")
-_COMMAND_HEADERS = ("command", "cmd", "commands")
+_DURATION_HEADERS = ("duration", "took", "elapsed", "time taken", "length", "dauer")
+_COMMAND_HEADERS = ("command", "cmd", "commands", "befehl", "befehle", "kommando")
 _EXIT_HEADERS = ("exit", "exit code", "rc", "return code", "exit status")
 _STATUS_HEADERS = ("status", "result", "outcome", "output", "notes", "note")
 

@@ -23,6 +23,7 @@ from runbook.sources.common import (
     fence_commands,
     inline_commands,
     is_error_line,
+    looks_like_command,
     meta_datetime,
     unique,
 )
@@ -256,6 +257,29 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
                 else:
                     parts[role].append(lab[1])
                 break
+    # labels inside paragraphs: "… older than 30 days. **Root cause:** keys were written …"
+    # or a paragraph led by a phrase: "What fixed it, in order: …"
+    for i, role, text in _paragraph_labels(doc, handled, {i for i, _ in role_at}):
+        role_at.append((i, role))
+        if role == "verification":
+            verification.append(text)
+        elif role == "symptoms":
+            symptoms.append(text)
+            errors.extend(_spans_errors(text))
+        else:
+            parts[role].append(text)
+        if role == "solution":
+            solution_cmds.extend(
+                Command(span.strip(), SourceRef(rel, i + 1), origin="inline")
+                for span in _BACKTICKED.findall(text)
+                if looks_like_command(span.strip())
+            )
+    role_at.sort()
+    if not symptoms and not handled and _category(meta, rel) == "error":
+        # an error journal written as plain paragraphs opens with what happened
+        first = _first_paragraph(doc, {i for i, _ in role_at})
+        if first:
+            symptoms.append(first)
     for fence in doc.fences:
         if any(a <= fence.line - 1 < b for a, b in handled):
             continue
@@ -299,6 +323,71 @@ def _stem_date(rel: str) -> date | None:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return None
+
+
+_INLINE_LABEL = re.compile(
+    r"(?:\*\*|__)(?P<name>[A-Za-z][^*_:\n]{1,40}?)\s*(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:)"
+)
+_LEAD_PHRASE = re.compile(r"^(?P<name>[A-Z][\w ,'/-]{2,40}?)\s*:\s+(?P<rest>\S.*)$")
+
+
+def _role_of(name: str) -> str | None:
+    key = norm_heading(name)
+    for role, keys in _ROLE_KEYS.items():
+        if any(heading_matches(key, k) for k in keys):
+            return role
+    return None
+
+
+def _paragraphs(doc: Document) -> list[tuple[int, str]]:
+    """(0-based first line, joined text) of each prose paragraph outside code blocks."""
+    out: list[tuple[int, str]] = []
+    start: int | None = None
+    lines: list[str] = []
+    last = -2
+    for i, line in [*doc.prose(doc.body_start, len(doc.lines)), (len(doc.lines) + 1, "")]:
+        if not line.strip() or i != last + 1 or line.lstrip().startswith("#"):
+            if start is not None and lines:
+                out.append((start, " ".join(lines)))
+            start, lines = None, []
+        if line.strip() and not line.lstrip().startswith("#"):
+            if start is None:
+                start = i
+            lines.append(line.strip())
+        last = i
+    return out
+
+
+def _paragraph_labels(
+    doc: Document, handled: list[tuple[int, int]], labelled: set[int]
+) -> list[tuple[int, str, str]]:
+    """(line, role, text) for role labels inside paragraphs and role phrases leading one."""
+    out: list[tuple[int, str, str]] = []
+    for start, text in _paragraphs(doc):
+        if any(a <= start < b for a, b in handled) or start in labelled:
+            continue
+        lead = _LEAD_PHRASE.match(text)
+        if lead and not _INLINE_LABEL.match(text) and (role := _role_of(lead.group("name"))):
+            out.append((start, role, lead.group("rest")[:4000]))
+            continue
+        marks = [
+            (m, role)
+            for m in _INLINE_LABEL.finditer(text)
+            if m.start() > 0 and (role := _role_of(m.group("name")))
+        ]
+        for k, (m, role) in enumerate(marks):
+            stop = marks[k + 1][0].start() if k + 1 < len(marks) else len(text)
+            body = text[m.end() : stop].strip()
+            if body:
+                out.append((start, role, body[:4000]))
+    return out
+
+
+def _first_paragraph(doc: Document, skip: set[int]) -> str:
+    for start, text in _paragraphs(doc):
+        if start not in skip and label(doc.lines[start]) is None:
+            return _INLINE_LABEL.split(text, maxsplit=1)[0].strip()[:500]
+    return ""
 
 
 def _items(doc: Document, start: int, end: int) -> list[str]:

@@ -35,6 +35,7 @@ from runbook.sources.common import (
     environment_name,
     errors_from_output,
     excerpt,
+    exit_code_in,
     expectation,
     fence_commands,
     fill_durations,
@@ -46,6 +47,7 @@ from runbook.sources.common import (
     outcome_from_commands,
     outcome_word,
     roll_days,
+    step_commands,
     table_rows,
     tables,
     unique,
@@ -80,6 +82,14 @@ _TOTAL_PROSE = re.compile(
 )
 _LABEL_SPLIT = re.compile(r"(?<!\s)\s+[·•|]\s+")
 _OUTCOME_LABELS = ("result", "outcome", "status", "conclusion", "final status")
+_OUTCOME_HEADINGS = frozenset(
+    norm_heading(h) for h in ("outcome", "result", "results", "ergebnis", "conclusion")
+)
+# "~20 minutes end to end", "3 min in total": the figure before the words
+_TOTAL_AFTER = re.compile(
+    r"(?P<d>~?\s*\d[\d.]*\s*[a-z]+)\s+(?:end[- ]to[- ]end|in total|overall|total)\b",
+    re.IGNORECASE,
+)
 _ENV_LABELS = ("environment", "env", "stage", "target", "target environment")
 _DATE_LABELS = ("date", "when", "day", "started", "start", "started at")
 
@@ -296,6 +306,14 @@ def _session(
     timeline.sort(key=lambda t: t[2])
     if table_cmds:
         commands = merge_commands(commands, table_cmds) if commands else table_cmds
+    # "16h46 `helm rollback ...` — exit 0, took 1m 20s": a step line that shows it was run
+    steps = step_commands(
+        doc, rel, span.start, span.end, day, skip=planned, require_evidence=True, limit=limit
+    )
+    step_lines = {c.source.line for c in steps}
+    if steps:
+        commands = merge_commands(commands, steps) if commands else steps
+        commands.sort(key=lambda c: c.source.line)
     stamps = roll_days([t[0] for t in timeline])
     timeline = [(s, rest, ln) for s, (_, rest, ln) in zip(stamps, timeline, strict=True)]
     commands = attach_timeline(commands, timeline)
@@ -314,7 +332,13 @@ def _session(
         if m and m.group(1).strip():
             message = re.sub(r"[*_]{2}", "", line.strip().lstrip(">-*+ ")).strip()
             errors.append(ErrorEvent(message[:1000], SourceRef(rel, i + 1)))
-        if total is None and (t := _TOTAL_PROSE.search(line)):
+        # a step's own "took 1m 20s" is not the session's total
+        if (
+            total is None
+            and (i + 1) not in step_lines
+            and not _timeline_led(line)
+            and (t := (_TOTAL_PROSE.search(line) or _TOTAL_AFTER.search(line)))
+        ):
             total = parse_duration(t.group("d"))
     label_start: datetime | None = None
     label_end: datetime | None = None
@@ -390,6 +414,8 @@ def _session(
         started = datetime.combine(day, datetime.min.time())
 
     tags = list(words_list(meta.get("tags")))
+    if outcome_label is None:
+        outcome_label = _outcome_section(doc, span)
     outcome = _outcome(meta, span, outcome_label, commands, rollback)
     if day is None and started is None:
         tags.append("undated")
@@ -432,6 +458,28 @@ def _outcome(
     if label_outcome is not None:
         return label_outcome
     return outcome_from_commands(commands, rollback_ok=rollback) or Outcome.UNKNOWN
+
+
+def _timeline_led(line: str) -> bool:
+    found = find_timestamp(line)
+    return found is not None and found[0].has_time
+
+
+def _outcome_section(doc: Document, span: _Span) -> Outcome | None:
+    """The first sentence under an ``## Outcome`` / ``## Result`` heading: "Success. …"."""
+    for sec in doc.sections[1:]:
+        if not (span.start <= sec.line - 1 < span.end) or sec.key not in _OUTCOME_HEADINGS:
+            continue
+        for _, line in doc.prose(sec.start, sec.body_end):
+            text = line.strip().lstrip("-*+> ").strip()
+            if not text:
+                continue
+            first = re.split(r"(?<=[.!?;])\s", text, maxsplit=1)[0]
+            word = outcome_word(first)
+            if word is None and (code := exit_code_in(first)) is not None:
+                word = Outcome.SUCCESS if code == 0 else Outcome.FAILURE
+            return word
+    return None
 
 
 def _heading_status(title: str) -> str:

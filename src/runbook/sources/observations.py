@@ -29,6 +29,7 @@ from runbook.model import (
 )
 from runbook.sources.common import (
     attach_timeline,
+    command_key,
     declared_type,
     environment_name,
     errors_from_output,
@@ -46,6 +47,7 @@ from runbook.sources.common import (
     outcome_word,
     paren_duration,
     roll_days,
+    step_commands,
     table_rows,
     tables,
     unique,
@@ -89,6 +91,7 @@ _ROLES: dict[str, tuple[str, ...]] = {
         "session",
         "procedure",
         "step",
+        "befehl",
     ),
     "side_effects": ("side effect", "change made", "changes"),
     "resources": (
@@ -121,6 +124,7 @@ _ROLES: dict[str, tuple[str, ...]] = {
         "purpose",
         "task",
         "background",
+        "ziel",
     ),
     "symptoms": (
         "symptom",
@@ -157,7 +161,15 @@ _ROLES: dict[str, tuple[str, ...]] = {
     ),
     "timeline": ("timeline", "sequence of events", "chronology", "event", "time line"),
     "data": ("data captured", "captured data", "data", "evidence", "artifact", "attachment"),
-    "result": ("result", "outcome", "status", "conclusion", "final state", "verification"),
+    "result": (
+        "result",
+        "outcome",
+        "status",
+        "conclusion",
+        "final state",
+        "verification",
+        "ergebnis",
+    ),
     "expected": ("expected behavior", "expected result", "expected outcome", "expected"),
     "advice": (
         "next step",
@@ -299,6 +311,7 @@ _EMOJI_OUTCOME = {
 }
 _EMPTY = frozenset({"", "none", "n/a", "na", "-", "—", "empty", "no output", "nothing"})
 _INPUT_LABELS = ("input", "command", "cmd")
+_OUTCOME_LABELS = ("outcome", "result", "status", "ergebnis", "conclusion")
 _ENV_KEYS = ("environment", "env", "stage", "target environment", "target env", "aws environment")
 
 
@@ -406,6 +419,7 @@ class _Reader:
         result_outcome: Outcome | None = None
         advice_ranges: list[tuple[int, int]] = []
         error_ranges: list[tuple[int, int]] = []
+        described_ranges: list[tuple[int, int]] = []  # symptoms / environment: described
 
         total = self._meta_duration()
         handled: list[tuple[int, int]] = []  # 0-based spans of sections whose subtree is read
@@ -448,6 +462,7 @@ class _Reader:
                 if first:
                     notes.append(f"{sec.title}: {first}")
             elif role == "environment":
+                described_ranges.append((sec.start, sec.end))
                 env = env or self._environment(sec)
                 first = _first_lines(doc, sec.start, sec.end, 6)
                 if first:
@@ -458,6 +473,7 @@ class _Reader:
                 stamps.extend(at for at, _, _ in t_entries if at is not None)
                 errors.extend(t_errors)
             elif role in ("data", "symptoms"):
+                described_ranges.append((sec.start, sec.end))
                 if role == "data":
                     error_ranges.append((sec.start, sec.end))
                     for fence in doc.fences_in(sec.start, sec.end):
@@ -477,6 +493,11 @@ class _Reader:
                     if first
                     else None
                 )
+                if result_outcome is None and first:
+                    # "Exit 0 for everything." states the outcome as an exit code
+                    code = exit_code_in(first)
+                    if code is not None:
+                        result_outcome = Outcome.SUCCESS if code == 0 else Outcome.FAILURE
                 if first:
                     notes.append(f"{sec.title}: {first}")
             elif role == "expected":
@@ -495,6 +516,18 @@ class _Reader:
 
         # **Commands Executed** lists, wherever they are
         list_cmds.extend(self._command_lists())
+        # steps written as list items or time-led lines with a backticked command, wherever
+        # they are ("1. [14:02:11 UTC] Get credentials: `gcloud ...` (took ~4s)")
+        step_cmds = step_commands(
+            doc,
+            self.rel,
+            doc.body_start,
+            len(doc.lines),
+            self.day,
+            skip=advice_ranges + error_ranges + described_ranges,
+            limit=self.config.output_excerpt_chars,
+            consumed=self.consumed,
+        )
         # a "Commands Executed" table (| Command | Exit | Outcome |) is a list too
         for table in tables(doc, doc.body_start, len(doc.lines)):
             first_row = table.rows[0][0] if table.rows else -1
@@ -503,21 +536,41 @@ class _Reader:
         if total is None:
             total = self._total_anywhere()
         # every other shell fence not yet used
+        leftover = []  # code blocks that hold no command: output or error text
         for fence in doc.fences:
             if fence.line in self.consumed:
                 continue
-            fence_cmds.extend(self._fence(fence, "fence", loose=True))
+            found = self._fence(fence, "fence", loose=True)
+            fence_cmds.extend(found)
+            if not found:
+                leftover.append(fence)
 
         commands = merge_commands(tool_cmds, list_cmds)
         commands = merge_commands(commands, log_cmds)
         commands = merge_commands(commands, attempt_cmds)
         commands = merge_commands(commands, fence_cmds)
+        # steps last: the structured records above keep their place when both hold a command;
+        # next to a Tool Calls / Commands Executed record, prose steps only add detail (a note
+        # "Step 3 failed: `cmd` exited with code 4" is not a second run of `cmd`)
+        if tool_cmds or list_cmds:
+            step_cmds = _known(step_cmds, commands)
+        commands = merge_commands(commands, step_cmds) if commands else step_cmds
         commands = self._timed(commands, entries)
 
+        if result_outcome is None:
+            result_outcome = self._outcome_label(advice_ranges)
+        if self.mode() is ObservationMode.FAILURE:
+            # a failure written without an "Error Messages" heading keeps its errors in code
+            # blocks under any title ("What broke", "What we saw")
+            errors.extend(_error_blocks(leftover, self.rel))
         # errors: failed commands' output and "Error:" lines in prose
+        failure_mode = self.mode() is ObservationMode.FAILURE
         for cmd in commands:
             if cmd.exit_code not in (None, 0):
                 errors.extend(errors_from_output(cmd))
+            elif failure_mode and cmd.exit_code is None and cmd.origin == "step" and cmd.output:
+                # a failure's step without an exit code: its output's error line is the failure
+                errors.extend(e for e in errors_from_output(cmd) if is_error_line(e.message))
         errors.extend(self._prose_errors(advice_ranges + error_ranges))
         failing = next((c.text for c in reversed(commands) if c.exit_code not in (None, 0)), None)
         if failing is None and self.mode() is ObservationMode.FAILURE and attempt_cmds:
@@ -561,6 +614,19 @@ class _Reader:
             expectations=unique(expectations),
             owner=scalar(self.meta.get("owner")) or scalar(self.meta.get("author")),
         )
+
+    def _outcome_label(self, skip: list[tuple[int, int]]) -> Outcome | None:
+        """``Outcome: success, …`` / ``Result: OK`` written as a prose label outside a heading."""
+        for i, line in self.doc.prose(self.doc.body_start, len(self.doc.lines)):
+            if any(a <= i < b for a, b in skip):
+                continue
+            lab = label(line)
+            if lab is None or lab[0] not in _OUTCOME_LABELS or not lab[1]:
+                continue
+            word = outcome_word(_first_sentence(lab[1]), rollback_ok=self.rollback)
+            if word is not None:
+                return word
+        return None
 
     def _has_label(self, sec: Section, names: tuple[str, ...]) -> bool:
         for _, line in self.doc.prose(sec.start, sec.body_end):
@@ -989,7 +1055,9 @@ def _tail(rest: str) -> tuple[int | None, str] | None:
 
 
 _LOOSE_ITEM = re.compile(r"^(?P<pre>[^`]{1,80}?)`{1,2}(?P<cmd>[^`]+)`{1,2}(?P<rest>.*)$")
-_CLOCK_IN = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
+_CLOCK_IN = re.compile(
+    r"(?<![\d:])\d{1,2}(?::|h(?=\d))\d{2}(?::\d{2})?(?:\s*[AaPp][Mm]\b)?(?![\d:])"
+)
 
 
 def _list_item(body: str, ref: SourceRef, day: date | None = None) -> Command | None:
@@ -1069,6 +1137,33 @@ def _list_item(body: str, ref: SourceRef, day: date | None = None) -> Command | 
         outcome_note=note[:80],
         origin="commands-executed",
     )
+
+
+def _known(extra: list[Command], base: list[Command]) -> list[Command]:
+    """The commands of ``extra`` that ``base`` already holds, at most as often as it does."""
+    left: dict[str, int] = {}
+    for cmd in base:
+        key = command_key(cmd.text)
+        left[key] = left.get(key, 0) + 1
+    out = []
+    for cmd in extra:
+        key = command_key(cmd.text)
+        if left.get(key, 0) > 0:
+            left[key] -= 1
+            out.append(cmd)
+    return out
+
+
+def _error_blocks(fences: list[Any], rel: str) -> list[ErrorEvent]:
+    """Error lines of code blocks that hold no command (at most 3 lines per block)."""
+    out: list[ErrorEvent] = []
+    for fence in fences:
+        lines = fence.body.split("\n")
+        hits = [k for k, ln in enumerate(lines) if ln.strip() and is_error_line(ln)][:3]
+        if hits:
+            message = "\n".join(lines[k].strip() for k in hits)[:1000]
+            out.append(ErrorEvent(message, SourceRef(rel, fence.body_line + hits[0])))
+    return out
 
 
 def _bounded(text: str, limit: int) -> str:

@@ -291,3 +291,19 @@ def test_service_account_key_id_is_redacted() -> None:
     text, count = redact('  "private_key_id": "4b1f0c9e7d2a6b3c8e5f1a0d9c7b6a5e4d3c2b1a",')
     assert "4b1f0c9e" not in text and count == 1
     assert redact(text) == (text, 0)  # idempotent
+
+
+def test_dev_top_level_domain_is_not_an_environment() -> None:
+    from runbook.classify import classify
+
+    ex = _run(f"{OBS}/2025-11-13/execution-133010-payments-api-2-15-1-second-try.md")
+    # the image lives in europe-west1-docker.pkg.dev; the cluster is payments-prod
+    assert classify(ex).environment == "prod"
+
+
+def test_compound_scope_names_its_area() -> None:
+    from runbook.classify import classify
+
+    ex = _run("docs/capacity/2025-11-26-black-friday-scale-up.md")
+    scopes = classify(ex).scopes
+    assert "redis-cluster" in scopes and "redis" in scopes

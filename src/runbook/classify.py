@@ -978,7 +978,11 @@ def _env_word(value: str) -> str | None:
 def _env_in_name(value: str) -> str | None:
     if len(value) > 200 or "{" in value:
         return None
-    for part in re.split(r"[^a-z0-9.]+|(?<=[a-z])\.|\.(?=[a-z])", value.lower()):
+    low = value.lower()
+    # ".dev" ending a host name of 3+ labels is a top-level domain (europe-west1-docker.pkg.dev),
+    # not a stage; "api.dev" may still be a namespace
+    low = re.sub(r"(\.[a-z0-9-]+)\.dev(?=$|[:/])", r"\1", low)
+    for part in re.split(r"[^a-z0-9.]+|(?<=[a-z])\.|\.(?=[a-z])", low):
         env = _ENV_LOOKUP.get(part)
         if env and part not in ("live", "stage", "local"):  # too common as plain words
             return env
@@ -1058,6 +1062,9 @@ def _finish_scopes(scopes: set[str]) -> tuple[str, ...]:
     out = {SCOPE_SYNONYMS.get(s, s) for s in scopes if s}
     for s in list(out):
         out.update(SCOPE_IMPLIES.get(s, ()))
+        if "-" in s or "_" in s:
+            # a compound name says its area too: the statefulset "redis-cluster" is redis
+            out.update(_text_scopes(s))
     canon = [s for s in CANONICAL_SCOPES if s in out]
     return (*canon, *sorted(out - set(canon)))
 

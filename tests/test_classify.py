@@ -551,3 +551,77 @@ def test_shell_history_session_is_classified_by_its_commands() -> None:
     assert c.operation_type is OT.ROLLBACK
     assert c.environment == "prod"
     assert "payments-api" in c.scopes and "kubernetes" in c.scopes
+
+
+# ------------------------------------------------- styles seen in held-out corpora
+
+
+def test_version_named_run_with_a_repair_step_is_a_deployment() -> None:
+    ex = run(
+        ".claude/observations/2025-11-24/execution-162530-payments-api-2-17-0-after-repair.md",
+        "cloud-sql-proxy acme-pay-prod:europe-west1:payments-db --port 5433",
+        "flyway -url=jdbc:postgresql://127.0.0.1:5433/payments info",
+        "flyway -url=jdbc:postgresql://127.0.0.1:5433/payments repair",
+        "helm upgrade payments-api ./charts/payments-api -n payments --set image.tag=2.17.0 --wait",
+        "kubectl rollout status deployment/payments-api -n payments --timeout=5m",
+        context="payments-api 2.17.0 — flyway repair then redo the upgrade",
+        tags=("payments-api", "deploy", "flyway", "repair"),
+    )
+    c = classify(ex)
+    assert c.operation_type is OT.DEPLOYMENT, c.reasons
+    assert c.environment == "prod"  # the loopback address is a tunnel, not the environment
+
+
+def test_failure_named_after_its_tool_keeps_the_attempted_operation() -> None:
+    ex = run(
+        ".claude/observations/2025-11-24/failure-154012-payments-api-2-17-0-flyway-checksum.md",
+        "helm upgrade payments-api ./charts/payments-api -n payments --set image.tag=2.17.0 --wait",
+        "kubectl logs job/payments-api-flyway -n payments --tail=30",
+        mode=ObservationMode.FAILURE,
+        kind=EvidenceKind.OBSERVATION,
+        context="payments-api 2.17.0 upgrade failed in the Flyway pre-upgrade hook",
+        tags=("payments-api", "deploy", "flyway"),
+    )
+    assert classify(ex).operation_type is OT.DEPLOYMENT
+
+
+def test_outage_during_a_node_upgrade_is_an_incident() -> None:
+    ex = run(
+        ".claude/observations/2025-12-17/failure-031744-redis-clusterdown-node-upgrade.md",
+        "kubectl exec -n payments redis-cluster-0 -- redis-cli --cluster check redis-cluster-0:6379",
+        mode=ObservationMode.FAILURE,
+        kind=EvidenceKind.OBSERVATION,
+        context="Redis CLUSTERDOWN during GKE node auto-upgrade",
+        tags=("redis", "gke", "incident"),
+    )
+    c = classify(ex)
+    assert c.operation_type is OT.INCIDENT
+    assert "redis" in c.scopes and "call" not in c.scopes
+
+
+def test_error_journal_whose_fix_scales_is_still_an_incident() -> None:
+    j = Journal(
+        id="j",
+        source=SourceRef(".claude/journals/error/2025-12-04-cloudsql-connection-exhaustion.md"),
+        category="error",
+        title="Cloud SQL connection slots exhausted when HPA scaled payments-api to 40 pods",
+        error_messages=("FATAL: remaining connection slots are reserved",),
+        solution_commands=(
+            Command(
+                'kubectl patch hpa payments-api -n payments -p \'{"spec":{"maxReplicas":24}}\'',
+                SourceRef("j", 9),
+            ),
+            Command(
+                "kubectl scale deployment payments-api -n payments --replicas=24",
+                SourceRef("j", 10),
+            ),
+        ),
+        severity="high",
+    )
+    assert classify_journal(j).operation_type is OT.INCIDENT
+
+
+def test_exec_wrapped_commands_are_classified_as_themselves() -> None:
+    facts = command_facts("kubectl exec -it deploy/api -- psql -c 'select * from pg_stat_activity'")
+    assert [f.family for f in facts] == ["kubectl/oc", "psql/mysql"]
+    assert (OT.INCIDENT, 1.5) in facts[1].votes

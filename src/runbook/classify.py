@@ -58,14 +58,19 @@ TEXT_PATTERNS: tuple[tuple[OperationType, str, float], ...] = (
     (R, r"roll(?:ed|ing)?[ _-]?backs?|revert(?:s|ed|ing)?|undo|downgrad\w*|restore[ds]?", 1.0),
     (D, r"deploy\w*|releas(?:e|es|ed|ing)|rollouts?|ship(?:ped|ping)?|publish\w*|promot\w*", 1.0),
     (D, r"canary|blue[ _-]?green|go[ _-]?live", 1.0),
-    (MIG, r"migrat\w*|schema|alembic|flyway|liquibase|backfill\w*|cut[ _-]?over", 1.0),
-    (MIG, r"\d+(?:\.\d+)+\s*(?:to|->|→)\s*\d+(?:\.\d+)+|upgrad\w*", 0.75),
+    (MIG, r"migrat\w*|backfill\w*|cut[ _-]?over", 1.0),
+    # tool and object words: a failure named "flyway-checksum" is not itself a migration
+    (MIG, r"schema|alembic|flyway|liquibase|\d+(?:\.\d+)+\s*(?:to|->|→)\s*\d+(?:\.\d+)+", 0.75),
+    (MIG, r"upgrad\w*", 0.5),  # helm upgrade, node upgrade, Postgres upgrade
+    # a service version in a name ("payments-api 2.17.0") is most often a release
+    (D, r"v?\d{1,3}[._ -]\d{1,3}[._ -]\d{1,4}", 0.5),
     (SC, r"scal(?:e|es|ed|ing)\w*|autoscal\w*|replicas?|capacity|concurrency|throughput", 1.0),
     (SC, r"resiz\w*|shard\w*|provisioned|hpa|\d+x\s+traffic|traffic|load[ _-]?test\w*", 0.75),
     (INC, r"incidents?|outages?|post[ _-]?mortems?|sev[ _-]?[0-4]|p[0-2]|on[ _-]?call|paged", 1.0),
     (INC, r"time[ds]?[ _-]?outs?|timed[ _-]out|degrad\w*|latency|5xx|50[0234]s?|unavailable", 1.0),
     (INC, r"exhaust\w*|crash\w*|oom\w*|out[ _-]of[ _-]memory|leak\w*|throttl\w*|spikes?", 1.0),
     (INC, r"troubleshoot\w*|root[ _-]cause|rca|mitigat\w*|firefight\w*", 1.0),
+    (INC, r"(?:cluster)?down|unreachable|unhealthy|not[ _-]responding", 0.75),
     (INC, r"debug\w*|investigat\w*|diagnos\w*", 0.75),
     (
         INC,
@@ -361,6 +366,12 @@ FAMILIES: tuple[Family, ...] = (
         scopes=("kubernetes", "helm"),
         pattern=r"--set[= ]\S*(?:replica|autoscaling)",
     ),
+    _fam(
+        "helm upgrade|install",
+        (D, 2.0),
+        scopes=("kubernetes", "helm"),
+        pattern=r"--set[= ]\S*image\.(?:tag|digest|repository)",
+    ),
     _fam("helm upgrade|install", (D, 1.5), scopes=("kubernetes", "helm")),
     _fam("argocd app rollback", (R, 2.5), scopes=("kubernetes",)),
     _fam("argocd app sync", (D, 1.5), scopes=("kubernetes",)),
@@ -385,6 +396,22 @@ FAMILIES: tuple[Family, ...] = (
     _fam("netlify deploy", (D, 1.5), scopes=("frontend",)),
     _fam("firebase deploy", (D, 1.5)),
     _fam("gcloud run|app|functions deploy", (D, 2.0)),
+    _fam("gcloud container clusters resize", (SC, 2.0), scopes=("kubernetes", "gke")),
+    _fam(
+        "gcloud container clusters|node-pools update",
+        (SC, 1.5),
+        scopes=("kubernetes", "gke"),
+        pattern=r"--(?:enable-autoscaling|min-nodes|max-nodes|num-nodes)",
+    ),
+    _fam("gcloud container", (D, 0.0), scopes=("kubernetes", "gke")),
+    _fam(
+        "gcloud sql instances patch",
+        (SC, 1.5),
+        scopes=("database", "cloudsql"),
+        any_of=("--tier", "--cpu", "--memory"),
+    ),
+    _fam("gcloud sql", (D, 0.0), scopes=("database", "cloudsql")),
+    _fam("gcloud artifacts docker tags add", (D, 0.5)),
     _fam("heroku rollback|releases:rollback", (R, 2.5)),
     _fam("heroku ps:scale", (SC, 2.0)),
     _fam("git push", (D, 1.0), any_of=("heroku", "dokku")),
@@ -408,7 +435,8 @@ FAMILIES: tuple[Family, ...] = (
     _fam("alembic upgrade", (MIG, 2.0), scopes=("database", "alembic")),
     _fam("alembic downgrade", (R, 1.5), (MIG, 1.0), scopes=("database", "alembic")),
     _fam("alembic current|history|heads|check", (MIG, 0.5), scopes=("database", "alembic")),
-    _fam("flyway migrate|repair|baseline", (MIG, 2.0), scopes=("database", "flyway")),
+    _fam("flyway migrate|baseline", (MIG, 2.0), scopes=("database", "flyway")),
+    _fam("flyway repair", (MIG, 0.75), scopes=("database", "flyway")),
     _fam("flyway undo", (R, 1.5), (MIG, 1.0), scopes=("database", "flyway")),
     _fam("flyway info|validate", (MIG, 0.5), scopes=("database", "flyway")),
     _fam("migrate up|goto|force", (MIG, 2.0), scopes=("database",)),
@@ -498,6 +526,7 @@ class _Votes:
     text: dict[OperationType, float]
     commands: dict[OperationType, float]
     reasons: dict[OperationType, list[str]]
+    named: dict[OperationType, float]  # strong words in the declared type, slug or title
 
     def add(self, op: OperationType, weight: float, reason: str, *, command: bool = False) -> None:
         bucket = self.commands if command else self.text
@@ -522,7 +551,7 @@ class _CommandFacts:
 
 def classify(execution: Execution) -> Classification:
     """Operation type, scopes, environment and outcome of one run, with weighted reasons."""
-    votes = _Votes({}, {}, defaultdict(list))
+    votes = _Votes({}, {}, defaultdict(list), {})
     scopes: set[str] = set()
     env_votes: dict[str, float] = defaultdict(float)
     slug, dirs = _slug_and_dirs(execution.source.path)
@@ -531,6 +560,7 @@ def classify(execution: Execution) -> Classification:
         op = _op_from_text(execution.declared_type)
         if op is not None:
             votes.add(op, W_DECLARED, f"declared: {execution.declared_type}")
+            votes.named[op] = votes.named.get(op, 0.0) + W_DECLARED
     _text_votes(votes, "slug", slug, W_SLUG)
     _text_votes(votes, "title", execution.title, W_TITLE)
     _text_votes(votes, "tags", " ".join(execution.tags), W_TAGS)
@@ -556,15 +586,13 @@ def classify(execution: Execution) -> Classification:
     if previous:
         votes.add(R, 1.0, "command: previous version", command=True)
 
-    planned_named = any(votes.text.get(op, 0.0) >= ROLLBACK_OVER_DEPLOY for op in PLANNED)
-    is_failure_report = execution.mode is ObservationMode.FAILURE or (
-        execution.kind is EvidenceKind.JOURNAL and bool(execution.errors or execution.severity)
-    )
-    if is_failure_report and not planned_named:
-        label = (
-            "failure observation" if execution.mode is ObservationMode.FAILURE else "error journal"
-        )
-        votes.add(INC, FAILURE_BONUS, label)
+    planned_named = any(votes.named.get(op, 0.0) >= ROLLBACK_OVER_DEPLOY for op in PLANNED)
+    if execution.kind is EvidenceKind.JOURNAL and (execution.errors or execution.severity):
+        # An error journal records a problem and its fix: incident evidence, unless its name
+        # says it was a planned operation going wrong (a "rollback-..." journal).
+        votes.add(INC, W_DECLARED, "error journal")
+    elif execution.mode is ObservationMode.FAILURE and not planned_named:
+        votes.add(INC, FAILURE_BONUS, "failure observation")
 
     op_type, confidence, reasons = _decide(votes)
 
@@ -679,6 +707,8 @@ def _text_votes(votes: _Votes, field: str, text: str, weight: float) -> None:
             best[op] = (factor, m.group(0))
     for op, (factor, word) in best.items():
         votes.add(op, weight * factor, f"{field}: {word}")
+        if factor >= 1.0 and field in ("slug", "title"):
+            votes.named[op] = votes.named.get(op, 0.0) + weight
 
 
 def _op_from_text(text: str) -> OperationType | None:
@@ -728,18 +758,31 @@ def command_facts(text: str) -> list[_CommandFacts]:
 @lru_cache(maxsize=1 << 15)
 def _command_facts(text: str) -> tuple[_CommandFacts, ...]:
     # Runs repeat the same commands; normalizing each distinct text once is enough.
-    return tuple(f for part in split_compound(text) if (f := _simple_facts(part)) is not None)
+    out: list[_CommandFacts] = []
+    for part in split_compound(text):
+        out.extend(_simple_facts(part))
+    return tuple(out)
 
 
-def _simple_facts(text: str) -> _CommandFacts | None:
+# Programs whose arguments after "--" are a command of their own (kubectl exec pod -- psql ...).
+_EXEC_WRAPPERS = frozenset({"kubectl", "oc", "docker", "podman", "ssh", "gcloud"})
+
+
+def _simple_facts(text: str, depth: int = 0) -> list[_CommandFacts]:
     template = normalize(text)
     tokens = [t.text for t in template.tokens] or text.split()
     program = _base(template.program) if template.program else ""
     start = _program_index(tokens, program)
     env_votes = _env_from_assignments(tokens[:start])
     if not program:
-        return None
+        return []
     rest = tokens[start + 1 :]
+    nested: list[_CommandFacts] = []
+    if program in _EXEC_WRAPPERS and "--" in rest and depth < 2:
+        cut = rest.index("--")
+        if cut + 1 < len(rest):
+            nested = _simple_facts(" ".join(rest[cut + 1 :]), depth + 1)
+        rest = rest[:cut]
     # npx prisma migrate deploy / bundle exec rails db:migrate: the wrapped tool is the program.
     skip = _WRAPPERS.get(program, 0)
     if skip and len(rest) >= skip:
@@ -769,16 +812,25 @@ def _simple_facts(text: str) -> _CommandFacts | None:
             continue
         scopes.extend(fam.scopes)
         scopes.extend(_aws_service(program, words))
-        return _CommandFacts(fam.label, fam.votes, tuple(scopes), tuple(env_votes), previous)
+        return [
+            _CommandFacts(fam.label, fam.votes, tuple(scopes), tuple(env_votes), previous),
+            *nested,
+        ]
 
     scopes.extend(_aws_service(program, words))
     script_votes = _script_votes(program, words)
     if script_votes:
         label = f"script: {program} {' '.join(words[:1])}".strip()
-        return _CommandFacts(label, script_votes, tuple(scopes), tuple(env_votes), previous)
+        return [
+            _CommandFacts(label, script_votes, tuple(scopes), tuple(env_votes), previous),
+            *nested,
+        ]
     if scopes or env_votes:
-        return _CommandFacts(f"other: {program}", (), tuple(scopes), tuple(env_votes), False)
-    return None
+        return [
+            _CommandFacts(f"other: {program}", (), tuple(scopes), tuple(env_votes), False),
+            *nested,
+        ]
+    return nested
 
 
 def _base(program: str) -> str:
@@ -899,6 +951,8 @@ def _aws_service(program: str, words: list[str]) -> tuple[str, ...]:
 
 
 def _resource_names(program: str, rest: list[str], flags: dict[str, str]) -> Iterable[str]:
+    if program == "redis-cli":  # --cluster takes a subcommand (add-node, call), not a name
+        return
     for flag in sorted(RESOURCE_FLAGS & flags.keys()):
         name = _resource(flags[flag])
         if name:
@@ -967,7 +1021,9 @@ def _env_from_names(rest: list[str]) -> list[tuple[str, float]]:
             continue
         env = _env_in_name(tok.partition("=")[2] if tok.startswith("-") else tok)
         if env:
-            out.append((env, 0.5))
+            # a loopback address is usually a tunnel (cloud-sql-proxy, port-forward) to a
+            # real environment, so it says little about where the run happened
+            out.append((env, 0.2 if env == "local" else 0.5))
     return out
 
 

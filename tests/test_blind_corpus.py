@@ -307,3 +307,27 @@ def test_compound_scope_names_its_area() -> None:
     ex = _run("docs/capacity/2025-11-26-black-friday-scale-up.md")
     scopes = classify(ex).scopes
     assert "redis-cluster" in scopes and "redis" in scopes
+
+
+@pytest.mark.parametrize(
+    ("rel", "seconds"),
+    [
+        ("2025-11-03/execution-140211-payments-api-release-2-14-0.md", 210.0),  # Total about 3.5
+        ("2025-11-08/execution-101500-redis-cluster-scale-out-6-to-8.md", 660.0),  # in total
+        ("2025-11-13/execution-112005-payments-api-rollback-to-57.md", 90.0),  # Whole thing
+        ("2025-11-18/execution-081502-payments-api-2-16-0.md", 210.0),  # Gesamtdauer ca. 3,5
+        ("2025-12-16/execution-150903-payments-api-2-20-0.md", 240.0),  # 15:09 – 15:13
+    ],
+)
+def test_run_total_stated_in_prose(rel: str, seconds: float) -> None:
+    assert _run(f"{OBS}/{rel}").duration_s == seconds
+
+
+def test_prose_total_helpers() -> None:
+    from runbook.sources.common import prose_total, time_range_seconds
+
+    assert prose_total("Took about 2 minutes (10:35 → 10:37).") == 120.0
+    assert prose_total("Revision 61, all exit 0.") is None
+    assert time_range_seconds("OK - all exit 0. 2:02 PM -> 2:06 PM.") == 240.0
+    assert time_range_seconds("23:50 to 00:10") == 1200.0
+    assert time_range_seconds("at 14:30 - see PR 12") is None

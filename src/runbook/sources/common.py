@@ -501,6 +501,49 @@ def step_commands(
     return out
 
 
+# "Total about 3.5 minutes", "took 2m", "Whole thing about 1.5 min", "Gesamtdauer ca. 3,5 Minuten"
+_TOTAL_PROSE = re.compile(
+    r"\b(?:total(?:\s+(?:time|duration|runtime))?|took|elapsed|wall[- ]clock|hands-on|overall"
+    r"|whole thing|all in all|gesamtdauer|gesamtzeit|insgesamt)\b"
+    r"(?:[^\n.\d]|\bca\.|\bapprox\.){0,25}?"
+    r"(?P<d>~?\s*\d[\d.:]*\s*(?:[a-z]+)?(?:\s+\d[\d.]*\s*[a-z]+)?)",
+    re.IGNORECASE,
+)
+# "~20 minutes end to end", "3 min in total": the figure before the words
+_TOTAL_AFTER = re.compile(
+    r"(?P<d>~?\s*\d[\d.]*\s*[a-z]+)\s+(?:end[- ]to[- ]end|in total|overall|total)\b",
+    re.IGNORECASE,
+)
+_CLOCK_TEXT = r"\d{1,2}(?::|h(?=\d))\d{2}(?::\d{2})?(?:\s*[AaPp][Mm]\b)?"
+# "(08:15 bis 08:18)", "15:09 – 15:13", "2:02 PM -> 2:06 PM": a start and an end clock time
+_TIME_RANGE = re.compile(
+    rf"(?<![\d:])(?P<a>{_CLOCK_TEXT})\s*(?:–|—|-|→|->|to|bis|until)\s*(?P<b>{_CLOCK_TEXT})(?![\d:])"
+)
+_RANGE_DAY = date(2000, 1, 1)
+
+
+def prose_total(line: str) -> float | None:
+    """A run's total duration stated in a sentence (``Total about 3.5 minutes``), else None."""
+    text = re.sub(r"(?<=\d),(?=\d\s*[A-Za-z])", ".", line)  # "3,5 Minuten"
+    m = _TOTAL_PROSE.search(text) or _TOTAL_AFTER.search(text)
+    return parse_duration(m.group("d")) if m else None
+
+
+def time_range_seconds(line: str) -> float | None:
+    """Seconds between the clock times of a range (``15:09 – 15:13``), else None."""
+    m = _TIME_RANGE.search(line)
+    if m is None:
+        return None
+    a = parse_timestamp(m.group("a").replace("h", ":"), _RANGE_DAY)
+    b = parse_timestamp(m.group("b").replace("h", ":"), _RANGE_DAY)
+    if a is None or b is None:
+        return None
+    gap = (b - a).total_seconds()
+    if gap < 0:
+        gap += 86400  # past midnight
+    return gap if 0 < gap <= 12 * 3600 else None
+
+
 def looks_like_command(text: str) -> bool:
     """True for a program followed by arguments (``kubectl get pods``), not a word or a phrase."""
     words = text.split()

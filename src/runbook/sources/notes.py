@@ -46,6 +46,7 @@ from runbook.sources.common import (
     operation_from_words,
     outcome_from_commands,
     outcome_word,
+    prose_total,
     roll_days,
     step_commands,
     table_rows,
@@ -75,20 +76,10 @@ _PROMPT_START = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+\S*\s?[$#%]|\$|PS[^>]{0,80}>)
 _ERROR_PROSE = re.compile(
     r"^\s*+(?:>\s*)?(?:[-*+]\s+)?(?:\*\*|__)?(?:Error|ERROR|Fatal|FATAL|Failure|FAILED)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.+)$"
 )
-_TOTAL_PROSE = re.compile(
-    r"\b(?:total(?:\s+(?:time|duration|runtime))?|took|elapsed|wall[- ]clock|hands-on|overall)\b"
-    r"[^\n.\d]{0,25}?(?P<d>~?\s*\d[\d.:]*\s*(?:[a-z]+)?(?:\s+\d[\d.]*\s*[a-z]+)?)",
-    re.IGNORECASE,
-)
 _LABEL_SPLIT = re.compile(r"(?<!\s)\s+[·•|]\s+")
 _OUTCOME_LABELS = ("result", "outcome", "status", "conclusion", "final status")
 _OUTCOME_HEADINGS = frozenset(
     norm_heading(h) for h in ("outcome", "result", "results", "ergebnis", "conclusion")
-)
-# "~20 minutes end to end", "3 min in total": the figure before the words
-_TOTAL_AFTER = re.compile(
-    r"(?P<d>~?\s*\d[\d.]*\s*[a-z]+)\s+(?:end[- ]to[- ]end|in total|overall|total)\b",
-    re.IGNORECASE,
 )
 _ENV_LABELS = ("environment", "env", "stage", "target", "target environment")
 _DATE_LABELS = ("date", "when", "day", "started", "start", "started at")
@@ -333,13 +324,8 @@ def _session(
             message = re.sub(r"[*_]{2}", "", line.strip().lstrip(">-*+ ")).strip()
             errors.append(ErrorEvent(message[:1000], SourceRef(rel, i + 1)))
         # a step's own "took 1m 20s" is not the session's total
-        if (
-            total is None
-            and (i + 1) not in step_lines
-            and not _timeline_led(line)
-            and (t := (_TOTAL_PROSE.search(line) or _TOTAL_AFTER.search(line)))
-        ):
-            total = parse_duration(t.group("d"))
+        if total is None and (i + 1) not in step_lines and not _timeline_led(line):
+            total = prose_total(line)
     label_start: datetime | None = None
     label_end: datetime | None = None
     for i, name, value in _labels(doc, span.start, span.end):

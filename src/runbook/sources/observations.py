@@ -46,10 +46,12 @@ from runbook.sources.common import (
     outcome_from_commands,
     outcome_word,
     paren_duration,
+    prose_total,
     roll_days,
     step_commands,
     table_rows,
     tables,
+    time_range_seconds,
     unique,
 )
 from runbook.sources.markdown import (
@@ -535,6 +537,9 @@ class _Reader:
                 list_cmds.extend(table_rows(table, self.rel, self.day)[1])
         if total is None:
             total = self._total_anywhere()
+        if total is None:
+            # "Total about 3.5 minutes", "~11 minutes in total", "(08:15 bis 08:18)"
+            total = self._prose_total({c.source.line for c in step_cmds}, advice_ranges)
         # every other shell fence not yet used
         leftover = []  # code blocks that hold no command: output or error text
         for fence in doc.fences:
@@ -959,6 +964,23 @@ class _Reader:
                 if seconds is not None:
                     return seconds
                 self.warn(i, f"unreadable duration {lab[1][:40]!r}")
+        return None
+
+    def _prose_total(self, step_lines: set[int], skip: list[tuple[int, int]]) -> float | None:
+        """A total stated in a sentence, else a start-end clock range; step lines are not totals."""
+        lines = [
+            line
+            for i, line in self.doc.prose(self.doc.body_start, len(self.doc.lines))
+            if (i + 1) not in step_lines
+            and not any(a <= i < b for a, b in skip)
+            and not ((found := find_timestamp(line)) is not None and found[0].has_time)
+        ]
+        for line in lines:
+            if (seconds := prose_total(line)) is not None:
+                return seconds
+        for line in lines:
+            if (seconds := time_range_seconds(line)) is not None:
+                return seconds
         return None
 
     def _timed(

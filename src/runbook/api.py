@@ -18,6 +18,7 @@ from runbook.errors import InputError, NoEvidenceError, RefusalError, UsageError
 from runbook.model import (
     AlarmDef,
     AlertRunbook,
+    Candidate,
     Classification,
     Count,
     Duplicate,
@@ -31,6 +32,7 @@ from runbook.model import (
     ParsedFile,
     Procedure,
     Runbook,
+    Skipped,
     SourcesReport,
     SourcesTotals,
     ValidationReport,
@@ -248,8 +250,33 @@ def generate(
     root_link: str | None = None,
 ) -> GenerateResult:
     """Mine the evidence under ``root`` into a runbook for ``op_type`` / ``scope`` (md + JSON)."""
+    from runbook.discover import discover
+
+    op = parse_operation_type(op_type)
+    scope_text = (scope or "").strip()
+    if not root.is_dir():
+        from runbook.classify import is_development_task
+
+        if scope_text and is_development_task(scope_text):
+            raise _dev_task(scope_text)
+        raise UsageError(f"{root}: not a directory")
+    config = config or load_config(root)
+    # An unchanged corpus and request give the same bytes: one stat walk and one lookup. A
+    # refused request is never stored, so a hit needs none of the checks or stages below.
+    found = list(discover(root, config))
+    key = None
+    if config.cache:
+        request = (op.value, scope_text, today.isoformat(), str(allow_single_run))
+        key = _result_key(root, config, found, (*request, f"{links_from}", f"{root_link}"))
+        hit = _cached_result(root, key) if key is not None else None
+        if hit is not None:
+            return hit
+    from runbook.classify import is_development_task
+
+    if scope_text and is_development_task(scope_text):
+        raise _dev_task(scope_text)
     from runbook.assemble import RunSet, assemble
-    from runbook.classify import classify, is_development_task, select
+    from runbook.classify import classify, select
     from runbook.dedup import deduplicate
     from runbook.failures import cluster
     from runbook.index import load_corpus
@@ -257,14 +284,7 @@ def generate(
     from runbook.render.json import render_json
     from runbook.render.markdown import render_markdown
 
-    op = parse_operation_type(op_type)
-    scope_text = (scope or "").strip()
-    if scope_text and is_development_task(scope_text):
-        raise _dev_task(scope_text)
-    if not root.is_dir():
-        raise UsageError(f"{root}: not a directory")
-    config = config or load_config(root)
-    corpus = load_corpus(root, config, progress=progress)
+    corpus = load_corpus(root, config, progress=progress, found=found)
     # one run recorded in several formats (CI log + shell history) is mined once
     executions, _ = deduplicate(corpus.executions)
     classes = {e.id: classify(e) for e in executions}
@@ -413,7 +433,7 @@ def generate(
         rollback_runs=len(rollback_runs),
         steps=len(runbook.steps),
     )
-    return GenerateResult(
+    result = GenerateResult(
         runbook=runbook,
         markdown=render_markdown(
             runbook, links_from=links_from or config.out_dir, root_link=root_link
@@ -423,6 +443,41 @@ def generate(
         counts=counts,
         skipped=len(corpus.skipped),
     )
+    if key is not None:
+        from runbook.codec import to_json
+        from runbook.result_cache import store_result
+
+        store_result(root, key, to_json(result, omit_defaults=True))
+    return result
+
+
+def _result_key(
+    root: Path, config: Config, found: Sequence[Candidate | Skipped], request: Sequence[str]
+) -> str | None:
+    """The result-cache key of a generate request (None: the output cannot be keyed)."""
+    from runbook.result_cache import corpus_digest, git_head, result_key
+
+    head = ""
+    if config.git and (root / ".git").exists():
+        # git history is read from `git log`, which only HEAD decides
+        head = git_head(root) or ""
+        if not head:
+            return None
+    return result_key(*request, repr(config), corpus_digest(found), f"git={head}")
+
+
+def _cached_result(root: Path, key: str) -> GenerateResult | None:
+    """The stored result for ``key`` (None on a miss or an entry that no longer decodes)."""
+    from runbook.codec import CodecError, from_json
+    from runbook.result_cache import load_result
+
+    data = load_result(root, key)
+    if data is None:
+        return None
+    try:
+        return from_json(GenerateResult, data)
+    except (CodecError, RecursionError):
+        return None
 
 
 def _kind_label(kind: EvidenceKind, n: int) -> str:

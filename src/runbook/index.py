@@ -114,16 +114,20 @@ def load_corpus(
     *,
     progress: Progress | None = None,
     reader: Reader | None = None,
+    found: Iterable[Candidate | Skipped] | None = None,
 ) -> Corpus:
-    """Discover and parse every evidence file under ``root``, reusing the cache when valid."""
+    """Discover and parse every evidence file under ``root``, reusing the cache when valid.
+
+    ``found``: what ``discover`` yielded, when the caller already walked the root.
+    """
     read = reader or _default_reader
     candidates: list[Candidate] = []
     skipped: list[Skipped] = []
-    for found in discover(root, config):
-        if isinstance(found, Skipped):
-            skipped.append(found)
+    for item in discover(root, config) if found is None else found:
+        if isinstance(item, Skipped):
+            skipped.append(item)
         else:
-            candidates.append(found)
+            candidates.append(item)
     candidates.sort(key=lambda c: c.rel)
 
     diagnostics: list[Diagnostic] = []

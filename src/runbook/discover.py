@@ -106,8 +106,9 @@ def _ops_named(name: str) -> bool:
 
 def kind_of(rel: str) -> EvidenceKind | None:
     """The evidence kind of a root-relative POSIX path, or None when it is not evidence."""
-    p = PurePosixPath(rel)
-    parts = p.parts
+    parts: tuple[str, ...] | list[str] = rel.split("/")
+    if "" in parts or "." in parts:  # only odd spellings ("./a", "a//b", "/a") pay for pathlib
+        parts = PurePosixPath(rel).parts
     if not parts:
         return None
     name = parts[-1]

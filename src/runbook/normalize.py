@@ -857,7 +857,9 @@ def normalize(command: str) -> CommandTemplate:
     return _normalize(command)
 
 
-@functools.lru_cache(maxsize=8192)
+# Sized for ~10k runs: dedup, classify, mine and failures each sweep every command in turn,
+# and a sweep longer than the cache evicts everything before the next stage can reuse it.
+@functools.lru_cache(maxsize=1 << 16)
 def _normalize(command: str) -> CommandTemplate:
     joined = _CONTINUATION.sub(" ", command.replace("\x00", ""))
     joined = _PROMPT.sub("", joined, count=1)

@@ -331,3 +331,23 @@ def test_prose_total_helpers() -> None:
     assert time_range_seconds("OK - all exit 0. 2:02 PM -> 2:06 PM.") == 240.0
     assert time_range_seconds("23:50 to 00:10") == 1200.0
     assert time_range_seconds("at 14:30 - see PR 12") is None
+
+
+def test_follow_up_line_reports_the_exit_code_of_the_step_before() -> None:
+    ex = _run(f"{OBS}/2025-11-24/failure-154012-payments-api-2-17-0-flyway-checksum.md")
+    upgrade = _cmd(ex, "helm upgrade")
+    # "- 3:43 PM — helm returns exit code 1 (after roughly 1m40s):"
+    assert (upgrade.exit_code, upgrade.duration_s) == (1, 100.0)
+    messages = [e.message for e in ex.errors]
+    assert any(m.startswith("Error: UPGRADE FAILED: pre-upgrade hooks failed") for m in messages)
+    assert not any(m.startswith("helm returns exit code") for m in messages)  # a status, not text
+
+
+def test_backgrounded_command_gets_no_gap_duration() -> None:
+    ex = _run(f"{OBS}/2025-11-24/execution-162530-payments-api-2-17-0-after-repair.md")
+    assert _cmd(ex, "cloud-sql-proxy").duration_s is None  # "… --port 5433 &"
+
+
+def test_result_written_as_an_indented_block() -> None:
+    ex = _run(f"{OBS}/2025-12-02/execution-140240-payments-api-2-18-0.md")
+    assert ex.outcome is Outcome.SUCCESS  # "## Outcome" then a tab-indented "OK - all exit 0"

@@ -428,6 +428,20 @@ def _step_lead(pre: str, stamp: tuple[Any, str] | None) -> bool:
     return bool(_LEAD_END.search(lead))
 
 
+def _reports_on(line: str, cmd: Command) -> bool:
+    """True for a list item or time-led line giving the exit code of ``cmd`` by its program."""
+    if cmd.exit_code is not None or exit_code_in(line) is None:
+        return False
+    found = find_timestamp(line)
+    if _LIST_ITEM.match(line) is None and (found is None or not found[0].has_time):
+        return False
+    program = program_of(cmd.text).rsplit("/", 1)[-1].lower()
+    return (
+        bool(program)
+        and re.search(rf"(?<![\w-]){re.escape(program)}(?![\w-])", line.lower()) is not None
+    )
+
+
 def step_commands(
     doc: Document,
     rel: str,
@@ -452,8 +466,22 @@ def step_commands(
     out: list[Command] = []
     steps: list[tuple[int, Command]] = []
     for i, line in doc.prose(start, end):
-        if any(a <= i < b for a, b in skip) or "`" not in line or line.lstrip().startswith("|"):
+        if any(a <= i < b for a, b in skip) or line.lstrip().startswith("|"):
             continue  # table rows are read as tables
+        if "`" not in line:
+            # "- 3:43 PM — helm returns exit code 1 (after roughly 1m40s)": the outcome of the
+            # step before, named by its program
+            if steps and _reports_on(line, steps[-1][1]):
+                prev = steps[-1][1]
+                steps[-1] = (
+                    steps[-1][0],
+                    replace(
+                        prev,
+                        exit_code=exit_code_in(line),
+                        duration_s=prev.duration_s or remark_duration(line),
+                    ),
+                )
+            continue
         m = _LIST_ITEM.match(line)
         text = m.group("text") if m else line.strip()
         found = find_timestamp(text if m else line)
@@ -861,6 +889,8 @@ def fill_durations(commands: Sequence[Command], finished_at: datetime | None) ->
     for i, cmd in enumerate(out):
         if cmd.duration_s is not None or cmd.started_at is None:
             continue
+        if re.search(r"(?<![&|])&\s*$", cmd.text):
+            continue  # backgrounded ("cloud-sql-proxy … &"): the gap is not its duration
         nxt = out[i + 1].started_at if i + 1 < len(out) else finished_at
         if nxt is None:
             continue

@@ -490,6 +490,10 @@ class _Reader:
                     context = _first_lines(doc, sec.start, sec.end, 5)
             elif role == "result":
                 first = _first_lines(doc, sec.start, sec.end)
+                blocks = doc.fences_in(sec.start, sec.end)
+                if not first and blocks and not blocks[0].info:
+                    # a tab-indented line is a code block to markdown, but still the result
+                    first = " ".join(blocks[0].body.split("\n")[:3]).strip()[:300]
                 result_outcome = (
                     outcome_word(_first_sentence(first), rollback_ok=self.rollback)
                     if first
@@ -919,7 +923,8 @@ class _Reader:
         rolled = roll_days(stamps)
         errors = []
         for (i, rest), at in zip(texts, rolled, strict=True):
-            if rest and is_error_line(rest):
+            # "helm returns exit code 1" reports a status; the error text is elsewhere
+            if rest and is_error_line(_EXIT_PHRASE.sub("", rest)):
                 errors.append(ErrorEvent(rest.strip("`* ")[:1000], self.ref(i), at=at))
         entries = [(at, rest, i + 1) for (i, rest), at in zip(texts, rolled, strict=True)]
         return entries, errors
@@ -1040,6 +1045,9 @@ class _Reader:
 # ---------------------------------------------------------------- list items
 
 
+_EXIT_PHRASE = re.compile(
+    r"\b(?:exit(?:ed)?|return(?:ed|s)?)(?: with)?(?: code| status)? [1-9]\d*\b", re.I
+)
 _CLOCK_VALUE = re.compile(r"^(\d{1,2}):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?\s*(?:Z|UTC|[AaPp][Mm])?$")
 
 

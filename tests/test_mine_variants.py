@@ -111,10 +111,10 @@ def test_two_rare_spellings_merge_into_the_shorter() -> None:
     p = mine(runs, OperationType.INCIDENT)
     curl = [c for c in _all(p) if c.text.startswith("curl")]
     assert len(curl) == 1 and curl[0].support == 2
-    # the glob character the recording quoted stays quoted
+    # every word keeps the quotes it was recorded with (the glob character above all)
     assert curl[0].text == (
-        "curl -sS -o /dev/null -w %{http_code} 'https://api.example.com/r?limit=20'\n"
-        '# 1/2 runs add: -H "X-Team: ops"'
+        "curl -sS -o /dev/null -w '%{http_code}' 'https://api.example.com/r?limit=20'\n"
+        "# 1/2 runs add: -H 'X-Team: ops'"
     )
 
 

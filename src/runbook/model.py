@@ -382,6 +382,9 @@ class Token:
     # The token as it appears in CommandTemplate.key (canonical quoting, {placeholders});
     # " ".join(t.template for t in tokens) == key. "" when built by hand.
     template: str = ""
+    # The word as written in the (redacted) command, quotes and escapes kept, so display text
+    # runs exactly as recorded ('/*' stays quoted). "" when unknown (built by hand).
+    spelling: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,10 @@ pipeline or chain, program and subcommand describe the first meaningful command 
 Each ``Token`` keeps its original (redacted, unquoted) ``text``, the first placeholder name as
 ``slot`` (None for literals) and its ``template`` as it appears in the key (canonical quoting,
 ``{placeholders}``): ``" ".join(t.template for t in tokens) == key``; ``slot_values`` reads the
-value behind each placeholder back out of a token.
+value behind each placeholder back out of a token. Keys use canonical quoting so ``"a b"`` and
+``'a b'`` group together, but each token also keeps its ``spelling`` as written: ``shell_word``
+rebuilds display text from it, so a command shown in a runbook runs exactly as recorded
+(``--paths '/*'`` stays quoted; a glob that lost its quotes in one recording is quoted again).
 
 ``error_signature`` applies the same masks to an error message, plus durations, line numbers,
 hex, request ids and any standalone number (but not status/exit/error codes), after stripping
@@ -55,11 +58,15 @@ __all__ = [
     "MASKS",
     "MaskRule",
     "error_signature",
+    "flag_takes_value",
     "normalize",
     "program_name",
+    "quote_contexts",
     "quote_word",
+    "shell_word",
     "slot_values",
     "split_env",
+    "unquoted_globs",
 ]
 
 
@@ -196,6 +203,9 @@ _IMAGE_REF = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>[a-z0-9]+:[0-9a-fA-F]{32,}))?"
 )
 _RUN_WORDS = frozenset({"run", "runs"})
+# Characters that make a value an expression rather than one value: brackets, braces,
+# parentheses, quotes, white space (JMESPath filters, jq programs, JSON documents).
+_EXPRESSION = re.compile(r"[\[\]{}()'\"\s]")
 _NO_DIGIT_HINTS = ("arn:", "/var/folders/", "/tmp/")
 _DIGIT = re.compile(r"\d")
 _SPACE = re.compile(r"\s")
@@ -228,6 +238,7 @@ class _Unbalanced(Exception):
 class _Word:
     text: str
     op: bool = False
+    spelling: str = ""  # the word as written (quotes and escapes kept); "" when unknown
 
 
 def _balanced(text: str, i: int) -> int:
@@ -267,12 +278,13 @@ def _lex(text: str) -> list[_Word]:
     want_delim: bool | None = None  # set after << / <<-: the next word is the delimiter
     i = 0
     n = len(text)
+    start = 0  # where the current word's spelling begins
 
-    def flush() -> None:
+    def flush(end: int) -> None:
         nonlocal in_word, want_delim
         if in_word:
             word = "".join(buf)
-            words.append(_Word(word))
+            words.append(_Word(word, spelling=text[start:end]))
             if want_delim is not None:
                 heredocs.append((word, want_delim))
                 want_delim = None
@@ -281,11 +293,13 @@ def _lex(text: str) -> list[_Word]:
 
     while i < n:
         c = text[i]
+        if not in_word:
+            start = i
         if c in " \t\r\f\v":
-            flush()
+            flush(i)
             i += 1
         elif c == "\n":
-            flush()
+            flush(i)
             i += 1
             while heredocs:
                 delim, strip = heredocs.pop(0)
@@ -342,6 +356,7 @@ def _lex(text: str) -> list[_Word]:
             i = end + 1
         elif c in _OP_START:
             op = next(o for o in _OPERATORS if text.startswith(o, i))
+            op_at = i
             i += len(op)
             fd = "".join(buf) if in_word else ""
             if op[0] in "<>" and fd.isdigit():
@@ -349,7 +364,7 @@ def _lex(text: str) -> list[_Word]:
                 in_word = False
                 op = fd + op
             else:
-                flush()
+                flush(op_at)
             if op.endswith(("<&", ">&")):
                 # 2>&1, >&-: the descriptor belongs to the operator
                 m = re.match(r"\d+-?|-", text[i:])
@@ -365,7 +380,7 @@ def _lex(text: str) -> list[_Word]:
             buf.append(chunk)
             in_word = True
             i += len(chunk)
-    flush()
+    flush(n)
     return words
 
 
@@ -373,7 +388,7 @@ def _split_tolerant(text: str) -> list[_Word]:
     """Fallback for unbalanced quotes: whitespace words, quote characters kept as text."""
     words = []
     for piece in text.split():
-        words.append(_Word(piece, op=piece in _OPERATORS))
+        words.append(_Word(piece, op=piece in _OPERATORS, spelling=piece))
     return words
 
 
@@ -405,6 +420,231 @@ def quote_word(text: str) -> str:
     if "'" not in text:
         return f"'{text}'"
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --------------------------------------------------------------------------- display
+#
+# Display text must run exactly as recorded: ``--paths '/*'`` shown as ``--paths /*`` would
+# glob to every top-level directory. Each word is re-emitted from its spelling, character by
+# character in the quoting it had: b bare, e backslash-escaped, s single-quoted, d double-quoted,
+# x escaped inside double quotes, c command/parameter substitution ($(...), ${...}, `...`).
+
+_GLOB_CHARS = frozenset("*?[")
+# A bare glob an operator meant: a positional file pattern (rm -rf dist/*, ls logs/*.gz).
+_FILE_GLOB = re.compile(r"[\w./~@%+,:*?{}-]+")
+_ASSIGN_PREFIX = re.compile(r"(?:--?[A-Za-z][\w.-]*|[A-Za-z_][\w.-]*)=")
+_SAFE_BARE = re.compile(r"[\w@%+=:,./-]*")
+
+
+def quote_contexts(spelling: str) -> tuple[str, str] | None:
+    """A spelled shell word's text and each character's quoting context (None: unbalanced)."""
+    text: list[str] = []
+    ctx: list[str] = []
+    i = 0
+    n = len(spelling)
+    while i < n:
+        c = spelling[i]
+        if c == "\\":
+            if i + 1 < n and spelling[i + 1] != "\n":
+                text.append(spelling[i + 1])
+                ctx.append("e")
+            i += 2
+        elif c == "'":
+            end = spelling.find("'", i + 1)
+            if end < 0:
+                return None
+            text.append(spelling[i + 1 : end])
+            ctx.append("s" * (end - i - 1))
+            i = end + 1
+        elif c == '"':
+            j = i + 1
+            while j < n and spelling[j] != '"':
+                if spelling[j] == "\\" and j + 1 < n and spelling[j + 1] in '"\\$`\n':
+                    if spelling[j + 1] != "\n":
+                        text.append(spelling[j + 1])
+                        ctx.append("x")
+                    j += 2
+                    continue
+                text.append(spelling[j])
+                ctx.append("d")
+                j += 1
+            if j >= n:
+                return None
+            i = j + 1
+        elif c == "$" and i + 1 < n and spelling[i + 1] in "({":
+            end = _balanced(spelling, i + 1)
+            text.append(spelling[i:end])
+            ctx.append("c" * (end - i))
+            i = end
+        elif c == "`":
+            end = spelling.find("`", i + 1)
+            if end < 0:
+                return None
+            text.append(spelling[i : end + 1])
+            ctx.append("c" * (end + 1 - i))
+            i = end + 1
+        else:
+            text.append(c)
+            ctx.append("b")
+            i += 1
+    return "".join(text), "".join(ctx)
+
+
+def _emit(text: str, ctx: str) -> str:
+    """Spell ``text`` back with the quoting ``ctx`` gives each character."""
+    if not text:
+        return "''"
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        kind = ctx[i]
+        j = i + 1
+        if kind in "dx":
+            while j < len(text) and ctx[j] in "dx":
+                j += 1
+            body = "".join("\\" + text[k] if ctx[k] == "x" else text[k] for k in range(i, j))
+            out.append('"' + body + '"')
+        else:
+            while j < len(text) and ctx[j] == kind:
+                j += 1
+            chunk = text[i:j]
+            if kind == "s":
+                out.append("'" + chunk.replace("'", "'\"'\"'") + "'")
+            elif kind == "e":
+                out.append("".join("\\" + ch for ch in chunk))
+            else:
+                out.append(chunk)
+        i = j
+    return "".join(out)
+
+
+def _hazards(text: str, ctx: str, placeholder: list[bool]) -> list[int]:
+    """Positions of bare characters the shell would expand: globs, brace expansions."""
+    found = [
+        i for i, ch in enumerate(text) if ch in _GLOB_CHARS and ctx[i] == "b" and not placeholder[i]
+    ]
+    i = 0
+    while i < len(text):
+        if text[i] == "{" and ctx[i] == "b" and not placeholder[i]:
+            end = text.find("}", i + 1)
+            inner = text[i + 1 : end] if end > 0 else ""
+            if (
+                end > 0
+                and all(c == "b" for c in ctx[i : end + 1])
+                and ("," in inner or ".." in inner)
+            ):
+                found.append(i)
+                i = end
+        i += 1
+    return sorted(found)
+
+
+def _protect(text: str, ctx: str, hazards: list[int]) -> str:
+    """Quote the bare runs holding ``hazards`` (double quotes when they expand ``$``)."""
+    chars = list(ctx)
+    for run_start, run_end in _bare_runs(ctx):
+        if not any(run_start <= h < run_end for h in hazards):
+            continue
+        start = run_start
+        if run_start == 0:
+            # --paths=/*, KEY=x*, ~/dir/*: the flag, the name and the tilde stay bare
+            prefix = _ASSIGN_PREFIX.match(text, 0, run_end)
+            if prefix is not None and all(h >= prefix.end() for h in hazards):
+                start = prefix.end()
+            elif text.startswith("~"):
+                slash = text.find("/", 0, run_end)
+                if slash > 0 and all(h > slash for h in hazards):
+                    start = slash + 1  # the slash ending the tilde prefix must stay bare
+        kind = "d" if "$" in text[start:run_end] else "s"
+        chars[start:run_end] = kind * (run_end - start)
+    return "".join(chars)
+
+
+def _bare_runs(ctx: str) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(ctx):
+        if ctx[i] != "b":
+            i += 1
+            continue
+        j = i
+        while j < len(ctx) and ctx[j] == "b":
+            j += 1
+        runs.append((i, j))
+        i = j
+    return runs
+
+
+def flag_takes_value(word: str) -> bool:
+    """Whether the word after ``word`` is its value (``--paths X``, ``-name X``; not ``-rf``)."""
+    return _flag_hint(_Word(word)) is not None
+
+
+def shell_word(
+    text: str,
+    spelling: str = "",
+    *,
+    slots: tuple[tuple[int, int, str], ...] = (),
+    after_flag: bool = False,
+) -> str:
+    """One word for display: quoted as ``spelling`` was, hazards quoted, ``slots`` replaced.
+
+    ``text`` is the word as the shell received it; each ``(start, end, placeholder)`` of
+    ``slots`` replaces ``text[start:end]`` inside the same quotes the value had (``'{x}'``).
+    Bare glob or brace characters are quoted, unless the word is a positional file pattern
+    (``rm -rf dist/*``, not after a flag that takes a value): the shell expanding them is
+    what was recorded then. Without a spelling the word gets ``shlex.quote`` quoting.
+    """
+    parsed = quote_contexts(spelling) if spelling else None
+    if parsed is None or parsed[0] != text:
+        if spelling and not slots and parsed is None:
+            return spelling  # unbalanced quotes: show it exactly as recorded
+        ctx = "b" * len(text)
+    else:
+        ctx = parsed[1]
+    pieces: list[str] = []
+    kinds: list[str] = []
+    placeholder: list[bool] = []
+    pos = 0
+    for start, end, name in sorted(slots):
+        if start < pos or end > len(text):
+            continue
+        pieces.append(text[pos:start])
+        kinds.append(ctx[pos:start])
+        around = ctx[start] if start < end else (ctx[start - 1] if start else "b")
+        kind = {"e": "b", "x": "d", "c": "b"}.get(around, around)
+        pieces.append(name)
+        kinds.append(kind * len(name))
+        placeholder.extend([False] * (start - pos) + [True] * len(name))
+        pos = end
+    pieces.append(text[pos:])
+    kinds.append(ctx[pos:])
+    placeholder.extend([False] * (len(text) - pos))
+    out_text, out_ctx = "".join(pieces), "".join(kinds)
+    if parsed is None or parsed[0] != text:
+        plain = "".join(ch for ch, ph in zip(out_text, placeholder, strict=True) if not ph)
+        if not out_text or not _SAFE_BARE.fullmatch(plain):
+            out_ctx = "s" * len(out_text)
+        return _emit(out_text, out_ctx)
+    hazards = _hazards(out_text, out_ctx, placeholder)
+    if hazards and (
+        after_flag
+        or "=" in out_text
+        or "://" in out_text
+        or any(out_text[h] == "[" for h in hazards)
+        or not _FILE_GLOB.fullmatch(out_text)
+    ):
+        out_ctx = _protect(out_text, out_ctx, hazards)
+    return _emit(out_text, out_ctx)
+
+
+def unquoted_globs(word: str) -> int:
+    """How many glob characters of a displayed word the shell would expand."""
+    parsed = quote_contexts(word)
+    if parsed is None:
+        return 0
+    text, ctx = parsed
+    return sum(1 for ch, kind in zip(text, ctx, strict=True) if kind == "b" and ch in _GLOB_CHARS)
 
 
 # --------------------------------------------------------------------------- masking
@@ -521,11 +761,14 @@ def _template_value(value: str, name: str | None) -> tuple[str, list[str]]:
             templ, slots = image
     if not slots:
         return value, []
-    if name is not None:
+    # An expression (JMESPath, jq, JSON) keeps its structure: only the varying value inside
+    # becomes a placeholder, so the quotes around it stay where the operator put them.
+    expression = _EXPRESSION.search(value) is not None
+    if name is not None and not expression:
         return "{" + name + "}", [name]
     if len(slots) == 1 and templ == "{" + slots[0] + "}":
         return templ, slots
-    if _looks_path(value) and any(s in ("date", "timestamp") for s in slots):
+    if not expression and _looks_path(value) and any(s in ("date", "timestamp") for s in slots):
         return "{path}", ["path"]
     return templ, slots
 
@@ -877,23 +1120,31 @@ def _normalize(command: str) -> CommandTemplate:
     recent: list[str] = []
     for w in words:
         if w.op:
-            tokens.append(Token(text=w.text, slot=None, template=w.text))
+            tokens.append(Token(text=w.text, slot=None, template=w.text, spelling=w.text))
             prev = w
             recent.clear()
             continue
         text = w.text
+        spelling = w.spelling
         # Quotes and escapes can glue pieces of a secret back together: a word that is not
         # verbatim in the (already redacted) raw text is redacted again on its own.
         if text not in raw:
             text, extra = redact(text)
             count += extra
+            if extra:
+                spelling = ""  # the spelling still holds the glued pieces
         templ, slots = _template_word(text, _flag_hint(prev))
         if slots == ["number"] and templ == "{number}" and _RUN_WORDS & set(recent[-2:]):
             templ, slots = "{run-id}", ["run-id"]
         if slots:
             masked.add(text)
         tokens.append(
-            Token(text=text, slot=slots[0] if slots else None, template=quote_word(templ))
+            Token(
+                text=text,
+                slot=slots[0] if slots else None,
+                template=quote_word(templ),
+                spelling=spelling,
+            )
         )
         recent.append(text)
         prev = _Word(text)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import heapq
 import re
-import shlex
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from runbook.model import (
     Stat,
     Token,
 )
+from runbook.normalize import flag_takes_value, shell_word, unquoted_globs
 
 __all__ = ["is_guide", "mine", "render_commands", "shape_of"]
 
@@ -182,7 +182,7 @@ def mine(
     order = align.consensus_order(ordered_seqs, names)
     order = _place_optional(order, ordered_seqs, {i for i, u in kept.items() if len(u.runs) < need})
 
-    texts, unit_params = _parameterize([kept[i] for i in order])
+    texts, unit_params = _parameterize([kept[i] for i in order], normalize)
     mined: list[MinedCommand] = []
     for item in order:
         unit = kept[item]
@@ -482,7 +482,13 @@ def _flags_added(short: CommandTemplate, long: CommandTemplate) -> str | None:
     if where is None:
         return None
     start, count = where
-    extra = [params.token_template(tok) for tok in long.tokens[start : start + count]]
+    extra: list[str] = []
+    for pos in range(start, start + count):
+        tok = long.tokens[pos]
+        after_flag = pos > 0 and flag_takes_value(long.tokens[pos - 1].text)
+        # literal flags and values as recorded (-H 'X-Team: ops'); placeholders as templated
+        shown = shell_word(tok.text, tok.spelling, after_flag=after_flag)
+        extra.append(params.token_template(tok) if tok.slot else shown)
     if not extra[0].startswith("-") or count > 2 * MAX_MERGED_POSITIONS:
         return None
     return " ".join(extra)
@@ -640,9 +646,13 @@ def _slot_hint(tokens: Sequence[Token], pos: int, slot_name: str | None) -> str:
 
 
 def _parameterize(
-    ordered: Sequence[_Unit],
+    ordered: Sequence[_Unit], normalize: Normalizer | None = None
 ) -> tuple[dict[Item, str], dict[Item, tuple[Param, ...]]]:
-    """Decide constants vs placeholders for every kept command, naming shared values once."""
+    """Decide constants vs placeholders for every kept command, naming shared values once.
+
+    ``normalize`` re-reads the runs' commands so each token keeps the quoting it was
+    recorded with; without it the representative's spelling is used.
+    """
     slots: list[tuple[_Unit, _Slot]] = []
     for unit in ordered:
         tokens = unit.template.tokens
@@ -721,23 +731,24 @@ def _parameterize(
     texts: dict[Item, str] = {}
     out_params: dict[Item, tuple[Param, ...]] = {}
     for unit in ordered:
-        text, used = _render(unit, slot_name)
+        text, used = _render(unit, slot_name, normalize)
         texts[unit.item] = text
         out_params[unit.item] = tuple(Param(name, examples.get(name, ())) for name in used)
     return texts, out_params
 
 
-def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
+def _render(
+    unit: _Unit, slot_name: dict[int, str], normalize: Normalizer | None = None
+) -> tuple[str, list[str]]:
     tokens = unit.template.tokens
     if not tokens:
         return unit.template.raw, []
     rep_run = min(unit.runs)  # most recent run holding this command
-    rep_text = unit.runs[rep_run][0].text
     by_pos: dict[int, list[_Slot]] = defaultdict(list)
     for s in unit.slots:
         by_pos[s.pos].append(s)
     used: list[str] = []
-    pieces: list[str] = []
+    plans: list[_Plan] = []
     for pos, tok in enumerate(tokens):
         template = params.token_template(tok)
         slots_here = by_pos.get(pos, [])
@@ -745,13 +756,13 @@ def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
         if whole is not None and whole.varies():
             name = slot_name[id(whole)]
             used.append(name)
-            pieces.append(_split_assign(tok.text)[0] + "{" + name + "}")
+            plans.append(_Plan(template, whole="{" + name + "}"))
             continue
         inner = sorted((s for s in slots_here if s.index >= 0), key=lambda s: s.index)
-        if not inner:
-            pieces.append(_requote(template, tok.text, rep_text))
-            continue
         names = params.token_slots(tok)
+        if not inner or not names:
+            plans.append(_Plan(template))
+            continue
         fill: list[str | None] = []
         for i, _name in enumerate(names):
             slot = inner[i] if i < len(inner) else None
@@ -762,20 +773,97 @@ def _render(unit: _Unit, slot_name: dict[int, str]) -> tuple[str, list[str]]:
             else:
                 value = slot.values.get(rep_run)
                 fill.append(value if value is not None else next(iter(slot.values.values()), ""))
-        if all(v is not None for v in fill):
-            pieces.append(shlex.quote(tok.text) if tok.text else template)
-            continue
         labels = tuple(
             slot_name[id(inner[i])] if i < len(inner) and fill[i] is None else names[i]
             for i in range(len(names))
         )
         used.extend(lbl for i, lbl in enumerate(labels) if fill[i] is None)
-        pieces.append(params.render_token(template, labels, tuple(fill)))
+        plans.append(_Plan(template, labels=labels, fill=tuple(fill)))
+    pieces = _spell(plans, _recorded_tokens(unit, normalize))
     seen: list[str] = []
     for name in used:
         if name not in seen:
             seen.append(name)
     return " ".join(pieces), seen
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one token is shown: literal, one whole placeholder, or placeholders inside."""
+
+    template: str
+    whole: str = ""  # "{name}": the value (after ``--flag=``) is one placeholder
+    labels: tuple[str, ...] = ()  # per token slot: its placeholder name
+    fill: tuple[str | None, ...] = ()  # per token slot: None = placeholder, else constant
+
+
+MAX_SPELLING_RUNS = 64  # recent runs whose quoting is compared per token
+
+
+def _recorded_tokens(unit: _Unit, normalize: Normalizer | None) -> list[tuple[Token, ...]]:
+    """Token lists of the unit's most recent runs with the representative's layout."""
+    rep = unit.template.tokens
+    if normalize is None:
+        return [rep]
+    out: list[tuple[Token, ...]] = []
+    for r in sorted(unit.runs):
+        t = normalize(unit.runs[r][0].text)
+        if len(t.tokens) != len(rep):
+            continue
+        out.append(t.tokens)
+        if len(out) >= MAX_SPELLING_RUNS:
+            break
+    return out or [rep]
+
+
+def _spell(plans: Sequence[_Plan], recorded: Sequence[Sequence[Token]]) -> list[str]:
+    """Each token as the runs spelled it: the majority quoting (ties: the most recent run),
+    but a spelling that keeps glob characters from the shell beats one that lost its quotes.
+    """
+    pieces: list[str] = []
+    for pos, plan in enumerate(plans):
+        votes: Counter[str] = Counter()
+        first: dict[str, int] = {}
+        for r, toks in enumerate(recorded):
+            tok = toks[pos]
+            if not plan.whole and params.token_template(tok) != plan.template:
+                continue
+            prev = toks[pos - 1].text if pos > 0 else ""
+            shown = _spell_token(tok, prev, plan)
+            if shown is None:
+                continue
+            votes[shown] += 1
+            first.setdefault(shown, r)
+        if votes:
+            best = min(votes, key=lambda w: (unquoted_globs(w), -votes[w], first[w]))
+            pieces.append(best)
+        elif plan.labels:
+            pieces.append(params.render_token(plan.template, plan.labels, plan.fill))
+        else:
+            pieces.append(plan.template)
+    return pieces
+
+
+def _spell_token(tok: Token, prev: str, plan: _Plan) -> str | None:
+    """One recorded token shown through ``plan`` (None when its values cannot be located)."""
+    after_flag = flag_takes_value(prev) if prev else False
+    if plan.whole:
+        head = len(_split_assign(tok.text)[0])
+        slots: tuple[tuple[int, int, str], ...] = ((head, len(tok.text), plan.whole),)
+    elif plan.labels:
+        if any(v == "" for v in plan.fill):
+            return None  # a slot without values: the template shows it
+        spans = params.slot_spans(tok)
+        if spans is None or len(spans) != len(plan.labels):
+            return None
+        slots = tuple(
+            (start, end, "{" + label + "}")
+            for (start, end), label, value in zip(spans, plan.labels, plan.fill, strict=True)
+            if value is None
+        )
+    else:
+        slots = ()
+    return shell_word(tok.text, tok.spelling, slots=slots, after_flag=after_flag)
 
 
 def _shape_tokens(t: CommandTemplate) -> list[str]:
@@ -784,18 +872,6 @@ def _shape_tokens(t: CommandTemplate) -> list[str]:
         _split_assign(tok.text)[0] + "\x00" if pos in positions else params.token_template(tok)
         for pos, tok in enumerate(t.tokens)
     ]
-
-
-_GLOB = re.compile(r"[*?\[]")
-
-
-def _requote(template: str, text: str, recorded: str) -> str:
-    """A bare word with glob characters the recording quoted stays quoted (``'a?b=1'``)."""
-    if template != text or not _GLOB.search(text):
-        return template
-    if f"'{text}'" in recorded or f'"{text}"' in recorded:
-        return shlex.quote(text)
-    return template
 
 
 def shape_of(t: CommandTemplate) -> str:
@@ -842,7 +918,7 @@ def render_commands(commands: Sequence[Command], normalize: Normalizer) -> tuple
             values = tuple(v for tok in t.tokens for v in params.slot_values(tok))
             tags = tuple("\x00" + t.tokens[pos].text for pos in diff)
             unit.runs.setdefault(r, (cmd, None, False, (*values, *tags)))
-        texts, _ = _parameterize([unit])
+        texts, _ = _parameterize([unit], normalize)
         out.append(texts[unit.item])
     return tuple(out)
 
@@ -854,7 +930,7 @@ _PER_RUN = re.compile(
 
 
 def _render_single(t: CommandTemplate) -> str:
-    pieces: list[str] = []
+    plans: list[_Plan] = []
     for tok in t.tokens:
         names = params.token_slots(tok)
         template = params.token_template(tok)
@@ -863,12 +939,10 @@ def _render_single(t: CommandTemplate) -> str:
             fill = tuple(
                 None if _PER_RUN.search(n) else v for n, v in zip(names, values, strict=False)
             )
-            pieces.append(params.render_token(template, names, fill))
-        elif names:
-            pieces.append(shlex.quote(tok.text))
+            plans.append(_Plan(template, labels=names, fill=fill))
         else:
-            pieces.append(template)
-    return " ".join(pieces) if pieces else t.raw
+            plans.append(_Plan(template))
+    return " ".join(_spell(plans, [t.tokens])) if plans else t.raw
 
 
 # ----------------------------------------------------------------- durations

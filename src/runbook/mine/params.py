@@ -21,6 +21,7 @@ __all__ = [
     "flag_name",
     "render_token",
     "slot_names",
+    "slot_spans",
     "slot_values",
     "token_slots",
     "token_template",
@@ -104,6 +105,22 @@ def slot_values(token: Token) -> tuple[str, ...]:
         # Template and text disagree (quoting): the whole token stands for the first slot.
         return (token.text,) + ("",) * (len(names) - 1)
     return tuple(m.groups())
+
+
+def slot_spans(token: Token) -> tuple[tuple[int, int], ...] | None:
+    """Where each placeholder's value sits in ``token.text`` (aligned with token_slots).
+
+    None when the template does not match the text (then the values are not located).
+    """
+    if not token.slot:
+        return ()
+    regex, names = _template_regex(token_template(token))
+    if regex is None:
+        return ()
+    m = regex.match(token.text)
+    if m is None:
+        return None
+    return tuple(m.span(i + 1) for i in range(len(names)))
 
 
 def flag_name(prev: str | None, token_text: str) -> str | None:

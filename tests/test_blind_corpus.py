@@ -351,3 +351,10 @@ def test_backgrounded_command_gets_no_gap_duration() -> None:
 def test_result_written_as_an_indented_block() -> None:
     ex = _run(f"{OBS}/2025-12-02/execution-140240-payments-api-2-18-0.md")
     assert ex.outcome is Outcome.SUCCESS  # "## Outcome" then a tab-indented "OK - all exit 0"
+
+
+def test_date_u_in_a_transcript_times_the_run() -> None:
+    ex = _run(f"{OBS}/2025-11-06/execution-093015-payments-api-2-14-1.md")
+    # "date -u" printed 09:30:15 first and 09:33:14 last
+    assert ex.started_at == datetime(2025, 11, 6, 9, 30, 15)
+    assert ex.duration_s == 179.0

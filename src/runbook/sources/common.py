@@ -296,9 +296,28 @@ def fence_commands(
                 origin=origin,
                 exit_code=exit_code_in(sl.output.split("\n")[-1]) if sl.output else None,
                 duration_s=timed,
+                started_at=_date_output(text, sl.output),
             )
         )
     return commands
+
+
+_DATE_CMD = re.compile(r"^date(?:\s+-u|\s+--utc)?\s*$")
+# `date -u` prints "Thu Nov  6 09:30:15 UTC 2025" (C locale); the zone may be missing
+_CTIME = re.compile(
+    r"^(?:[A-Z][a-z]{2}\s+)?(?P<mon>[A-Z][a-z]{2})\s+(?P<d>\d{1,2})\s+"
+    r"(?P<t>\d{2}:\d{2}:\d{2})\s+(?:(?P<tz>UTC|GMT|Z)\s+)?(?P<y>\d{4})$"
+)
+
+
+def _date_output(command: str, output: str) -> datetime | None:
+    """When a transcript's ``date -u`` ran: the time it printed (UTC only), else None."""
+    if not _DATE_CMD.match(command.strip()):
+        return None
+    m = _CTIME.match(output.strip())
+    if m is None or (m.group("tz") is None and "-u" not in command and "--utc" not in command):
+        return None
+    return parse_timestamp(f"{m.group('d')}/{m.group('mon')}/{m.group('y')}:{m.group('t')}")
 
 
 _TIME_PREFIX = re.compile(r"^time\s+(?:-p\s+)?(?=\S)")

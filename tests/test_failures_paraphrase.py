@@ -146,3 +146,66 @@ def test_journal_fix_without_navigation_and_with_run_values_templated() -> None:
 
 def test_terraform_box_frame_is_not_part_of_the_title() -> None:
     assert title_of("│ Error: Error acquiring the state lock") == "Error acquiring the state lock"
+
+
+def test_a_second_journal_about_a_listed_failure_is_not_a_second_entry() -> None:
+    lock = "Error: Error acquiring the state lock"
+    failure = run(
+        "f", [("terraform plan -out=tfplan", 3, 1, lock)], start=T0, outcome=Outcome.FAILURE
+    )
+
+    def journal(day: int, prevention: str) -> Journal:
+        return Journal(
+            id=f"j{day}",
+            source=SourceRef(f".claude/journals/error/2025-10-{day:02d}-state-lock.md"),
+            category="error",
+            title="State lock during apply",
+            error_messages=(lock,),
+            root_cause="A cancelled apply left its lock." if day == 1 else "",
+            prevention=prevention,
+        )
+
+    (c,) = cluster([failure], [journal(1, ""), journal(20, "Queue applies in CI.")])  # type: ignore[list-item]
+    assert c.cause == "A cancelled apply left its lock."
+    assert c.prevention == "Queue applies in CI."  # filled from the second write-up
+    assert {r.path for r in c.evidence} >= {
+        ".claude/journals/error/2025-10-01-state-lock.md",
+        ".claude/journals/error/2025-10-20-state-lock.md",
+    }
+
+
+def test_lines_one_command_printed_about_one_exception_are_one_failure() -> None:
+    log = "[WARNING] api.clients: invoke worker attempt 3/3 failed: TooManyRequestsException"
+    trace = "botocore.errorfactory.TooManyRequestsException: An error occurred (x) (retries: 2)"
+    probe = "curl -sS https://api.example.com/r"
+    report = run(
+        "failure-timeout",
+        [(probe, 29, 1, "504")],
+        start=T0,
+        outcome=Outcome.FAILURE,
+        errors=(
+            ErrorEvent(log, SourceRef("failure-timeout.md", 38), command=probe),
+            ErrorEvent(trace, SourceRef("failure-timeout.md", 45), command=probe),
+        ),
+    )
+    (c,) = cluster([report], [])  # type: ignore[list-item]
+    assert set(c.symptoms) == {log, trace}
+
+
+def test_a_later_run_that_only_ran_the_command_again_is_the_weakest_fix() -> None:
+    denied = "unexpected status: 401 Unauthorized"
+    push = "docker buildx build -t ghcr.io/acme/api:v{n} --push ."
+    login = "echo $TOKEN | docker login ghcr.io -u ci --password-stdin"
+    runs = []
+    for i in range(3):  # failure reports, then a plain successful run each
+        runs.append(
+            run(f"f{i}", [(push.format(n=i), 5, 1, denied)], start=T0 + timedelta(days=3 * i),
+                outcome=Outcome.FAILURE)
+        )  # fmt: skip
+        runs.append(run(f"ok{i}", [(push.format(n=i), 60)], start=T0 + timedelta(days=3 * i + 1)))
+    runs.append(
+        run("inrun", [(push.format(n=9), 5, 1, denied), (login, 2), (push.format(n=9), 60)],
+            start=T0 + timedelta(days=20))
+    )  # fmt: skip
+    (c,) = cluster(runs, [])  # type: ignore[list-item]
+    assert c.solution[0] == login

@@ -19,7 +19,7 @@ import bisect
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -264,7 +264,8 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
 
 
 def _exception_names(line: str) -> set[str]:
-    return set(_EXC_NAME.findall(line))
+    # ``botocore.errorfactory.TooManyRequestsException`` names TooManyRequestsException
+    return {name.rsplit(".", 1)[-1] for name in _EXC_NAME.findall(line)}
 
 
 def _same_failure(host: _Event, other: _Event) -> bool:
@@ -286,7 +287,25 @@ def _fold_paraphrases(events: Sequence[_Event]) -> list[_Event]:
     ResourceConflictException``). Both are one failure: the paraphrase adds a source, not a
     second troubleshooting entry. A paraphrase matching no printed error stays an event.
     """
-    kept: list[_Event] = [ev for ev in events if not ev.paraphrase]
+    kept: list[_Event] = []
+    for ev in events:
+        if ev.paraphrase:
+            continue
+        # Lines one failing command printed about one exception (a log line, then its
+        # traceback's last line) are one failure: one cluster, both lines symptoms.
+        host = next(
+            (
+                k
+                for k in kept
+                if k.cmd is not None
+                and k.cmd == ev.cmd
+                and _exception_names(k.line) & _exception_names(ev.line)
+            ),
+            None,
+        )
+        if host is not None:
+            ev.signature = host.signature
+        kept.append(ev)
     for ev in events:
         if not ev.paraphrase:
             continue
@@ -340,6 +359,10 @@ def _restates(a: str, b: str) -> bool:
     return len(small) >= 3 and small <= large and any("_" in w for w in small)
 
 
+def _paraphrased(c: _Cluster) -> bool:
+    return all(ev.paraphrase for ev in c.events)
+
+
 def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
     by_sig: dict[tuple[str, str], _Cluster] = {}
     for ev in events:
@@ -347,9 +370,16 @@ def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
         if c is None:
             c = by_sig[(ev.signature, ev.program)] = _Cluster(ev.signature, ev.program)
         c.events.append(ev)
-    # Largest first so smaller near-duplicates fold into the established signature.
+    # Largest first so smaller near-duplicates fold into the established signature; clusters
+    # known only from paraphrases come after the printed errors they may describe.
     ordered = sorted(
-        by_sig.values(), key=lambda c: (-len({e.run for e in c.events}), c.signature, c.program)
+        by_sig.values(),
+        key=lambda c: (
+            -len({e.run for e in c.events}),
+            _paraphrased(c),
+            c.signature,
+            c.program,
+        ),
     )
     merged: list[_Cluster] = []
     for c in ordered:
@@ -357,6 +387,14 @@ def _clusters(events: Sequence[_Event]) -> list[_Cluster]:
             # token_set_ratio is 100 for a subset; demand a similar whole string too.
             same_program = target.program == c.program or not target.program or not c.program
             if (
+                # a summary naming the exception a printed error of another run names
+                same_program
+                and _paraphrased(c)
+                and bool(
+                    _exception_names(c.signature)
+                    & {n for ev in target.events for n in _exception_names(ev.line)}
+                )
+            ) or (
                 (
                     same_program
                     and fuzz.token_set_ratio(target.signature, c.signature) >= FUZZY_MIN
@@ -380,11 +418,13 @@ def _same_run_fix(e: Execution, ev: _Event, tpl: _Templates) -> list[tuple[Comma
         return None
     steps: list[tuple[Command, str]] = []
     where: list[int] = []
-    # In a run that ended in failure, a retry without a recorded exit code proves nothing.
-    unproven = e.outcome is Outcome.FAILURE
+    # In a run that ended in failure, re-running the command straight away with no exit code
+    # recorded proves nothing (the report may say it failed the same way).
+    failed_run = e.outcome is Outcome.FAILURE
     for j in range(ev.cmd + 1, len(e.commands)):
         cmd = e.commands[j]
         t = tpl.get(ev.run, j)
+        unproven = failed_run and not steps
         if (
             t.key == ev.key
             and _ok(cmd)
@@ -503,11 +543,17 @@ def _inspects(t: CommandTemplate) -> bool:
 def _remedy(
     fix: Sequence[tuple[Command, str]], failing_key: str | None, normalize: Normalizer
 ) -> list[tuple[Command, str]]:
-    """The fix without the inspection commands run before its first change."""
+    """The fix without the inspection commands run before its first change.
+
+    When nothing but the retry follows, the reads are kept: looking until the resource was
+    ready (``describe-events``, then the retry) is then what the operator did about it.
+    """
     for i, (cmd, key) in enumerate(fix):
         if key == failing_key or not _inspects(normalize(cmd.text)):
+            if i and all(k == failing_key for _c, k in fix[i:]):
+                return list(fix)
             return list(fix[i:])
-    return []
+    return list(fix)
 
 
 def _shapes(fix: Sequence[tuple[Command, str]], normalize: Normalizer) -> tuple[str, ...]:
@@ -673,11 +719,19 @@ def cluster(
             for weak in [k for k in candidates if k not in same_run]:
                 del candidates[weak]
         if candidates:
-            # The most frequent fix; on a tie one that changes something beyond re-running the
-            # failed command, seen in the failing run itself, then the shortest.
+            # A later run that merely ran the command again says least; then the most
+            # frequent fix; on a tie one that changes something beyond re-running the failed
+            # command, seen in the failing run itself, then the shortest.
             best = min(
                 candidates,
-                key=lambda k: (-len(candidates[k]), len(set(k)) == 1, k not in same_run, len(k), k),
+                key=lambda k: (
+                    len(set(k)) == 1 and k not in same_run,
+                    -len(candidates[k]),
+                    len(set(k)) == 1,
+                    k not in same_run,
+                    len(k),
+                    k,
+                ),
             )
             instances = [cmd for fix in candidates[best] for cmd, _k in fix]
             solution = render_commands(instances, normalize)[:MAX_SOLUTION]
@@ -714,10 +768,26 @@ def cluster(
                 verification=journal.verification.strip() if journal is not None else "",
             )
         )
+    # A journal about a failure already listed (a second write-up of the same lock, say)
+    # adds its source and fills what is missing; it is not a second entry.
+    listed: list[_Cluster] = list(clusters)
     for j in error_journals:
         if j.id in matched:
             continue
-        out.append(_journal_cluster(j, normalize, sign))
+        host = next((i for i, c in enumerate(listed) if _match_journal(c, [j], sign)), None)
+        if host is None:
+            entry = _journal_cluster(j, normalize, sign)
+            listed.append(_Cluster(entry.signature, ""))
+            out.append(entry)
+            continue
+        found = out[host]
+        out[host] = replace(
+            found,
+            evidence=tuple(sorted({*found.evidence, j.source})[:MAX_EVIDENCE]),
+            cause=found.cause or j.root_cause.strip(),
+            prevention=found.prevention or j.prevention.strip(),
+            verification=found.verification or j.verification.strip(),
+        )
     return tuple(sorted(out, key=lambda f: (-f.occurrences, f.title, f.signature)))
 
 

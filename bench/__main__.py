@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--working-tree",
         action="store_true",
         help="run the tool from the working tree, not a snapshot of HEAD",
+    )
+    p.add_argument(
+        "--no-mixed",
+        action="store_true",
+        help="skip the mixed corpus (all scenarios under one root)",
     )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per tool run (scale: 6x)")
     return p.parse_args(argv)
@@ -157,6 +163,43 @@ def run_scenario(
     return res
 
 
+def run_mixed(
+    sims: list[Simulation], root: Path, today: str, timeout: float, pythonpath: Path | None
+) -> list[ScenarioResult]:
+    """All scenarios' visible evidence under one root; each request must pick its own runs."""
+    if root.exists():
+        shutil.rmtree(root)
+    files = 0
+    for sim in sims:
+        files += len(write_corpus(sim, root, clean=False))
+    everyone = sorted({s for sim in sims for s in sim.planted_secrets()})
+    out: list[ScenarioResult] = []
+    for sim in sims:
+        sc = sim.scenario
+        res = ScenarioResult(
+            sc,
+            len(sim.visible),
+            sum(1 for r in sim.visible if r.outcome == "success"),
+            len(sim.held_out),
+            files,
+        )
+        tool = generate(
+            sc.operation_type, sc.scope, root, today=today, timeout=timeout, pythonpath=pythonpath
+        )
+        res.tool_seconds = tool.seconds
+        if tool.output is None:
+            tail = tool.stderr.strip().splitlines()[-1:] or ["no JSON on stdout"]
+            res.tool_error = f"exit {tool.exit_code}: {tail[0][:200]}"
+        else:
+            s = score(tool.output, sim, raw_text=tool.stdout)
+            # Any scenario's secret leaking counts here: they all live in this one corpus.
+            s.leaked_secrets = sum(1 for x in everyone if x in tool.stdout)
+            s.details["runs_used"] = tool.stderr.strip().splitlines()[-1:] or []
+            res.scores["tool"] = s
+        out.append(res)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the bench; exit 0 even when targets are missed (it is a measurement)."""
     args = parse_args(argv)
@@ -170,11 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     pythonpath, code = (None, "working tree") if args.working_tree else snapshot(args.out)
     print(f"bench: tool code: {code}", file=sys.stderr)
     results: list[ScenarioResult] = []
+    sims: list[Simulation] = []
     for sc in scenarios:
         print(f"bench: {sc.name}: simulating {args.runs} runs, running the tool…", file=sys.stderr)
         sim = simulate(sc, args.runs, seed=args.seed, holdout=args.holdout)
+        sims.append(sim)
         results.append(run_scenario(sim, args.out, today, args.timeout, pythonpath))
     print(table(results))
+    mixed: list[ScenarioResult] = []
+    if not args.no_mixed and len(sims) > 1:
+        print("bench: mixed corpus: every scenario's evidence under one root…", file=sys.stderr)
+        mixed = run_mixed(sims, args.out / "mixed", today, args.timeout, pythonpath)
+        print()
+        print(table(mixed, systems=("tool",), title="scenario (mixed corpus)"))
     extra: dict[int, list[ScenarioResult]] = {}
     for seed in _sizes(args.extra_seeds):
         if seed == args.seed:
@@ -215,7 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     if scale:
         print()
         print(scale_table(scale))
-    miss = misses(results) + robustness_misses(results, extra) + scale_misses(scale)
+    miss = (
+        misses(results)
+        + robustness_misses(results, extra)
+        + [f"mixed corpus: {m}" for m in misses(mixed)]
+        + scale_misses(scale)
+    )
     if miss:
         print("\nMissed targets:")
         for m in miss:
@@ -234,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             holdout=args.holdout,
             code=code,
             extra=extra,
+            mixed=mixed,
         )
         write_results(args.results, text)
         print(f"\nbench: wrote {args.results}", file=sys.stderr)

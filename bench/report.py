@@ -120,13 +120,15 @@ def _cell(r: ScenarioResult, system: str, name: str, marks: bool) -> str:
     return text
 
 
-def table(results: list[ScenarioResult]) -> str:
+def table(
+    results: list[ScenarioResult], systems: tuple[str, ...] = SYSTEMS, title: str = "scenario"
+) -> str:
     """The plain-text table printed on stdout (✗ marks a missed target)."""
-    head = ["scenario", "system", *[c for _, c in COLUMNS]]
+    head = [title, "system", *[c for _, c in COLUMNS]]
     rows = [head]
     for r in results:
-        for system in SYSTEMS:
-            label = r.scenario.name if system == "tool" else ""
+        for system in systems:
+            label = r.scenario.name if system == systems[0] else ""
             rows.append([label, system, *[_cell(r, system, n, True) for n, _ in COLUMNS]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = []
@@ -437,6 +439,7 @@ def results_markdown(
     holdout: float,
     code: str = "",
     extra: dict[int, list[ScenarioResult]] | None = None,
+    mixed: list[ScenarioResult] | None = None,
 ) -> str:
     """The whole `bench/RESULTS.md`."""
     m = machine()
@@ -488,8 +491,35 @@ def results_markdown(
             lines.append(
                 f"| `{name}`{' (a seed failed)' if broken else ''} | " + " | ".join(cells) + " |"
             )
+    if mixed:
+        lines += [
+            "",
+            "### Mixed corpus: every scenario's evidence under one root",
+            "",
+            f"All {len(mixed)} scenarios' visible evidence ({mixed[0].files} files) in one directory; each request",
+            "(type + scope) must select its own runs. Leaks count any scenario's planted secret.",
+            "",
+            "| scenario | request | "
+            + " | ".join(c for _, c in COLUMNS)
+            + " | runs used (tool's summary) |",
+            "|---|---|" + "|".join("---" for _ in COLUMNS) + "|---|",
+        ]
+        for r in mixed:
+            s = r.scores.get("tool")
+            used = "; ".join(s.details.get("runs_used") or []) if s else r.tool_error
+            cells = [_cell(r, "tool", n, True) for n, _ in COLUMNS]
+            lines.append(
+                f'| `{r.scenario.name}` | `{r.scenario.operation_type} "{r.scenario.scope}"` | '
+                + " | ".join(cells)
+                + f" | {used.replace('|', '/')} |"
+            )
     lines += ["", "### Missed targets", ""]
-    miss = misses(results) + robustness_misses(results, extra or {}) + scale_misses(scale)
+    miss = (
+        misses(results)
+        + robustness_misses(results, extra or {})
+        + [f"mixed corpus: {m}" for m in misses(mixed or [])]
+        + scale_misses(scale)
+    )
     lines += [f"- {x}" for x in miss] if miss else ["None."]
     lines += ["", "## Scale", "", *_scale_md(scale), "", "## Details per scenario (tool)", ""]
     for r in results:

@@ -162,3 +162,22 @@ def test_robustness_reports_the_worst_seed(tmp_path: Path, monkeypatch: pytest.M
     assert (
         "Robustness: worst figure over seeds 2, 11" in md and "seed 11: k8s-rollback: recall" in md
     )
+
+
+def test_mixed_corpus_scores_each_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sims = [simulate(sc, 12, seed=3) for sc in load_scenarios(["k8s-rollback", "lambda-rollback"])]
+
+    def fake(operation_type: str, scope: str, root: Path, **_kw: object) -> ToolResult:
+        sim = next(s for s in sims if s.scenario.scope == scope)
+        assert (root / "docs").is_dir() or (root / ".claude").is_dir()
+        out = oracle(sim)
+        return ToolResult(0, json.dumps(out), "Mined 8 runs", 0.1, 50.0, out)
+
+    monkeypatch.setattr(bench_main, "generate", fake)
+    mixed = bench_main.run_mixed(sims, tmp_path / "mixed", "2026-01-15", 10.0, None)
+    assert [r.scenario.name for r in mixed] == ["k8s-rollback", "lambda-rollback"]
+    assert all(r.scores["tool"].recall == 1.0 for r in mixed)
+    md = results_markdown(
+        mixed, [], day="d", command="c", seed=3, runs=12, holdout=0.3, mixed=mixed
+    )
+    assert "Mixed corpus" in md and "Mined 8 runs" in md

@@ -358,3 +358,34 @@ def test_date_u_in_a_transcript_times_the_run() -> None:
     # "date -u" printed 09:30:15 first and 09:33:14 last
     assert ex.started_at == datetime(2025, 11, 6, 9, 30, 15)
     assert ex.duration_s == 179.0
+
+
+def _steps_of(body: str) -> list[Command]:
+    head = "---\nmode: execution\ndate: 2025-12-01\ntime: '10:00:00'\n---\n\n"
+    rel = ".claude/observations/2025-12-01/execution-100000-x.md"
+    return list(parse_observation(head + body, rel, Config()).executions[0].commands)
+
+
+def test_run_verbs_and_prompts_lead_a_step() -> None:
+    got = _steps_of(
+        "## Log\n\n- Ran `kubectl apply -f deploy.yaml` (exit 0, 3s)\n"
+        "- Then `kubectl rollout status deploy/web` — took 45 s\n"
+        "- $ curl -f https://web.example/health — 200 (1s)\n"
+        "- **14:02** `make deploy` ✅ (2m)\n"
+    )
+    assert [(c.text, c.exit_code, c.duration_s) for c in got] == [
+        ("kubectl apply -f deploy.yaml", 0, 3.0),
+        ("kubectl rollout status deploy/web", None, 45.0),
+        ("curl -f https://web.example/health", None, 1.0),
+        ("make deploy", None, 120.0),  # "make" reads as English unless a time says it ran
+    ]
+    assert got[3].outcome_note == "success"
+
+
+def test_prose_mentions_with_other_leads_are_not_steps() -> None:
+    got = _steps_of(
+        "## Notes\n\n- We should switch to `kubectl apply --server-side` later\n"
+        "- The chart still pins `helm upgrade --atomic` in CI, which hides errors\n"
+        "- Next time: `helm diff upgrade web ./chart` first\n"
+    )
+    assert got == []

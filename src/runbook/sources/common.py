@@ -428,23 +428,83 @@ _PLANNING = re.compile(
 _LEAD_END = re.compile(r"(?:[:→⇒]|->|=>|\s[-—–]|^[-—–])\s*$")
 
 
-def _step_lead(pre: str, stamp: tuple[Any, str] | None) -> bool:
-    """True when the text before a step's command introduces it: nothing, or a phrase and ``:``."""
-    lead = pre
+def _strip_stamp(text: str, stamp: tuple[Any, str] | None) -> str:
+    """``text`` without its leading time ("[14:02:11 UTC]", "**11h04**", "2:02 PM") or checkbox."""
+    lead = text
     if stamp is not None and stamp[0].has_time:
-        # drop the leading time ("[14:02:11 UTC]", "11h04", "2:02 PM") and its brackets
         lead = re.sub(
             r"^[\s\[(*_]*(?:\d{4}-\d{2}-\d{2}[T ]?)?\d{1,2}[:h]\d{2}(?::\d{2})?(?:\.\d+)?"
-            r"(?:\s*[AaPp][Mm])?(?:\s*(?:Z|UTC|GMT))?[\])*_]*",
+            r"(?:\s*[AaPp][Mm])?(?:\s*(?:Z|UTC|GMT))?[\])*_]*(?:\s*(?:[-—–:|]|->|→)\s)?",
             "",
             lead,
         )
-    lead = re.sub(r"^\s*\[[ xX]\]\s*", "", lead).strip()
+    return re.sub(r"^\s*\[[ xX]\]\s*", "", lead).strip()
+
+
+# words that say the command was run: "Ran `x`", "then re-ran `x`", "✅ `x`"
+_RAN_WORDS = frozenset(
+    [
+        "ran",
+        "run",
+        "running",
+        "re-ran",
+        "reran",
+        "rerun",
+        "executed",
+        "exec",
+        "then",
+        "first",
+        "finally",
+        "also",
+        "retried",
+        "tried",
+        "again",
+        "issued",
+        "triggered",
+        "kicked",
+        "off",
+        "started",
+        "typed",
+        "did",
+        "step",
+        "✅",
+        "❌",
+        "✔",
+        "✗",
+        "⚠️",
+    ]
+)
+
+
+def _step_lead(pre: str, stamp: tuple[Any, str] | None) -> bool:
+    """True when the text before a step's command introduces it: nothing, a run verb, or ``…:``."""
+    lead = _strip_stamp(pre, stamp)
     if not lead:
         return True
     if len(lead) > _STEP_LEAD_MAX or "`" in lead or _PLANNING.search(lead):
         return False
+    words = re.sub(r"[*_:,]+", " ", lead).lower().split()
+    if words and len(words) <= 3 and all(w in _RAN_WORDS or w.isdigit() for w in words):
+        return True
     return bool(_LEAD_END.search(lead))
+
+
+# "$ kubectl get pods — ok (2s)": a prompt in a list item; the command ends at a remark
+_PROMPT_ITEM = re.compile(
+    r"^\$\s+(?P<cmd>[^\s`].*?)(?P<rest>\s+(?:[—–→#]|->|-\s|\()(?:.*)|\s{2,}.*)?$"
+)
+
+
+def _step_command(text: str, stamp: tuple[Any, str] | None) -> tuple[str, str] | None:
+    """(command, remark after it) of a step line, or None when the line is no step."""
+    tick = _BACKTICKED.search(text)
+    if tick is not None and _step_lead(text[: tick.start()], stamp):
+        return tick.group(1).strip(), text[tick.end() :]
+    lead = _strip_stamp(text, stamp)
+    prompt = _PROMPT_ITEM.match(lead)
+    if prompt is not None and "`" not in prompt.group("cmd"):
+        return prompt.group("cmd").strip(), prompt.group("rest") or ""
+    return None
 
 
 def _reports_on(line: str, cmd: Command) -> bool:
@@ -487,10 +547,19 @@ def step_commands(
     for i, line in doc.prose(start, end):
         if any(a <= i < b for a, b in skip) or line.lstrip().startswith("|"):
             continue  # table rows are read as tables
-        if "`" not in line:
+        m = _LIST_ITEM.match(line)
+        text = m.group("text") if m else line.strip()
+        found = find_timestamp(text if m else line)
+        at: datetime | None = None
+        if found is not None and found[0].has_time:
+            at = found[0].resolve(day)
+        elif m is None:
+            continue  # a plain paragraph line is a step only when it starts with a time
+        picked = _step_command(text, found)
+        if picked is None:
             # "- 3:43 PM — helm returns exit code 1 (after roughly 1m40s)": the outcome of the
             # step before, named by its program
-            if steps and _reports_on(line, steps[-1][1]):
+            if "`" not in line and steps and _reports_on(line, steps[-1][1]):
                 prev = steps[-1][1]
                 steps[-1] = (
                     steps[-1][0],
@@ -501,30 +570,24 @@ def step_commands(
                     ),
                 )
             continue
-        m = _LIST_ITEM.match(line)
-        text = m.group("text") if m else line.strip()
-        found = find_timestamp(text if m else line)
-        at: datetime | None = None
-        if found is not None and found[0].has_time:
-            at = found[0].resolve(day)
-        elif m is None:
-            continue  # a plain paragraph line is a step only when it starts with a time
-        tick = _BACKTICKED.search(text)
-        if tick is None or not _step_lead(text[: tick.start()], found):
-            continue
-        command = tick.group(1).strip()
-        if not looks_like_command(command):
-            continue
-        rest = text[tick.end() :]
+        command, rest = picked
         exit_code = exit_code_in(rest)
         duration = remark_duration(rest)
-        if require_evidence and at is None and exit_code is None and duration is None:
+        if duration is None:
+            duration = paren_duration(rest)  # "(exit 0, 3s)"
+        evidence = at is not None or exit_code is not None or duration is not None
+        if not looks_like_command(command) and not (evidence and _COMMANDISH.match(command)):
+            continue  # "make deploy" is English too, unless a time or exit code says it ran
+        if require_evidence and not evidence:
             continue
         # only a short status right after the command ("→ fine", "— ok") is an outcome; a
         # remark such as "V47 shows `Failed checksum`" describes output, not the result
         note = re.sub(r"^\s*(?:[-—–|:→⇒,]|->)\s*", "", rest.strip())
         note = re.split(r"[,;.(]|\s[-—–]\s", re.sub(r"\([^()]*\)", "", note), maxsplit=1)[0]
         note = note.strip() if len(note.strip()) <= 25 else ""
+        for mark, word in (("✅", "success"), ("✔", "success"), ("❌", "failed"), ("✗", "failed")):
+            if mark in note:
+                note = word
         cmd = Command(
             text=command,
             source=SourceRef(rel, i + 1),

@@ -756,7 +756,9 @@ def _render(
         if whole is not None and whole.varies():
             name = slot_name[id(whole)]
             used.append(name)
-            plans.append(_Plan(template, whole="{" + name + "}"))
+            before = params.token_template(tokens[pos - 1]) if pos else ""
+            head = _split_assign(tok.text)[0]
+            plans.append(_Plan(template, whole="{" + name + "}", head=head, before=before))
             continue
         inner = sorted((s for s in slots_here if s.index >= 0), key=lambda s: s.index)
         names = params.token_slots(tok)
@@ -795,6 +797,8 @@ class _Plan:
     whole: str = ""  # "{name}": the value (after ``--flag=``) is one placeholder
     labels: tuple[str, ...] = ()  # per token slot: its placeholder name
     fill: tuple[str | None, ...] = ()  # per token slot: None = placeholder, else constant
+    head: str = ""  # whole: the ``--flag=`` / ``KEY=`` kept before the placeholder
+    before: str = ""  # whole: the previous token's template
 
 
 MAX_SPELLING_RUNS = 64  # recent runs whose quoting is compared per token
@@ -826,7 +830,12 @@ def _spell(plans: Sequence[_Plan], recorded: Sequence[Sequence[Token]]) -> list[
         first: dict[str, int] = {}
         for r, toks in enumerate(recorded):
             tok = toks[pos]
-            if not plan.whole and params.token_template(tok) != plan.template:
+            if plan.whole:
+                # a merged value: only runs with the same flag before it spell it
+                before = params.token_template(toks[pos - 1]) if pos else ""
+                if _split_assign(tok.text)[0] != plan.head or before != plan.before:
+                    continue
+            elif params.token_template(tok) != plan.template:
                 continue
             prev = toks[pos - 1].text if pos > 0 else ""
             shown = _spell_token(tok, prev, plan)
@@ -837,6 +846,8 @@ def _spell(plans: Sequence[_Plan], recorded: Sequence[Sequence[Token]]) -> list[
         if votes:
             best = min(votes, key=lambda w: (unquoted_globs(w), -votes[w], first[w]))
             pieces.append(best)
+        elif plan.whole:
+            pieces.append(plan.head + plan.whole)
         elif plan.labels:
             pieces.append(params.render_token(plan.template, plan.labels, plan.fill))
         else:

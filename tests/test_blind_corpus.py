@@ -389,3 +389,29 @@ def test_prose_mentions_with_other_leads_are_not_steps() -> None:
         "- Next time: `helm diff upgrade web ./chart` first\n"
     )
     assert got == []
+
+
+def _journal_of(body: str) -> Journal:
+    from runbook.sources.journals import parse as parse_journal
+
+    head = "---\ntitle: x\ncategory: error\ndate: 2025-12-01\nresolved: true\n---\n\n"
+    return parse_journal(head + body, ".claude/journals/error/2025-12-01-x.md", Config()).journals[
+        0
+    ]
+
+
+def test_journal_bold_labels_with_a_dash_and_fix_labels_with_commands() -> None:
+    j = _journal_of(
+        "Pods crashlooped after the deploy.\n\n"
+        "**Root cause** — the new image lacked the CA bundle.\n\n"
+        "**Fix** — `kubectl rollout undo deployment/web` then rebuilt.\n"
+    )
+    assert j.root_cause == "the new image lacked the CA bundle."
+    assert [c.text for c in j.solution_commands] == ["kubectl rollout undo deployment/web"]
+    j = _journal_of(
+        "What happened: pods crashlooped.\nWhy: the image lacked the CA bundle.\n"
+        "How we fixed it: `kubectl rollout undo deployment/web`.\n\n"
+        "```bash\nkubectl rollout undo deployment/web\n```\n"
+    )
+    assert j.root_cause == "the image lacked the CA bundle."
+    assert [c.text for c in j.solution_commands] == ["kubectl rollout undo deployment/web"]

@@ -507,6 +507,16 @@ def _step_command(text: str, stamp: tuple[Any, str] | None) -> tuple[str, str] |
     return None
 
 
+def _paren_unit_duration(text: str) -> float | None:
+    """A parenthesized duration with a unit (``(exit 0, 3s)``); ``(14:02)`` is a time of day."""
+    for m in _PAREN_DURATION.finditer(text):
+        if re.search(r"\d\s*[A-Za-z]", m.group(1)):
+            seconds = parse_duration(m.group(1))
+            if seconds is not None:
+                return seconds
+    return None
+
+
 def _reports_on(line: str, cmd: Command) -> bool:
     """True for a list item or time-led line giving the exit code of ``cmd`` by its program."""
     if cmd.exit_code is not None or exit_code_in(line) is None:
@@ -574,7 +584,7 @@ def step_commands(
         exit_code = exit_code_in(rest)
         duration = remark_duration(rest)
         if duration is None:
-            duration = paren_duration(rest)  # "(exit 0, 3s)"
+            duration = _paren_unit_duration(rest)  # "(exit 0, 3s)"
         evidence = at is not None or exit_code is not None or duration is not None
         if not looks_like_command(command) and not (evidence and _COMMANDISH.match(command)):
             continue  # "make deploy" is English too, unless a time or exit code says it ran

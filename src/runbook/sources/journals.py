@@ -103,6 +103,9 @@ _ROLES: dict[str, tuple[str, ...]] = {
         "remediation",
         "mitigation",
         "how it was fixed",
+        "how we fixed it",
+        "how i fixed it",
+        "fixed by",
         "fix applied",
         "resolved by",
         "what worked",
@@ -256,6 +259,8 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
                     errors.extend(_spans_errors(lab[1]))
                 else:
                     parts[role].append(lab[1])
+                    if role == "solution":  # "Fix: `kubectl rollout undo deployment/web`"
+                        solution_cmds.extend(_backticked_commands(lab[1], rel, i))
                 break
     # labels inside paragraphs: "… older than 30 days. **Root cause:** keys were written …"
     # or a paragraph led by a phrase: "What fixed it, in order: …"
@@ -269,11 +274,7 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
         else:
             parts[role].append(text)
         if role == "solution":
-            solution_cmds.extend(
-                Command(span.strip(), SourceRef(rel, i + 1), origin="inline")
-                for span in _BACKTICKED.findall(text)
-                if looks_like_command(span.strip())
-            )
+            solution_cmds.extend(_backticked_commands(text, rel, i))
     role_at.sort()
     if not symptoms and not handled and _category(meta, rel) == "error":
         # an error journal written as plain paragraphs opens with what happened
@@ -307,7 +308,9 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
         investigation="\n\n".join(p for p in parts["investigation"] if p)[:4000],
         root_cause="\n\n".join(p for p in parts["root_cause"] if p)[:4000],
         solution="\n\n".join(p for p in parts["solution"] if p)[:4000],
-        solution_commands=tuple(solution_cmds),
+        solution_commands=tuple(
+            {c.text: c for c in reversed(solution_cmds)}[t] for t in _order(solution_cmds)
+        ),
         verification="\n".join(v for v in verification if v)[:2000],
         verification_commands=tuple(verification_cmds),
         prevention="\n\n".join(p for p in parts["prevention"] if p)[:4000],
@@ -328,7 +331,24 @@ def _stem_date(rel: str) -> date | None:
 _INLINE_LABEL = re.compile(
     r"(?:\*\*|__)(?P<name>[A-Za-z][^*_:\n]{1,40}?)\s*(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:)"
 )
-_LEAD_PHRASE = re.compile(r"^(?P<name>[A-Z][\w ,'/-]{2,40}?)\s*:\s+(?P<rest>\S.*)$")
+# "What fixed it, in order: …", "**Root cause** — …" (a bold name and a dash, no colon)
+_LEAD_PHRASE = re.compile(
+    r"^(?:(?P<name>[A-Z][\w ,'/-]{2,40}?)\s*:|(?:\*\*|__)(?P<bold>[A-Za-z][^*_\n]{1,40}?)"
+    r"(?:\*\*|__)\s*(?:[:—–]|--?)\s*)\s+(?P<rest>\S.*)$"
+)
+
+
+def _order(cmds: list[Command]) -> list[str]:
+    """Command texts in first-seen order, each once."""
+    return list(dict.fromkeys(c.text for c in cmds))
+
+
+def _backticked_commands(text: str, rel: str, index0: int) -> list[Command]:
+    return [
+        Command(span.strip(), SourceRef(rel, index0 + 1), origin="inline")
+        for span in _BACKTICKED.findall(text)
+        if looks_like_command(span.strip())
+    ]
 
 
 def _role_of(name: str) -> str | None:
@@ -367,7 +387,8 @@ def _paragraph_labels(
         if any(a <= start < b for a, b in handled) or start in labelled:
             continue
         lead = _LEAD_PHRASE.match(text)
-        if lead and not _INLINE_LABEL.match(text) and (role := _role_of(lead.group("name"))):
+        name = lead and (lead.group("name") or lead.group("bold"))
+        if lead and name and not _INLINE_LABEL.match(text) and (role := _role_of(name)):
             out.append((start, role, lead.group("rest")[:4000]))
             continue
         marks = [

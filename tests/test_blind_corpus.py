@@ -415,3 +415,14 @@ def test_journal_bold_labels_with_a_dash_and_fix_labels_with_commands() -> None:
     )
     assert j.root_cause == "the image lacked the CA bundle."
     assert [c.text for c in j.solution_commands] == ["kubectl rollout undo deployment/web"]
+
+
+def test_at_and_tilde_lead_a_time() -> None:
+    got = _steps_of(
+        "## Log\n\n- at 14:02 ran `kubectl get pods -n web` (2s)\n- @14:03 `make smoke`\n"
+    )
+    assert [(c.text, c.started_at) for c in got] == [
+        ("kubectl get pods -n web", datetime(2025, 12, 1, 14, 2)),
+        ("make smoke", datetime(2025, 12, 1, 14, 3)),
+    ]
+    assert find_timestamp("at 5 pods we stopped") is None

@@ -240,7 +240,10 @@ def parse_timestamp(text: str, default_date: date | None = None) -> datetime | N
     return None
 
 
-_LEAD = re.compile(r"^[\s>*_`|\[(•·-]*(?:\d+\.\s+)?[\s*_`\[(]*")
+# list markers, emphasis and brackets; "@14:02", "~14:02", "at 14:02", "um 14:02" lead too
+_LEAD = re.compile(
+    r"^[\s>*_`|\[(•·-]*(?:\d+\.\s+)?[\s*_`\[(]*(?:(?:[@~]|(?:at|um|ca\.)\s)\s*(?=\d))?"
+)
 _TRAIL = re.compile(r"^[\s*_`\])]*(?:[-–—:|]+|\.\s)?[\s*_`]*")
 
 

@@ -433,7 +433,8 @@ def _strip_stamp(text: str, stamp: tuple[Any, str] | None) -> str:
     lead = text
     if stamp is not None and stamp[0].has_time:
         lead = re.sub(
-            r"^[\s\[(*_]*(?:\d{4}-\d{2}-\d{2}[T ]?)?\d{1,2}[:h]\d{2}(?::\d{2})?(?:\.\d+)?"
+            r"^[\s\[(*_]*(?:(?:[@~]|(?:at|um|ca\.)\s)\s*)?"
+            r"(?:\d{4}-\d{2}-\d{2}[T ]?)?\d{1,2}[:h]\d{2}(?::\d{2})?(?:\.\d+)?"
             r"(?:\s*[AaPp][Mm])?(?:\s*(?:Z|UTC|GMT))?[\])*_]*(?:\s*(?:[-—–:|]|->|→)\s)?",
             "",
             lead,

@@ -92,6 +92,10 @@ def test_without_a_spelling_words_get_shlex_quoting() -> None:
 
 def test_unbalanced_spelling_is_shown_as_recorded() -> None:
     assert shell_word("'abc", "'abc") == "'abc"
+    assert shell_word("'x'", "'x'") == "'x'"  # a whitespace-split word keeps its quote marks
+    source = SourceRef("j.md", 1)
+    (shown,) = render_commands([Command("echo 'deploy v1.2.3 done", source)], normalize)
+    assert shown == "echo 'deploy {version} done"
 
 
 def test_unquoted_globs_counts_only_bare_glob_characters() -> None:

@@ -596,9 +596,12 @@ def shell_word(
     what was recorded then. Without a spelling the word gets ``shlex.quote`` quoting.
     """
     parsed = quote_contexts(spelling) if spelling else None
+    # A command with unbalanced quotes was split on white space: its words are shown
+    # exactly as recorded (quote characters included), placeholders put in place.
+    verbatim = bool(spelling) and spelling == text and (parsed is None or parsed[0] != text)
     if parsed is None or parsed[0] != text:
-        if spelling and not slots and parsed is None:
-            return spelling  # unbalanced quotes: show it exactly as recorded
+        if spelling and not slots and not verbatim and parsed is None:
+            return spelling
         ctx = "b" * len(text)
     else:
         ctx = parsed[1]
@@ -621,6 +624,8 @@ def shell_word(
     kinds.append(ctx[pos:])
     placeholder.extend([False] * (len(text) - pos))
     out_text, out_ctx = "".join(pieces), "".join(kinds)
+    if verbatim:
+        return out_text
     if parsed is None or parsed[0] != text:
         plain = "".join(ch for ch, ph in zip(out_text, placeholder, strict=True) if not ph)
         if not out_text or not _SAFE_BARE.fullmatch(plain):

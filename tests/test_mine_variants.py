@@ -180,3 +180,31 @@ def test_select_with_side_effects_is_not_a_read() -> None:
     assert is_check(normalize("psql -c 'select version_num from alembic_version'"))
     assert not is_check(normalize("psql -c 'select pg_cancel_backend(51877)'"))
     assert not is_check(normalize("psql -c 'SELECT pg_terminate_backend(pid) FROM x'"))
+
+
+def test_a_detour_in_few_runs_goes_before_real_steps_merge() -> None:
+    actions = [
+        "git pull --ff-only",
+        "npm ci",
+        "npm test",
+        "npm run build",
+        "docker build -t web:latest .",
+        "docker push registry.example/web:latest",
+        "aws s3 sync dist/ s3://web-prod --delete",
+        "aws cloudfront create-invalidation --distribution-id E2ABCDEF --paths /index.html",
+        "helm upgrade web charts/web -n web --wait",
+        "npx playwright test smoke",
+        "gh release create v1 --notes deployed",
+    ]
+    runs = []
+    for i in range(25):
+        cmds = [(a, 5) for a in actions]
+        if i in (3, 17):
+            cmds.insert(6, ("terraform apply -auto-approve", 30))
+        runs.append(run(f"r{i}", cmds, start=T0 + timedelta(days=i)))
+    p = mine(runs, OperationType.DEPLOYMENT)  # type: ignore[arg-type]
+    assert len(p.steps) <= 10
+    texts = [c.text for c in _all(p)]
+    assert "terraform apply -auto-approve" not in texts  # 2/25: dropped, not merged
+    assert all(not s.optional for s in p.steps)
+    assert len(texts) == len(actions)

@@ -154,12 +154,18 @@ def group_steps(
     # Too many steps: merge neighbours, never an optional detour into a step every run has
     # (its support would be overstated). Optional neighbours fold together first, then the
     # closest required pairs; optional steps that cannot merge are dropped, rarest first.
+    runs = commands[0].of
     while len(units) > MAX_STEPS:
         pick = _merge_candidate(units, commands, templates)
-        if pick is None:
-            rare = [i for i, u in enumerate(units) if _optional(u, commands)]
-            drop = min(rare, key=lambda i: (max(commands[m].support for m in units[i].all()), -i))
-            del units[drop]
+        rare = [i for i, u in enumerate(units) if _optional(u, commands)]
+        rarest = min(rare, key=lambda i: (_support(units[i], commands), -i), default=None)
+        # A detour seen in under a tenth of the runs goes before two real steps are merged
+        # or better supported optional steps are folded into it.
+        tiny = rarest is not None and _support(units[rarest], commands) * 10 < runs
+        if pick is None or tiny:
+            if rarest is None:
+                break  # nothing may merge and nothing is optional: keep every step
+            del units[rarest]
             continue
         a, b = units[pick], units[pick + 1]
         members = a.all() + b.members
@@ -189,6 +195,10 @@ def group_steps(
     return Grouped(tuple(steps), tuple(pre_checks), monitoring)
 
 
+def _support(unit: _Unit, commands: Sequence[MinedCommand]) -> int:
+    return max(commands[m].support for m in unit.all())
+
+
 def _optional(unit: _Unit, commands: Sequence[MinedCommand]) -> bool:
     return all(commands[m].optional for m in unit.all())
 
@@ -203,6 +213,11 @@ def _merge_candidate(
         rare_a, rare_b = _optional(a, commands), _optional(b, commands)
         if rare_a != rare_b:
             continue
+        if rare_a:
+            # only optional steps of like support merge: the step shows the lower figure
+            low, high = sorted((_support(a, commands), _support(b, commands)))
+            if 2 * low < high:
+                continue
         same_phase = a.phase == b.phase
         same_program = bool(
             {templates[m].program for m in a.all()} & {templates[m].program for m in b.members}

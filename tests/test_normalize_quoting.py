@@ -152,6 +152,13 @@ def test_mined_commands_keep_recorded_quotes_and_requote_lost_ones() -> None:
     assert query in texts  # one run lost the quotes; the shell must not glob it
 
 
+def test_a_tie_between_spellings_goes_to_the_most_recent_run() -> None:
+    older = "aws s3 cp build/app.js s3://web/ --cache-control 'max-age=60, public'"
+    newer = older.replace("'max-age=60, public'", '"max-age=60, public"')
+    texts = {c.text for c in _mined([["npm run build", older], ["npm run build", newer]])}
+    assert newer in texts
+
+
 def test_placeholder_inside_a_jmespath_stays_quoted() -> None:
     ids = ["i-0abc1234def567890", "i-0fed9876cba543210", "i-0123456789abcdef0"]
     mined = _mined(

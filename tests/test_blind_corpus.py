@@ -426,3 +426,15 @@ def test_at_and_tilde_lead_a_time() -> None:
         ("make smoke", datetime(2025, 12, 1, 14, 3)),
     ]
     assert find_timestamp("at 5 pods we stopped") is None
+
+
+def test_item_remark_annotates_the_fenced_command_under_it() -> None:
+    fence = "```"
+    got = _steps_of(
+        "Steps:\n\n1. Upgrade the release (took ~2m):\n\n"
+        f"   {fence}bash\n   helm upgrade web ./chart -n web --set image.tag=1.2.3 --wait\n   {fence}\n\n"
+        f"2. Wait for it — 40s, exit 0:\n\n   {fence}bash\n   kubectl rollout status deploy/web\n   {fence}\n\n"
+        f"3. Smoke test, exit code 22 (1s):\n\n   {fence}\n   $ curl -fsS https://web.example/health\n"
+        f"   curl: (22) The requested URL returned error: 503\n   {fence}\n"
+    )
+    assert [(c.exit_code, c.duration_s) for c in got] == [(None, 120.0), (0, 40.0), (22, 1.0)]

@@ -45,7 +45,8 @@ _HEDGES = re.compile(r"^(?:~|≈|about|approx\.?|approximately|around|roughly|ci
 # a duration a remark leads with: "(took ~40s", "Dauer ca. 2 Min. 20 Sek.", "exit 0, took 1m 20s",
 # "~6 minutes"; the keyword or hedge is what makes a number in prose a duration
 _REMARK = re.compile(
-    r"(?:\(|\b(?:took|taking|dauer(?:te)?|elapsed|lief|after(?:\s+roughly|\s+about)?)\b:?|(?<!\w)(?=~|≈)"
+    r"(?:\(|[—–→]|->|\b(?:took|taking|dauer(?:te)?|elapsed|lief|after(?:\s+roughly|\s+about)?)\b:?"
+    r"|(?<!\w)(?=~|≈)"
     r"|\b(?:ca\.|circa)(?=\s*\d))\s*+(?:(?:~|≈|about|approx\.?|roughly|around|circa|ca\.)\s*+)?"
     r"(?=\d)",
     re.IGNORECASE,

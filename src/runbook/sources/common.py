@@ -665,6 +665,44 @@ def time_range_seconds(line: str) -> float | None:
     return gap if 0 < gap <= 12 * 3600 else None
 
 
+def item_remarks(doc: Document, commands: Sequence[Command], start: int, end: int) -> list[Command]:
+    """Exit codes and durations a list item states for the one command in the code block under it.
+
+    ``2. Wait for it — 40s, exit 0:`` followed by a fence holding ``kubectl rollout status …``.
+    """
+    out = list(commands)
+    items = [
+        (i, len(m.group("indent")), m.group("text"))
+        for i, line in doc.prose(start, end)
+        if (m := _LIST_ITEM.match(line)) is not None
+    ]
+    heads = sorted(s.line - 1 for s in doc.sections[1:] if start <= s.line - 1 < end)
+    for k, (i, _indent, text) in enumerate(items):
+        if "`" in text:
+            continue
+        exit_code = exit_code_in(text)
+        duration = remark_duration(text)
+        if duration is None:
+            duration = _paren_unit_duration(text)
+        if exit_code is None and duration is None:
+            continue
+        stop = items[k + 1][0] if k + 1 < len(items) else end
+        stop = min([stop, *(h for h in heads if h > i)])
+        fence = doc.fence_at_or_after(i + 1, stop)
+        if fence is None:
+            continue
+        inside = [j for j, c in enumerate(out) if fence.line <= c.source.line <= fence.end]
+        if len(inside) != 1:
+            continue  # a remark about several commands says nothing about each
+        cmd = out[inside[0]]
+        out[inside[0]] = replace(
+            cmd,
+            exit_code=cmd.exit_code if cmd.exit_code is not None else exit_code,
+            duration_s=cmd.duration_s if cmd.duration_s is not None else duration,
+        )
+    return out
+
+
 def looks_like_command(text: str) -> bool:
     """True for a program followed by arguments (``kubectl get pods``), not a word or a phrase."""
     words = text.split()

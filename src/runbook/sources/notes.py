@@ -41,6 +41,7 @@ from runbook.sources.common import (
     fill_durations,
     inline_commands,
     is_error_line,
+    item_remarks,
     merge_commands,
     meta_datetime,
     operation_from_words,
@@ -307,6 +308,7 @@ def _session(
         commands.sort(key=lambda c: c.source.line)
     stamps = roll_days([t[0] for t in timeline])
     timeline = [(s, rest, ln) for s, (_, rest, ln) in zip(stamps, timeline, strict=True)]
+    commands = item_remarks(doc, commands, span.start, span.end)
     commands = attach_timeline(commands, timeline)
     commands = fill_durations(commands, None)
 

@@ -40,6 +40,7 @@ from runbook.sources.common import (
     fill_durations,
     input_commands,
     is_error_line,
+    item_remarks,
     looks_like_command,
     merge_commands,
     meta_datetime,
@@ -564,6 +565,7 @@ class _Reader:
         if tool_cmds or list_cmds:
             step_cmds = _known(step_cmds, commands)
         commands = merge_commands(commands, step_cmds) if commands else step_cmds
+        commands = item_remarks(doc, commands, doc.body_start, len(doc.lines))
         commands = self._timed(commands, entries)
 
         if result_outcome is None:

@@ -285,6 +285,7 @@ def generate(
     from runbook.render.markdown import render_markdown
 
     corpus = load_corpus(root, config, progress=progress, found=found)
+    del found  # 100k Candidates are tens of MB; the corpus now holds what mining needs
     # one run recorded in several formats (CI log + shell history) is mined once
     executions, _ = deduplicate(corpus.executions)
     classes = {e.id: classify(e) for e in executions}

@@ -12,8 +12,9 @@ import pytest
 
 from runbook import api, result_cache
 from runbook.config import Config
-from runbook.discover import discover
+from runbook.discover import discover, stat_walk
 from runbook.errors import RefusalError
+from runbook.model import Skipped
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "acme-platform"
 TODAY = date(2025, 12, 28)
@@ -72,7 +73,7 @@ def test_cache_false_stores_nothing(root: Path) -> None:
 def test_touched_file_invalidates(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _generate(root)
     target = next(
-        c for c in discover(root, _config()) if not isinstance(c, api.Skipped) and "lambda" in c.rel
+        c for c in discover(root, _config()) if not isinstance(c, Skipped) and "lambda" in c.rel
     )
     st = os.stat(target.path)
     os.utime(target.path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
@@ -94,7 +95,7 @@ def test_changed_content_changes_the_output(root: Path) -> None:
     cited = sorted(
         c.path
         for c in discover(root, _config())
-        if not isinstance(c, api.Skipped) and c.rel in cold.json and "execution-" in c.rel
+        if not isinstance(c, Skipped) and c.rel in cold.json and "execution-" in c.rel
     )
     assert cited
     cited[-1].unlink()  # a run the runbook cites is gone: the stored result must not be served
@@ -156,14 +157,19 @@ def test_only_the_newest_results_are_kept(root: Path) -> None:
 def test_corpus_digest_sees_size_mtime_and_skips(root: Path) -> None:
     found = list(discover(root, _config()))
     base = result_cache.corpus_digest(found)
+    # the light walk sees the same files and keys them the same way
+    assert result_cache.corpus_digest(stat_walk(root, _config())) == base
+    assert [s.rel for s in stat_walk(root, _config()) if not isinstance(s, Skipped)] == [
+        c.rel for c in found if not isinstance(c, Skipped)
+    ]
     assert result_cache.corpus_digest(list(found)) == base
-    first = next(c for c in found if not isinstance(c, api.Skipped))
+    first = next(c for c in found if not isinstance(c, Skipped))
     i = found.index(first)
     bumped = [*found[:i], replace(first, mtime_ns=first.mtime_ns + 1), *found[i + 1 :]]
     assert result_cache.corpus_digest(bumped) != base
     grown = [*found[:i], replace(first, size=first.size + 1), *found[i + 1 :]]
     assert result_cache.corpus_digest(grown) != base
-    assert result_cache.corpus_digest([*found, api.Skipped("x.md", "too large")]) != base
+    assert result_cache.corpus_digest([*found, Skipped("x.md", "too large")]) != base
 
 
 def test_git_head_of_a_work_tree(tmp_path: Path) -> None:

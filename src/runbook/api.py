@@ -18,7 +18,6 @@ from runbook.errors import InputError, NoEvidenceError, RefusalError, UsageError
 from runbook.model import (
     AlarmDef,
     AlertRunbook,
-    Candidate,
     Classification,
     Count,
     Duplicate,
@@ -32,7 +31,6 @@ from runbook.model import (
     ParsedFile,
     Procedure,
     Runbook,
-    Skipped,
     SourcesReport,
     SourcesTotals,
     ValidationReport,
@@ -250,7 +248,7 @@ def generate(
     root_link: str | None = None,
 ) -> GenerateResult:
     """Mine the evidence under ``root`` into a runbook for ``op_type`` / ``scope`` (md + JSON)."""
-    from runbook.discover import discover
+    from runbook.discover import stat_walk
 
     op = parse_operation_type(op_type)
     scope_text = (scope or "").strip()
@@ -263,11 +261,14 @@ def generate(
     config = config or load_config(root)
     # An unchanged corpus and request give the same bytes: one stat walk and one lookup. A
     # refused request is never stored, so a hit needs none of the checks or stages below.
-    found = list(discover(root, config))
     key = None
+    stats = ""
     if config.cache:
+        from runbook.result_cache import corpus_digest
+
+        stats = corpus_digest(stat_walk(root, config))
         request = (op.value, scope_text, today.isoformat(), str(allow_single_run))
-        key = _result_key(root, config, found, (*request, f"{links_from}", f"{root_link}"))
+        key = _result_key(root, config, stats, (*request, f"{links_from}", f"{root_link}"))
         hit = _cached_result(root, key) if key is not None else None
         if hit is not None:
             return hit
@@ -278,12 +279,19 @@ def generate(
     from runbook.assemble import RunSet, assemble
     from runbook.classify import classify, select
     from runbook.dedup import deduplicate
+    from runbook.discover import discover
     from runbook.failures import cluster
     from runbook.index import load_corpus
     from runbook.mine import is_guide, mine
     from runbook.render.json import render_json
     from runbook.render.markdown import render_markdown
 
+    found = list(discover(root, config))
+    if key is not None:
+        from runbook.result_cache import corpus_digest
+
+        # a file changed between the walks: this result belongs to neither key, keep it out
+        key = key if corpus_digest(found) == stats else None
     corpus = load_corpus(root, config, progress=progress, found=found)
     del found  # 100k Candidates are tens of MB; the corpus now holds what mining needs
     # one run recorded in several formats (CI log + shell history) is mined once
@@ -452,11 +460,9 @@ def generate(
     return result
 
 
-def _result_key(
-    root: Path, config: Config, found: Sequence[Candidate | Skipped], request: Sequence[str]
-) -> str | None:
+def _result_key(root: Path, config: Config, stats: str, request: Sequence[str]) -> str | None:
     """The result-cache key of a generate request (None: the output cannot be keyed)."""
-    from runbook.result_cache import corpus_digest, git_head, result_key
+    from runbook.result_cache import git_head, result_key
 
     head = ""
     if config.git and (root / ".git").exists():
@@ -464,7 +470,7 @@ def _result_key(
         head = git_head(root) or ""
         if not head:
             return None
-    return result_key(*request, repr(config), corpus_digest(found), f"git={head}")
+    return result_key(*request, repr(config), stats, f"git={head}")
 
 
 def _cached_result(root: Path, key: str) -> GenerateResult | None:

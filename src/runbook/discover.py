@@ -18,6 +18,7 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from runbook.config import Config
 from runbook.model import Candidate, EvidenceKind, Skipped
@@ -214,15 +215,41 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     )
 
 
+class FileStat(NamedTuple):
+    """A candidate's identity without its path object: what the result cache keys on."""
+
+    rel: str
+    kind: EvidenceKind
+    size: int
+    mtime_ns: int
+
+
 def discover(root: Path, config: Config) -> Iterator[Candidate | Skipped]:
     """Yield every evidence file under ``root`` (sorted, depth first), or why it was skipped."""
+    for item in _discover(root, config, light=False):
+        assert not isinstance(item, FileStat)
+        yield item
+
+
+def stat_walk(root: Path, config: Config) -> Iterator[FileStat | Skipped]:
+    """``discover`` without building path objects: the same files, as (rel, kind, size, mtime)."""
+    for item in _discover(root, config, light=True):
+        assert not isinstance(item, Candidate)
+        yield item
+
+
+def _discover(
+    root: Path, config: Config, *, light: bool
+) -> Iterator[Candidate | FileStat | Skipped]:
     root_real = os.path.realpath(root)
     out_dir = PurePosixPath(config.out_dir.replace(os.sep, "/")).as_posix().strip("/")
-    yield from _walk(root, "", root_real, out_dir, config)
+    yield from _walk(root, "", root_real, out_dir, config, light=light)
     runs = root / ".runbook" / "runs"
     if runs.is_dir() and not runs.is_symlink() and not _excluded(".runbook/runs", config.exclude):
         # The tool's own run records: the one thing read from inside .runbook/.
-        yield from _walk(runs, ".runbook/runs/", root_real, out_dir, config, recurse=False)
+        yield from _walk(
+            runs, ".runbook/runs/", root_real, out_dir, config, recurse=False, light=light
+        )
 
 
 def _walk(
@@ -233,7 +260,8 @@ def _walk(
     config: Config,
     *,
     recurse: bool = True,
-) -> Iterator[Candidate | Skipped]:
+    light: bool = False,
+) -> Iterator[Candidate | FileStat | Skipped]:
     try:
         with os.scandir(directory) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -253,14 +281,14 @@ def _walk(
                 continue
             if _excluded(rel, config.exclude):
                 continue
-            yield from _enter_dir(entry, rel, root_real, out_dir, config, is_link)
+            yield from _enter_dir(entry, rel, root_real, out_dir, config, is_link, light)
             continue
         if entry.name.startswith(".") and entry.name not in HISTORY_NAMES:
             continue
         kind = kind_of(rel)
         if kind is None or _excluded(rel, config.exclude):
             continue
-        yield _file(entry, rel, kind, root_real, config, is_link)
+        yield _file(entry, rel, kind, root_real, config, is_link, light)
 
 
 def _link_is_dir(path: str) -> bool:
@@ -277,7 +305,8 @@ def _enter_dir(
     out_dir: str,
     config: Config,
     is_link: bool,
-) -> Iterator[Candidate | Skipped]:
+    light: bool,
+) -> Iterator[Candidate | FileStat | Skipped]:
     if is_link:
         # Directory links are never followed: a target inside the root is read at its real
         # path anyway (following would list it twice), one outside is not this repository's
@@ -289,7 +318,7 @@ def _enter_dir(
         elif _inside(here, target):
             yield Skipped(rel, f"symlink loop (points to its ancestor {target})")
         return
-    yield from _walk(Path(entry.path), rel + "/", root_real, out_dir, config)
+    yield from _walk(Path(entry.path), rel + "/", root_real, out_dir, config, light=light)
 
 
 def _file(
@@ -299,7 +328,8 @@ def _file(
     root_real: str,
     config: Config,
     is_link: bool,
-) -> Candidate | Skipped:
+    light: bool = False,
+) -> Candidate | FileStat | Skipped:
     if is_link:
         try:
             target = os.path.realpath(entry.path, strict=True)
@@ -325,6 +355,8 @@ def _file(
         )
     if not os.access(entry.path, os.R_OK):
         return Skipped(rel, "permission denied")
+    if light:  # pathlib parsing is most of a walk's cost; a cache key needs none of it
+        return FileStat(rel, kind, st.st_size, st.st_mtime_ns)
     return Candidate(Path(entry.path), rel, kind, st.st_size, st.st_mtime_ns)
 
 

@@ -30,6 +30,7 @@ from functools import cache
 from pathlib import Path
 
 from runbook import __version__
+from runbook.discover import FileStat
 from runbook.model import Candidate, Skipped
 
 CACHE_DIR = ".runbook"
@@ -55,8 +56,11 @@ def package_hash() -> str:
     return h.hexdigest()
 
 
-def corpus_digest(found: Iterable[Candidate | Skipped]) -> str:
-    """A hash of what discovery saw: every candidate's stat identity and every skip reason."""
+def corpus_digest(found: Iterable[Candidate | FileStat | Skipped]) -> str:
+    """A hash of what discovery saw: every candidate's stat identity and every skip reason.
+
+    ``discover`` and ``stat_walk`` over the same files give the same digest.
+    """
     h = hashlib.sha256()
     for item in found:
         if isinstance(item, Skipped):

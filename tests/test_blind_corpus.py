@@ -438,3 +438,9 @@ def test_item_remark_annotates_the_fenced_command_under_it() -> None:
         f"   curl: (22) The requested URL returned error: 503\n   {fence}\n"
     )
     assert [(c.exit_code, c.duration_s) for c in got] == [(None, 120.0), (0, 40.0), (22, 1.0)]
+
+
+def test_hex_ids_and_transitions_are_not_durations() -> None:
+    assert remark_duration("Running upgrade a3f1c9e2d7b4 -> 5d8e2b7c1f09") is None
+    assert remark_duration("(5d8e2b7c)") is None
+    assert remark_duration("took 2m30s.") == 150.0

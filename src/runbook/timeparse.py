@@ -45,7 +45,7 @@ _HEDGES = re.compile(r"^(?:~|≈|about|approx\.?|approximately|around|roughly|ci
 # a duration a remark leads with: "(took ~40s", "Dauer ca. 2 Min. 20 Sek.", "exit 0, took 1m 20s",
 # "~6 minutes"; the keyword or hedge is what makes a number in prose a duration
 _REMARK = re.compile(
-    r"(?:\(|[—–→]|->|\b(?:took|taking|dauer(?:te)?|elapsed|lief|after(?:\s+roughly|\s+about)?)\b:?"
+    r"(?:\(|[—–]|\b(?:took|taking|dauer(?:te)?|elapsed|lief|after(?:\s+roughly|\s+about)?)\b:?"
     r"|(?<!\w)(?=~|≈)"
     r"|\b(?:ca\.|circa)(?=\s*\d))\s*+(?:(?:~|≈|about|approx\.?|roughly|around|circa|ca\.)\s*+)?"
     r"(?=\d)",
@@ -95,12 +95,15 @@ def leading_duration(text: str) -> float | None:
     """Seconds for a duration at the very start of ``text`` (``2m 10s, migrations…``), else None."""
     pos = 0
     total: float | None = None
+    end = 0
     while (m := _PAIR.match(text, pos)) is not None:
         total = (total or 0.0) + float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+        end = m.end()
         sep = _PAIR_SEP.match(text, m.end())
         pos = sep.end() if sep else m.end()
     if total is not None:
-        return round(total, 6)
+        # "5d8e2b7c1f09" is a hex id, not five days: a duration ends at a word boundary
+        return None if text[end : end + 1].isalnum() else round(total, 6)
     clock = _CLOCK.match(text)
     if clock and clock.group(3) is not None:  # "(0:01:52)": h:mm:ss only; "14:02" is a time of day
         a, b, c, frac = clock.groups()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from functools import lru_cache
 
 from runbook.model import OperationType
 
@@ -344,6 +345,13 @@ DISPLAY_NAMES = {
 
 def segments(raw: str) -> list[list[str]]:
     """Split a shell command line into pipeline / list segments of words (quote-aware)."""
+    # shlex is slow and each command is split several times (noise, check, role): cache the
+    # split and hand out fresh lists, since callers may change them.
+    return [list(seg) for seg in _segments(raw)]
+
+
+@lru_cache(maxsize=1 << 14)
+def _segments(raw: str) -> tuple[tuple[str, ...], ...]:
     try:
         lexer = shlex.shlex(raw, posix=True, punctuation_chars="|&;<>")
         lexer.whitespace_split = True
@@ -356,7 +364,7 @@ def segments(raw: str) -> list[list[str]]:
             out.append([])
         else:
             out[-1].append(word)
-    return [s for s in out if s]
+    return tuple(tuple(s) for s in out if s)
 
 
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")

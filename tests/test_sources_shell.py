@@ -170,3 +170,18 @@ def test_agent_terminal_transcript() -> None:
             True,
         ),
     ]
+
+
+def test_timed_user_prompt_is_a_prompt_with_its_clock() -> None:
+    # a PS1 with \t in front: "[10:03:40] dana@ops-bastion:~/src/app$ cmd"
+    text = (
+        "[10:03:40] dana@ops-bastion:~/src/app$ git pull --ff-only\n"
+        "Already up to date.\n"
+        "[10:04:10] dana@ops-bastion:~/src/app$ dcoker build -t app .\n"
+        "bash: dcoker: command not found\n"
+    )
+    lines = split_script(text)
+    assert [sl.command for sl in lines] == ["git pull --ff-only", "dcoker build -t app ."]
+    assert [sl.clock for sl in lines] == ["10:03:40", "10:04:10"]
+    assert lines[0].cwd == "~/src/app"
+    assert lines[1].output == "bash: dcoker: command not found"

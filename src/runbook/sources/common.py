@@ -260,9 +260,18 @@ _ECHO_STATUS = re.compile(r"""^echo\s+["']?[\w =:]*\$\??\{?\?\}?["']?$""")
 
 
 def fence_commands(
-    fence: Fence, rel: str, origin: str, limit: int, *, shell_only: bool = False
+    fence: Fence,
+    rel: str,
+    origin: str,
+    limit: int,
+    *,
+    shell_only: bool = False,
+    day: date | None = None,
 ) -> list[Command]:
-    """Commands in a code block: scripts by line, transcripts with their output."""
+    """Commands in a code block: scripts by line, transcripts with their output.
+
+    ``day`` dates the clock times a timed prompt shows (``[10:03:40] user@host:~$ cmd``).
+    """
     info = fence.info
     transcript: bool | None
     if info in TRANSCRIPT_INFOS:
@@ -296,10 +305,18 @@ def fence_commands(
                 origin=origin,
                 exit_code=exit_code_in(sl.output.split("\n")[-1]) if sl.output else None,
                 duration_s=timed,
-                started_at=_date_output(text, sl.output),
+                started_at=_date_output(text, sl.output) or _prompt_time(sl.clock, day),
             )
         )
     return commands
+
+
+def _prompt_time(clock: str | None, day: date | None) -> datetime | None:
+    """The start a timed prompt printed, dated by the document's day."""
+    if not clock:
+        return None
+    stamp = parse_timestamp(clock, day)
+    return _utc(stamp) if stamp is not None else None
 
 
 _DATE_CMD = re.compile(r"^date(?:\s+-u|\s+--utc)?\s*$")

@@ -830,7 +830,12 @@ class _Reader:
     def _fence(self, fence: Any, origin: str, *, loose: bool) -> list[Command]:
         self.consumed.add(fence.line)
         return fence_commands(
-            fence, self.rel, origin, self.config.output_excerpt_chars, shell_only=not loose
+            fence,
+            self.rel,
+            origin,
+            self.config.output_excerpt_chars,
+            shell_only=not loose,
+            day=self.day,
         )
 
     def _input_state(self, sec: Section) -> list[Command]:

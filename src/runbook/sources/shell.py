@@ -21,14 +21,15 @@ class ShellLine:
     output: str = ""
     cwd: str | None = None  # from a ``user@host:~/dir$`` prompt, when shown
     prompted: bool = False  # True when the command came from a prompt line
+    clock: str | None = None  # "[10:03:40] user@host:~$ cmd": the time a timed PS1 printed
 
 
 # "$ cmd", "(venv) $ cmd", "user@host:~/app$ cmd", "root@host:/# cmd", "user@mac ~ % cmd"
 _USER_PROMPT = re.compile(
-    r"^\s*(?:\([\w.\- ]+\)\s*)?[\w.\-]+@[\w.\-]+(?:[: ](?P<cwd>[^$#%\s]{0,200}))?\s?[$#%]\s?(?P<cmd>.*)$"
+    r"^\s*(?:\[(?P<clock>[^\]\n]{0,80})\]\s*)?(?:\([\w.\- ]+\)\s*)?[\w.\-]+@[\w.\-]+(?:[: ](?P<cwd>[^$#%\s]{0,200}))?\s?[$#%]\s?(?P<cmd>.*)$"
 )
 _DOLLAR_PROMPT = re.compile(
-    r"^\s*(?:\([\w.\- ]+\)\s*)?(?:\[[^\]\n]{0,80}\]\s*)?[$❯»]\s(?P<cmd>.*)$"
+    r"^\s*(?:\([\w.\- ]+\)\s*)?(?:\[(?P<clock>[^\]\n]{0,80})\]\s*)?[$❯»]\s(?P<cmd>.*)$"
 )
 _PS_PROMPT = re.compile(r"^\s*PS(?: [^>\n]{0,200})?>\s?(?P<cmd>.*)$")
 _ROOT_PROMPT = re.compile(r"^\s*#\s(?P<cmd>.*)$")
@@ -366,9 +367,19 @@ def split_script(text: str, *, transcript: bool | None = None) -> list[ShellLine
         if agent:
             output = textwrap.dedent("\n".join(output)).split("\n")
         if command:
-            out.append(ShellLine(i, command, "\n".join(output).strip("\n"), cwd, True))
+            clock = _clock(lines[i])
+            out.append(ShellLine(i, command, "\n".join(output).strip("\n"), cwd, True, clock))
         i = j
     return out
+
+
+def _clock(line: str) -> str | None:
+    """The ``[10:03:40]`` a timed prompt printed before ``user@host:~$``/``$``, if any."""
+    m = _USER_PROMPT.match(line) or _DOLLAR_PROMPT.match(line)
+    if m is None or not m.group("clock"):
+        return None
+    clock: str = m.group("clock").strip()
+    return clock if any(ch.isdigit() for ch in clock) and ":" in clock else None
 
 
 def _balanced_enough(command: str) -> bool:

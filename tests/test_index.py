@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -224,3 +225,62 @@ def test_many_files_second_run_is_fast(tmp_path: Path) -> None:
     assert reader.calls == []
     assert len(corpus.files) == 3000
     assert elapsed < 10
+
+
+def test_loaded_files_share_repeated_strings(corpus_root: Path) -> None:
+    # Each command's SourceRef names the same file: one string object per value, cold and
+    # warm, so a large corpus holds each path once rather than once per command.
+    def reader(path: Path, root: Path, kind: EvidenceKind, config: Config) -> ParsedFile | Skipped:
+        parsed = CountingReader()(path, root, kind, config)
+        if isinstance(parsed, Skipped):
+            return parsed
+        ex = parsed.executions[0]
+        # a fresh, equal string per command, as a real reader's slicing produces
+        cmds = tuple(replace(c, source=SourceRef("".join(c.source.path), 1)) for c in ex.commands)
+        tags = tuple("".join(t) for t in ex.tags)
+        return replace(parsed, executions=(replace(ex, commands=cmds, tags=tags),))
+
+    for cache in (False, True, True):
+        corpus = load_corpus(corpus_root, Config(cache=cache), reader=reader)
+        deploy = next(f for f in corpus.files if f.path == "docs/deploy.md")
+        paths = [c.source.path for e in deploy.executions for c in e.commands]
+        assert len(paths) == 2 and paths[0] == paths[1] == "docs/deploy.md"
+        assert paths[0] is paths[1]
+        assert deploy.executions[0].tags[0] is corpus.files[0].executions[0].tags[0]
+
+
+def test_cold_load_equals_warm_load(corpus_root: Path) -> None:
+    cold = load_corpus(corpus_root, Config(), reader=CountingReader())
+    warm = load_corpus(corpus_root, Config(), reader=CountingReader())
+    assert cold == warm
+    assert load_corpus(corpus_root, Config(cache=False), reader=CountingReader()) == cold
+
+
+def test_parallel_parse_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+    import shutil
+    import sys
+    import threading
+    from typing import Any
+
+    from runbook import index
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "acme-platform"
+    shutil.copytree(example, tmp_path / "c", ignore=shutil.ignore_patterns(".runbook", ".git"))
+    root = tmp_path / "c"
+    serial = load_corpus(root, Config(cache=False, git=False))
+    monkeypatch.setattr(index, "_workers", lambda: 2)
+    monkeypatch.setattr(index, "_PARALLEL_MIN", 1)
+    pools: list[str] = []
+    real = multiprocessing.get_context
+
+    def counting(method: str | None = None) -> Any:
+        pools.append(str(method))
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", counting)
+    parallel = load_corpus(root, Config(git=False))  # cold: every file through the pool
+    assert parallel == serial
+    if threading.active_count() == 1 and sys.platform == "linux":
+        assert pools == ["fork"]
+    assert load_corpus(root, Config(git=False)) == serial  # and warm, from the cache

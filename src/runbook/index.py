@@ -19,11 +19,15 @@ import dataclasses
 import gc
 import hashlib
 import json
+import os
 import sqlite3
+import sys
+import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from runbook import __version__, model
 from runbook.codec import CodecError, from_json, to_json, type_hints
@@ -47,6 +51,9 @@ CACHE_NAME = "cache.sqlite"
 CACHE_REL = f"{CACHE_DIR}/{CACHE_NAME}"
 _BATCH = 500  # rows per executemany; all inside one transaction
 _HASH_CHUNK = 1 << 20
+_PARALLEL_MIN = 200  # files to parse before a process pool pays for its start (~0.5 s)
+_MAX_WORKERS = 8
+_CHUNK = 16  # files per task sent to a worker
 # Configuration fields that change what readers produce (owner/out_dir/exclude do not).
 _PARSE_CONFIG = ("max_file_bytes", "output_excerpt_chars", "history_idle_gap_s")
 
@@ -120,7 +127,6 @@ def load_corpus(
 
     ``found``: what ``discover`` yielded, when the caller already walked the root.
     """
-    read = reader or _default_reader
     candidates: list[Candidate] = []
     skipped: list[Skipped] = []
     for item in discover(root, config) if found is None else found:
@@ -139,14 +145,32 @@ def load_corpus(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for i, cand in enumerate(candidates, 1):
-            result = _load_one(cand, root, config, read, store)
+        done = 0
+        misses: list[tuple[Candidate, str | None]] = []
+        results: list[ParsedFile | Skipped | None] = []
+        for cand in candidates:
+            hit, digest = _lookup(cand, store)
+            results.append(hit)
+            if hit is None:
+                misses.append((cand, digest))
+            else:
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        parsed = _read_all(misses, root, config, reader)
+        for i, cand in enumerate(candidates):
+            if results[i] is None:
+                raw, digest = next(parsed)
+                results[i] = _remember(cand, raw, digest, store)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            result = results[i]
+            results[i] = None  # the list must not keep a second reference alive
             if isinstance(result, Skipped):
                 skipped.append(result)
-            else:
+            elif result is not None:
                 files.append(result)
-            if progress is not None:
-                progress(i, total)
         if store is not None:
             store.finish({c.rel for c in candidates}, diagnostics)
     finally:
@@ -169,35 +193,109 @@ def load_corpus(
     return Corpus(files=tuple(files), skipped=tuple(skipped), diagnostics=tuple(diagnostics))
 
 
-def _load_one(
-    cand: Candidate, root: Path, config: Config, read: Reader, store: _Store | None
-) -> ParsedFile | Skipped:
+def _lookup(
+    cand: Candidate, store: _Store | None
+) -> tuple[ParsedFile | Skipped | None, str | None]:
+    """(cached result or None, the file's sha256 when it had to be computed)."""
     digest: str | None = None
     if store is not None:
         hit = store.lookup(cand)
         if hit is not None:
-            return hit
+            return hit, None
         if cand.rel in store.keys:
             # Stat changed; content may not have (touch, checkout): compare hashes.
             digest = _sha256(cand.path)
             if digest is not None:
                 hit = store.lookup_by_hash(cand, digest)
                 if hit is not None:
-                    return hit
+                    return hit, digest
+    return None, digest
+
+
+def _read_one(cand: Candidate, root: Path, config: Config, read: Reader) -> ParsedFile | Skipped:
     try:
-        result = read(cand.path, root, cand.kind, config)
+        return read(cand.path, root, cand.kind, config)
     except Exception as exc:  # a reader bug must not take the whole corpus down
-        result = Skipped(cand.rel, f"reader failed: {type(exc).__name__}: {exc}")
+        return Skipped(cand.rel, f"reader failed: {type(exc).__name__}: {exc}")
+
+
+def _read_in_worker(job: tuple[Candidate, Path, Config]) -> ParsedFile | Skipped:
+    cand, root, config = job
+    return _read_one(cand, root, config, _default_reader)
+
+
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return min(cpus, _MAX_WORKERS)
+
+
+def _read_all(
+    misses: list[tuple[Candidate, str | None]],
+    root: Path,
+    config: Config,
+    custom: Reader | None,
+) -> Iterator[tuple[ParsedFile | Skipped, str | None]]:
+    """Read every missed file, in order; many of them with the default reader go to a pool."""
+    workers = _workers()
+    done = 0
+    # Parsing is CPU-bound pure Python: one process per CPU, results back in order (output is
+    # unchanged). Only by fork (no re-import of the caller's main module, no start-up cost),
+    # and only from a single-threaded process: a fork copies no other thread's held locks.
+    if (
+        custom is None
+        and workers > 1
+        and len(misses) >= _PARALLEL_MIN
+        and sys.platform == "linux"
+        and threading.active_count() == 1
+    ):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        jobs = [(cand, root, config) for cand, _ in misses]
+        try:
+            with ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("fork")
+            ) as pool:
+                for result in pool.map(_read_in_worker, jobs, chunksize=_CHUNK):
+                    yield result, misses[done][1]
+                    done += 1
+        except Exception:  # no pool here (sandbox, frozen app, broken worker)
+            pass  # the rest is read in-process: a pool is an optimization, never a failure
+        else:
+            return
+    read = custom or _default_reader
+    for cand, digest in misses[done:]:
+        yield _read_one(cand, root, config, read), digest
+
+
+def _remember(
+    cand: Candidate, result: ParsedFile | Skipped, digest: str | None, store: _Store | None
+) -> ParsedFile | Skipped:
+    """Store a freshly read result and hand back its decoded (string-sharing) form."""
     if isinstance(result, ParsedFile) and not result.sha256:
         digest = digest or _sha256(cand.path) or ""
         result = dataclasses.replace(result, sha256=digest)
+    try:
+        data = _to_data(result)
+    except (CodecError, RecursionError):
+        return result  # not storable: used as read, parsed again next time
     if store is not None:
         sha = (
             result.sha256
             if isinstance(result, ParsedFile)
             else (digest or _sha256(cand.path) or "")
         )
-        store.put(cand, sha, result)
+        store.put_data(cand, sha, data)
+    if isinstance(result, ParsedFile):
+        # Hand back what a warm run would decode: the same values, with repeated strings
+        # shared (half the memory of a large corpus), and cold == warm by construction.
+        try:
+            return from_json(ParsedFile, data["parsed"])
+        except (CodecError, RecursionError):
+            pass
     return result
 
 
@@ -212,10 +310,17 @@ def _sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
-def _encode(result: ParsedFile | Skipped) -> bytes:
-    # Compact JSON (defaults left out), zlib-compressed: 100k files stay in tens of MB.
+def _to_data(result: ParsedFile | Skipped) -> dict[str, Any]:
     tag = "skipped" if isinstance(result, Skipped) else "parsed"
-    data = {tag: to_json(result, omit_defaults=True)}
+    return {tag: to_json(result, omit_defaults=True)}
+
+
+def _encode(result: ParsedFile | Skipped) -> bytes:
+    return _compress(_to_data(result))
+
+
+def _compress(data: dict[str, Any]) -> bytes:
+    # Compact JSON (defaults left out), zlib-compressed: 100k files stay in tens of MB.
     return zlib.compress(json.dumps(data, separators=(",", ":")).encode("utf-8"), 6)
 
 
@@ -327,6 +432,10 @@ class _Store:
 
     def put(self, cand: Candidate, sha: str, result: ParsedFile | Skipped) -> None:
         self._queue("UPSERT", (cand.rel, cand.size, cand.mtime_ns, sha, _encode(result)))
+
+    def put_data(self, cand: Candidate, sha: str, data: dict[str, Any]) -> None:
+        """``put`` for a result already turned into JSON data (``_to_data``)."""
+        self._queue("UPSERT", (cand.rel, cand.size, cand.mtime_ns, sha, _compress(data)))
 
     def _queue(self, op: str, row: tuple[str, int, int, str, bytes]) -> None:
         self.pending.append((op, *row))

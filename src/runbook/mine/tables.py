@@ -350,7 +350,7 @@ def segments(raw: str) -> list[list[str]]:
     return [list(seg) for seg in _segments(raw)]
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 16)  # ~40k distinct commands at 10k runs; a sweep must fit
 def _segments(raw: str) -> tuple[tuple[str, ...], ...]:
     try:
         lexer = shlex.shlex(raw, posix=True, punctuation_chars="|&;<>")

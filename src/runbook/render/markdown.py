@@ -15,10 +15,12 @@ import posixpath
 import re
 import shlex
 from collections.abc import Sequence
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from runbook.model import Duration, Runbook, SourceEntry, SourceRef, Step
+
+if TYPE_CHECKING:
+    import jinja2
 
 MARKER_PREFIX = "<!-- runbook-miner: generated; content-sha256="
 _MARKER = re.compile(
@@ -178,6 +180,9 @@ def _phases(steps: Sequence[Step]) -> list[tuple[str, list[Step]]]:
 
 
 def _environment() -> jinja2.Environment:
+    # imported here: `summary_line` needs format_seconds on a cached run, Jinja2 only renders
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("runbook", "render/templates"),
         autoescape=False,  # markdown, not HTML; content is escaped per context by filters

@@ -25,6 +25,7 @@ from runbook.model import (
     EvidenceKind,
     Execution,
     FileReport,
+    Incident,
     Journal,
     OperationType,
     Outcome,
@@ -83,6 +84,8 @@ class GenerateCounts:
     files: int
     rollback_runs: int
     steps: int
+    # incident-response from incident records: "3 incidents (3 failure observations, ...)"
+    incidents: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,8 +320,21 @@ def generate(
     # Guides and hand-written runbooks describe a procedure; they are not runs of it.
     guides_only = [e for e in pattern_runs if is_guide(e)]
     pattern_runs = [e for e in pattern_runs if not is_guide(e)]
+    incidents: tuple[Incident, ...] = ()
+    responses: list[Execution] = []
+    if op is OperationType.INCIDENT:
+        # Incidents are recorded as failure reports + error journals (+ response runs,
+        # post-mortems): each occurrence is one run of the response procedure.
+        incidents = _incident_records(selected, executions, corpus.journals, classes, scope_text)
+        if incidents:
+            reply_ids = {r for i in incidents for r in i.responses}
+            responses = sorted((e for e in selected if e.id in reply_ids), key=_sort_key)
+            pattern_runs = sorted((i.run for i in incidents), key=_sort_key)
+            classes.update({i.run.id: classify(i.run) for i in incidents})
     if not pattern_runs:
         raise _no_evidence(label, op, scope_text, failures=len(failed), guides=len(guides_only))
+    if len(incidents) == 1 and not allow_single_run:
+        raise _single_incident(incidents[0], label, root, corpus.executions)
     if len(pattern_runs) == 1 and not allow_single_run:
         only = pattern_runs[0].source.path
         # The hint must work from where the command was run, not only from the root.
@@ -367,11 +383,17 @@ def generate(
             if _outcome(e, classes.get(e.id)) is Outcome.FAILURE
             and scopes & set(_scopes(classes.get(e.id)))
         ]
-    runs_for_failures = sorted({*failed, *pattern_runs, *rollback_runs, *triggers}, key=_sort_key)
+    # An incident's run is assembled from records, not recorded: its failures are in the
+    # failure reports and response runs themselves.
+    recorded_runs = [e for e in pattern_runs if not incidents] + responses
+    runs_for_failures = sorted({*failed, *recorded_runs, *rollback_runs, *triggers}, key=_sort_key)
     clusters = cluster(runs_for_failures, journals_all)
     words = _words(scope_text) | _words(op.value) | {op.value.split("-")[0]}
     relevant = _relevant_journals(journals_all, op, scope_text, words, set())
-    relevant_paths = {j.source.path for j in relevant}
+    incident_journals = {j for i in incidents for j in i.journals}
+    relevant_paths = {j.source.path for j in relevant} | {
+        j.source.path for j in journals_all if j.id in incident_journals
+    }
     journal_paths = {j.source.path for j in journals_all}
     # A journal no failure of these runs matched is kept only when it is about this operation.
     clusters = tuple(
@@ -384,7 +406,24 @@ def generate(
         clusters = tuple(
             c for c in clusters if c.rolled_back or any(r.path in own for r in c.evidence)
         )
-    cluster_paths = {r.path for c in clusters for r in c.evidence}
+    if incidents:
+        from runbook.incidents import merge_incident_clusters
+
+        paths = {e.id: e.source.path for e in executions} | {
+            j.id: j.source.path for j in journals_all
+        }
+        step_keys = {
+            k
+            for step in procedure.steps
+            for c in (*step.commands, *((step.verification,) if step.verification else ()))
+            for k in (c.keys or (c.key,))
+        }
+        clusters = merge_incident_clusters(
+            clusters, incidents, paths, _decision_key(procedure), step_keys
+        )
+    cluster_paths = {r.path for c in clusters for r in c.evidence} | {
+        j.source.path for j in journals_all if j.id in incident_journals
+    }
     journals = _relevant_journals(journals_all, op, scope_text, words, cluster_paths)
 
     alarm_words = words | _procedure_words(procedure)
@@ -410,7 +449,8 @@ def generate(
         procedure=procedure,
         clusters=clusters,
         runs=RunSet(tuple(used), classes),
-        failures=RunSet(tuple(failed), classes),
+        # an incident's response runs are cited as sources beside its failure reports
+        failures=RunSet(tuple(sorted({*failed, *responses}, key=_sort_key)), classes),
         journals=journals,
         rollback_procedure=rollback_procedure,
         rollback_runs=tuple(rollback_runs),
@@ -427,6 +467,8 @@ def generate(
         today=today,
         owner=config.owner,
     )
+    if incidents:
+        runbook = _incident_runbook(runbook, incidents, corpus.executions)
     by_kind = Counter(e.kind for e in used)
     successful = sum(1 for e in used if _outcome(e, classes.get(e.id)) is Outcome.SUCCESS)
     counts = GenerateCounts(
@@ -441,6 +483,7 @@ def generate(
         files=len(runbook.sources),
         rollback_runs=len(rollback_runs),
         steps=len(runbook.steps),
+        incidents=_incident_text(incidents, corpus.executions),
     )
     result = GenerateResult(
         runbook=runbook,
@@ -511,11 +554,111 @@ def _no_evidence(
     )
 
 
+def _incident_records(
+    selected: Sequence[Execution],
+    executions: Sequence[Execution],
+    journals: Sequence[Journal],
+    classes: dict[str, Classification],
+    scope: str,
+) -> tuple[Incident, ...]:
+    """The incidents among the selected records; journals selected for the scope may stand alone."""
+    from runbook.classify import journal_execution, select
+    from runbook.incidents import group_incidents
+    from runbook.mine import is_guide
+
+    taken = {e.id for e in executions}
+    # Journals are ranked with the runs so word weights come from the whole corpus.
+    as_runs = [
+        journal_execution(j) for j in journals if j.category == "error" and j.id not in taken
+    ]
+    ranked = select([*executions, *as_runs], OperationType.INCIDENT, scope or None, classes)
+    ids = {e.id for e in as_runs}
+    scoped = {e.id for e, _ in ranked if e.id in ids}
+    records = [e for e in selected if not is_guide(e)]
+    return group_incidents(records, journals, scoped)
+
+
+def _decision_key(procedure: Procedure) -> str | None:
+    """The command where an incident's cause-specific fixes branch off: the Mitigate step's."""
+    steps = [s for s in procedure.steps if s.phase in ("Mitigate", "Fix")] or list(procedure.steps)
+    if not steps:
+        return None
+    command = steps[-1].commands[-1] if steps[-1].commands else None
+    return (command.keys or (command.key,))[0] if command is not None else None
+
+
+def _incident_kinds(executions: Sequence[Execution]) -> dict[str, EvidenceKind]:
+    return {e.id: e.kind for e in executions}
+
+
+def _incident_text(incidents: Sequence[Incident], executions: Sequence[Execution]) -> str:
+    from runbook.incidents import incident_summary
+
+    return incident_summary(incidents, _incident_kinds(executions)) if incidents else ""
+
+
+def _single_incident(
+    incident: Incident, label: str, root: Path, executions: Sequence[Execution]
+) -> RefusalError:
+    """One incident is one occurrence, not a pattern: point at the record to reproduce."""
+    only = incident.source.path
+    shown = only if root == Path(".") else (root / only).as_posix()
+    return RefusalError(
+        f"only one recorded incident matches {label}: "
+        f"{_incident_text([incident], executions)}; a single occurrence is not a pattern",
+        hint=f"use `runbook reproduce {shown}` for that incident, record more occurrences, "
+        "or pass --allow-single-run",
+    )
+
+
+def _incident_runbook(
+    runbook: Runbook, incidents: Sequence[Incident], executions: Sequence[Execution]
+) -> Runbook:
+    """Say what the runs are: incidents from records, with time to mitigate when stated."""
+    from runbook.incidents import time_to_mitigate
+    from runbook.render.markdown import format_seconds
+
+    summary = _incident_text(incidents, executions)
+    notes: list[str] = []
+    for note in runbook.notes:
+        if note.startswith("Mined from ") and ": " in note:
+            rest = note.split(": ", 1)[1]
+            note = (
+                f"Mined from {summary}. Each incident counts as one run of the response: "
+                "its recorded checks and stop-gaps, then its journal's solution and "
+                f"verification commands; {rest}"
+            )
+        elif "had no usable timing" in note and not any(i.timed for i in incidents):
+            continue  # the summary already says no run was timed
+        notes.append(note)
+    stat = time_to_mitigate(incidents)
+    if stat is not None:
+        p90 = f", p90 {format_seconds(stat.p90_s)}" if stat.n > 1 else ""
+        notes.append(
+            "Time to mitigate (detection in the failure timeline to the resolution the journal "
+            f"states), over {stat.n} of {len(incidents)} incidents: median "
+            f"{format_seconds(stat.median_s)}{p90}. It is not a timed run of this procedure."
+        )
+    # A failure report is also the anchor of its incident's run: it is still a failure record.
+    reports = {
+        e.source.path for e in executions if e.id in {f for i in incidents for f in i.failures}
+    }
+    sources = tuple(
+        replace(s, outcome=Outcome.FAILURE.value) if s.path in reports else s
+        for s in runbook.sources
+    )
+    return replace(runbook, notes=tuple(notes), sources=sources)
+
+
 def summary_line(result: GenerateResult, target: str) -> str:
     """`Mined 11 successful runs (9 observations, 2 session notes) + 6 failures, 3 journals → …`."""
     from runbook.render.markdown import format_seconds
 
     counts = result.counts
+    if counts.incidents:
+        median = result.runbook.estimated_duration.median_seconds
+        duration = f", ~{format_seconds(median)}" if median is not None else ""
+        return f"Mined {counts.incidents} → {target} ({counts.steps} steps{duration})"
     kinds = ", ".join(f"{n} {label}" for label, n in counts.runs_by_kind)
     if counts.successful == counts.runs:
         runs = f"{counts.runs} successful run{'s' if counts.runs != 1 else ''}"

@@ -39,7 +39,7 @@ from runbook.model import (
     SourceRef,
 )
 
-__all__ = ["cluster", "error_lines", "salient_line", "title_of"]
+__all__ = ["cluster", "error_lines", "journal_for_errors", "salient_line", "title_of"]
 
 Normalizer = Callable[[str], CommandTemplate]
 Signer = Callable[[str], str]
@@ -613,6 +613,24 @@ def _match_journal(c: _Cluster, journals: Sequence[Journal], sign: Signer) -> Jo
             best = (score, j.id)
             chosen = j
     return chosen
+
+
+def journal_for_errors(
+    lines: Sequence[str], journals: Sequence[Journal], *, signer: Signer | None = None
+) -> Journal | None:
+    """The error journal whose quoted errors or symptoms match one of ``lines`` (in order)."""
+    if signer is None:
+        from runbook.normalize import error_signature
+
+        signer = error_signature
+    wanted = [j for j in journals if _is_error_journal(j)]
+    for line in lines:
+        signature = signer(salient_line(line) or line)
+        if signature:
+            hit = _match_journal(_Cluster(signature, ""), wanted, signer)
+            if hit is not None:
+                return hit
+    return None
 
 
 def _is_error_journal(j: Journal) -> bool:

@@ -170,6 +170,25 @@ class Journal:
 
 
 @dataclass(frozen=True, slots=True)
+class Incident:
+    """One occurrence of an incident: its failure reports, response runs and journals.
+
+    ``run`` is the occurrence seen as one run of the response (Detect -> Triage -> Mitigate ->
+    Verify): the recorded commands, then the journals' solution and verification commands.
+    """
+
+    id: str
+    source: SourceRef  # the record that anchors it (failure report, post-mortem or journal)
+    run: Execution
+    failures: tuple[str, ...] = ()  # execution ids of failure reports
+    responses: tuple[str, ...] = ()  # execution ids of response runs (post-mortems included)
+    journals: tuple[str, ...] = ()  # journal ids
+    detected_at: datetime | None = None
+    mitigated_at: datetime | None = None  # None unless a timeline or journal states it
+    timed: bool = False  # a response run recorded how long the response took
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmDef:
     """An alert definition (CloudWatch, Terraform, Prometheus)."""
 

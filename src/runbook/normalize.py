@@ -48,6 +48,7 @@ timestamps, log levels and decorations, so the same error in different runs gets
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 
@@ -759,6 +760,9 @@ def _template_value(value: str, name: str | None) -> tuple[str, list[str]]:
             return kv.group(1) + "=" + inner, slots
         if _V_ONLY.fullmatch(value):
             return "{" + name + "}", [name]
+    document = _json_numbers(value)
+    if document is not None:
+        return document
     templ, slots = _mask_inside(value)
     if not (len(slots) == 1 and templ == "{" + slots[0] + "}"):
         image = _image_ref(value)
@@ -776,6 +780,40 @@ def _template_value(value: str, name: str | None) -> tuple[str, list[str]]:
     if not expression and _looks_path(value) and any(s in ("date", "timestamp") for s in slots):
         return "{path}", ["path"]
     return templ, slots
+
+
+# A number that is the value of a key in a JSON document: ``"maxReplicas": 24``.
+_JSON_NUMBER = re.compile(r'"([A-Za-z_][\w.-]*)"(\s*:\s*)(-?\d+(?:\.\d+)?)(?=\s*[,}\]])')
+
+
+def _json_numbers(value: str) -> tuple[str, list[str]] | None:
+    """A JSON object (``-p '{"spec":{"maxReplicas":24}}'``): each number named after its key.
+
+    The document keeps its structure and keys; only its numbers become placeholders, which the
+    miner shows literally when they are the same in every run. Strings inside it get the usual
+    masks. None when ``value`` is not a JSON object or array.
+    """
+    if not value.startswith(("{", "[")):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict | list):
+        return None
+    slots: list[str] = []
+    pieces: list[str] = []
+    last = 0
+    for m in _JSON_NUMBER.finditer(value):
+        masked, inner = _mask_inside(value[last : m.start()])
+        name = _kebab(m.group(1).rsplit(".", 1)[-1])
+        pieces.extend((masked, f'"{m.group(1)}"{m.group(2)}{{{name}}}'))
+        slots.extend((*inner, name))
+        last = m.end()
+    masked, inner = _mask_inside(value[last:])
+    pieces.append(masked)
+    slots.extend(inner)
+    return "".join(pieces), slots
 
 
 def _template_word(text: str, hint: str | None) -> tuple[str, list[str]]:

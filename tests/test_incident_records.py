@@ -77,6 +77,7 @@ def _journal(
     fix: list[str],
     verify: str,
     prevention: str,
+    investigate: str = "redis-cli -h cache.shop.internal --bigkeys",
 ) -> None:
     path = root / ".claude" / "journals" / "error" / f"{day}-{slug}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,9 @@ tags: [cart, {slug.split("-")[0]}]
 
 ## Investigation
 
-Looked at the pods and at the cache before touching anything.
+Looked at the pods and at the cache before touching anything:
+
+- `{investigate}` to see what fills it
 
 ## Root Cause
 
@@ -177,6 +180,9 @@ def test_three_occurrences_of_one_incident_make_a_runbook(tmp_path: Path) -> Non
     first_check = next(i for i, c in enumerate(commands) if c.startswith("kubectl get pods"))
     fix = next(i for i, c in enumerate(commands) if c.startswith(REDIS_FIX))
     assert first_check < fix
+    # the journals' investigation is triage: after the reports' checks, before the fix
+    triage = next(i for i, c in enumerate(commands) if c.endswith("--bigkeys"))
+    assert first_check < triage < fix
     fix_step = next(s for s in book.steps if any(c.startswith(REDIS_FIX) for c in s.commands))
     assert fix_step.phase not in ("Detect", "Triage")
     assert fix_step.support.runs == 3 and fix_step.support.of == 3

@@ -6,9 +6,10 @@ error journal written once it was resolved (investigation, root cause, the solut
 ``**Verification**:``, prevention); sometimes a response run or a post-mortem too. Each
 occurrence is one *incident*, and each incident counts as one run of the response procedure:
 its recorded commands in time order (the checks that confirmed the problem, the triage, the
-stop-gap), then the journal's solution commands and its verification commands not already
-recorded (``origin="journal-solution"`` / ``"journal-verification"``). Commands that failed
-are the failure itself, not a response step, and are left out.
+stop-gap) with the journal's investigation commands after the checks when no response run
+recorded the triage (``origin="journal-investigation"``), then the journal's solution and verification commands
+not already recorded (``origin="journal-solution"`` / ``"journal-verification"``). Commands
+that failed are the failure itself, not a response step, and are left out.
 
 A journal belongs to the failure report it matches: an error line of the report matches the
 journal's quoted errors or symptoms (``failures.journal_for_errors``), or their titles, tags
@@ -28,6 +29,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from runbook.failures import journal_for_errors
+from runbook.mine.kinds import is_check
 from runbook.model import (
     Command,
     EvidenceKind,
@@ -260,6 +262,23 @@ def _incident(
                 cmd = replace(cmd, started_at=None, duration_s=_measured(e.commands, n))
             recorded.append(cmd)
     keys = {norm(c.text).key for c in recorded}
+    # The journal's investigation is triage: after the recorded checks, before the first change.
+    first_change = next(
+        (n for n, c in enumerate(recorded) if not is_check(norm(c.text))), len(recorded)
+    )
+    # A journal retelling a check the records hold (give or take a flag) adds nothing.
+    known = [set(norm(c.text).key.split()) for c in recorded] + replied
+    triage: list[Command] = []
+    # A response run recorded the triage as it happened; the journal then retells it.
+    for journal in () if responses else journals:
+        for cmd in journal.investigation_commands:
+            words = set(norm(cmd.text).key.split())
+            if any(words <= k or k <= words for k in known if k):
+                continue
+            known.append(words)
+            keys.add(norm(cmd.text).key)
+            triage.append(replace(cmd, origin="journal-investigation", started_at=None))
+    recorded[first_change:first_change] = triage
     added: list[Command] = []
     for journal in journals:
         for origin, cmds in (

@@ -167,6 +167,8 @@ class Journal:
     verification_commands: tuple[Command, ...] = ()
     prevention: str = ""
     notes: tuple[str, ...] = ()
+    # commands of the Investigation part (fences, prompts, backticked list steps): triage
+    investigation_commands: tuple[Command, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

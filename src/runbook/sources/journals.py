@@ -207,6 +207,7 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
     errors: list[str] = []
     solution_cmds: list[Command] = []
     verification_cmds: list[Command] = []
+    investigation_cmds: list[Command] = []
     verification: list[str] = []
     notes: list[str] = []
     handled: list[tuple[int, int]] = []
@@ -238,6 +239,10 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
             verification_cmds.extend(_commands(doc, rel, sec.start, sec.end, limit, inline=False))
         else:
             parts[role].append(_prose_text(doc, sec.start, sec.end))
+            if role == "investigation":
+                investigation_cmds.extend(
+                    _commands(doc, rel, sec.start, sec.end, limit, inline=True)
+                )
     # labels instead of headings: "**Root Cause**: ..." / "**Fix**: ..."; a fence after a
     # label belongs to that label's part
     role_at: list[tuple[int, str]] = []
@@ -315,6 +320,9 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
         verification_commands=tuple(verification_cmds),
         prevention="\n\n".join(p for p in parts["prevention"] if p)[:4000],
         notes=unique(notes),
+        investigation_commands=tuple(
+            {c.text: c for c in reversed(investigation_cmds)}[t] for t in _order(investigation_cmds)
+        ),
     )
 
 

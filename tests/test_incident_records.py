@@ -313,3 +313,25 @@ def test_mined_json_patch_masks_only_the_varying_number() -> None:
     assert "{port}" not in patch
     assert '"minReplicas":{min-replicas}' in patch
     assert '"maxReplicas":40' in patch  # constant: literal
+
+
+def test_journals_alone_are_incidents_when_they_record_solution_commands(tmp_path: Path) -> None:
+    for day in ("2025-11-03", "2025-11-17"):
+        _journal(
+            tmp_path,
+            day,
+            "redis-oom-cart",
+            "Redis out of memory broke the cart",
+            REDIS_ERROR,
+            "Session keys were written without a TTL.",
+            [REDIS_FIX, "kubectl rollout restart deployment/cart -n shop"],
+            "kubectl rollout status deployment/cart -n shop",
+            "Alert at 80 % of maxmemory.",
+        )
+    got = generate(tmp_path, "incident-response", "redis cart", today=TODAY, config=CONFIG)
+    assert (
+        got.counts.incidents == "2 incidents (2 error journals; no timed runs: durations unknown)"
+    )
+    commands = [c for s in got.runbook.steps for c in s.commands]
+    assert REDIS_FIX in commands
+    assert got.runbook.estimated_duration.median_seconds is None

@@ -302,7 +302,8 @@ def generate(
     classes = {e.id: classify(e) for e in executions}
     selected = [e for e, _ in select(executions, op, scope_text or None, classes)]
     label = f"{op.value}" + (f" {scope_text!r}" if scope_text else "")
-    if not selected:
+    # an incident may be recorded only in error journals: they are looked at below
+    if not selected and op is not OperationType.INCIDENT:
         raise _no_evidence(label, op, scope_text)
     failed = sorted(
         (e for e in selected if _outcome(e, classes.get(e.id)) is Outcome.FAILURE), key=_sort_key

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from runbook.api import generate
+from runbook.api import generate, summary_line
 from runbook.cli import main
 from runbook.config import Config
 from runbook.errors import NoEvidenceError, RefusalError
@@ -172,6 +172,10 @@ def test_three_occurrences_of_one_incident_make_a_runbook(tmp_path: Path) -> Non
     book = got.runbook
     assert got.counts.incidents == (
         "3 incidents (3 failure observations, 3 error journals; no timed runs: durations unknown)"
+    )
+    assert summary_line(got, "stdout").startswith(
+        "Mined 3 incidents (3 failure observations, 3 error journals; no timed runs: durations "
+        "unknown) → stdout"
     )
     phases = [s.phase for s in book.steps]
     assert phases[0] in ("Detect", "Triage")

@@ -659,7 +659,9 @@ def summary_line(result: GenerateResult, target: str) -> str:
     if counts.incidents:
         median = result.runbook.estimated_duration.median_seconds
         duration = f", ~{format_seconds(median)}" if median is not None else ""
-        return f"Mined {counts.incidents} → {target} ({counts.steps} steps{duration})"
+        rollbacks = counts.rollback_runs
+        extra = f" + {rollbacks} rollback run{'s' if rollbacks != 1 else ''}" if rollbacks else ""
+        return f"Mined {counts.incidents}{extra} → {target} ({counts.steps} steps{duration})"
     kinds = ", ".join(f"{n} {label}" for label, n in counts.runs_by_kind)
     if counts.successful == counts.runs:
         runs = f"{counts.runs} successful run{'s' if counts.runs != 1 else ''}"

@@ -207,6 +207,11 @@ def test_progress_reports_every_file(corpus_root: Path) -> None:
         corpus_root, Config(), reader=CountingReader(), progress=lambda i, n: seen.append((i, n))
     )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    seen.clear()
+    load_corpus(
+        corpus_root, Config(), reader=CountingReader(), progress=lambda i, n: seen.append((i, n))
+    )
+    assert seen == [(4, 4)]  # every file from the cache: reported at once
 
 
 @pytest.mark.slow
@@ -279,8 +284,13 @@ def test_parallel_parse_equals_serial(tmp_path: Path, monkeypatch: pytest.Monkey
         return real(method)
 
     monkeypatch.setattr(multiprocessing, "get_context", counting)
-    parallel = load_corpus(root, Config(git=False))  # cold: every file through the pool
+    # a progress bar may start a thread: the workers must have forked before its first call
+    pools_at_progress: list[int] = []
+    parallel = load_corpus(  # cold: every file through the pool
+        root, Config(git=False), progress=lambda i, n: pools_at_progress.append(len(pools))
+    )
     assert parallel == serial
     if threading.active_count() == 1 and sys.platform == "linux":
         assert pools == ["fork"]
+        assert pools_at_progress and set(pools_at_progress) == {1}
     assert load_corpus(root, Config(git=False)) == serial  # and warm, from the cache

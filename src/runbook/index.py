@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook import __version__, model
 from runbook.codec import CodecError, from_json, to_json, type_hints
@@ -42,6 +42,9 @@ from runbook.model import (
     Skipped,
     SourceRef,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 Reader = Callable[[Path, Path, EvidenceKind, Config], "ParsedFile | Skipped"]
 Progress = Callable[[int, int], None]
@@ -145,7 +148,6 @@ def load_corpus(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        done = 0
         misses: list[tuple[Candidate, str | None]] = []
         results: list[ParsedFile | Skipped | None] = []
         for cand in candidates:
@@ -153,11 +155,10 @@ def load_corpus(
             results.append(hit)
             if hit is None:
                 misses.append((cand, digest))
-            else:
-                done += 1
-                if progress is not None:
-                    progress(done, total)
         parsed = _read_all(misses, root, config, reader)
+        done = total - len(misses)
+        if progress is not None and done:
+            progress(done, total)  # the hits at once: a bar (and its thread) starts after forks
         for i, cand in enumerate(candidates):
             if results[i] is None:
                 raw, digest = next(parsed)
@@ -238,9 +239,11 @@ def _read_all(
     config: Config,
     custom: Reader | None,
 ) -> Iterator[tuple[ParsedFile | Skipped, str | None]]:
-    """Read every missed file, in order; many of them with the default reader go to a pool."""
+    """Read every missed file, in order; many of them with the default reader go to a pool.
+
+    A pool's workers are forked before this returns (so before a progress bar's thread).
+    """
     workers = _workers()
-    done = 0
     # Parsing is CPU-bound pure Python: one process per CPU, results back in order (output is
     # unchanged). Only by fork (no re-import of the caller's main module, no start-up cost),
     # and only from a single-threaded process: a fork copies no other thread's held locks.
@@ -256,19 +259,47 @@ def _read_all(
 
         jobs = [(cand, root, config) for cand, _ in misses]
         try:
-            with ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("fork")
-            ) as pool:
-                for result in pool.map(_read_in_worker, jobs, chunksize=_CHUNK):
-                    yield result, misses[done][1]
-                    done += 1
-        except Exception:  # no pool here (sandbox, frozen app, broken worker)
-            pass  # the rest is read in-process: a pool is an optimization, never a failure
-        else:
-            return
-    read = custom or _default_reader
-    for cand, digest in misses[done:]:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        except Exception:  # no pool here (sandbox, frozen app): read in-process
+            return _read_serial(misses, 0, root, config, _default_reader)
+        try:
+            # map submits every job now; a fork context starts all workers on the first one
+            results = pool.map(_read_in_worker, jobs, chunksize=_CHUNK)
+        except Exception:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return _read_serial(misses, 0, root, config, _default_reader)
+        return _drain(pool, results, misses, root, config)
+    return _read_serial(misses, 0, root, config, custom or _default_reader)
+
+
+def _read_serial(
+    misses: list[tuple[Candidate, str | None]],
+    start: int,
+    root: Path,
+    config: Config,
+    read: Reader,
+) -> Iterator[tuple[ParsedFile | Skipped, str | None]]:
+    for cand, digest in misses[start:]:
         yield _read_one(cand, root, config, read), digest
+
+
+def _drain(
+    pool: Executor,
+    results: Iterator[ParsedFile | Skipped],
+    misses: list[tuple[Candidate, str | None]],
+    root: Path,
+    config: Config,
+) -> Iterator[tuple[ParsedFile | Skipped, str | None]]:
+    done = 0
+    try:
+        for result in results:
+            yield result, misses[done][1]
+            done += 1
+    except Exception:  # a broken worker: the rest is read in-process, never a failure
+        pool.shutdown(wait=True, cancel_futures=True)
+        yield from _read_serial(misses, done, root, config, _default_reader)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _remember(

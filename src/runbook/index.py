@@ -24,6 +24,7 @@ import sqlite3
 import sys
 import threading
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
@@ -44,7 +45,7 @@ from runbook.model import (
 )
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
 
 Reader = Callable[[Path, Path, EvidenceKind, Config], "ParsedFile | Skipped"]
 Progress = Callable[[int, int], None]
@@ -57,6 +58,7 @@ _HASH_CHUNK = 1 << 20
 _PARALLEL_MIN = 200  # files to parse before a process pool pays for its start (~0.5 s)
 _MAX_WORKERS = 8
 _CHUNK = 16  # files per task sent to a worker
+_AHEAD = 4  # chunks in flight per worker
 # Configuration fields that change what readers produce (owner/out_dir/exclude do not).
 _PARSE_CONFIG = ("max_file_bytes", "output_excerpt_chars", "history_idle_gap_s")
 
@@ -220,9 +222,9 @@ def _read_one(cand: Candidate, root: Path, config: Config, read: Reader) -> Pars
         return Skipped(cand.rel, f"reader failed: {type(exc).__name__}: {exc}")
 
 
-def _read_in_worker(job: tuple[Candidate, Path, Config]) -> ParsedFile | Skipped:
-    cand, root, config = job
-    return _read_one(cand, root, config, _default_reader)
+def _read_chunk(cands: list[Candidate], root: Path, config: Config) -> list[ParsedFile | Skipped]:
+    """A worker's task: read a few files with the default reader."""
+    return [_read_one(cand, root, config, _default_reader) for cand in cands]
 
 
 def _workers() -> int:
@@ -257,18 +259,20 @@ def _read_all(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        jobs = [(cand, root, config) for cand, _ in misses]
+        chunks = [
+            [cand for cand, _ in misses[i : i + _CHUNK]] for i in range(0, len(misses), _CHUNK)
+        ]
         try:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         except Exception:  # no pool here (sandbox, frozen app): read in-process
             return _read_serial(misses, 0, root, config, _default_reader)
         try:
-            # map submits every job now; a fork context starts all workers on the first one
-            results = pool.map(_read_in_worker, jobs, chunksize=_CHUNK)
+            # a fork context starts every worker on the first submit, i.e. now
+            ahead = deque([pool.submit(_read_chunk, chunks[0], root, config)])
         except Exception:
             pool.shutdown(wait=True, cancel_futures=True)
             return _read_serial(misses, 0, root, config, _default_reader)
-        return _drain(pool, results, misses, root, config)
+        return _drain(pool, ahead, chunks, workers * _AHEAD, misses, root, config)
     return _read_serial(misses, 0, root, config, custom or _default_reader)
 
 
@@ -285,16 +289,25 @@ def _read_serial(
 
 def _drain(
     pool: Executor,
-    results: Iterator[ParsedFile | Skipped],
+    ahead: deque[Future[list[ParsedFile | Skipped]]],
+    chunks: list[list[Candidate]],
+    window: int,
     misses: list[tuple[Candidate, str | None]],
     root: Path,
     config: Config,
 ) -> Iterator[tuple[ParsedFile | Skipped, str | None]]:
+    # Only `window` chunks are in flight: when this process falls behind the workers, parsed
+    # files wait in the workers' queue as jobs, not here as results (100k would not fit).
     done = 0
+    submitted = len(ahead)
     try:
-        for result in results:
-            yield result, misses[done][1]
-            done += 1
+        while ahead:
+            while submitted < len(chunks) and len(ahead) < window:
+                ahead.append(pool.submit(_read_chunk, chunks[submitted], root, config))
+                submitted += 1
+            for result in ahead.popleft().result():
+                yield result, misses[done][1]
+                done += 1
     except Exception:  # a broken worker: the rest is read in-process, never a failure
         pool.shutdown(wait=True, cancel_futures=True)
         yield from _read_serial(misses, done, root, config, _default_reader)

@@ -185,3 +185,12 @@ def test_timed_user_prompt_is_a_prompt_with_its_clock() -> None:
     assert [sl.clock for sl in lines] == ["10:03:40", "10:04:10"]
     assert lines[0].cwd == "~/src/app"
     assert lines[1].output == "bash: dcoker: command not found"
+
+
+def test_bare_clock_before_dollar_prompt() -> None:
+    # a pasted log: "14:52:30 $ cmd" (no brackets)
+    text = "14:52:30 $ helm upgrade api ./chart\nRelease upgraded\n14:53:10 $ kubectl get pods\n"
+    lines = split_script(text)
+    assert [sl.command for sl in lines] == ["helm upgrade api ./chart", "kubectl get pods"]
+    assert [sl.clock for sl in lines] == ["14:52:30", "14:53:10"]
+    assert lines[0].output == "Release upgraded"

@@ -24,12 +24,16 @@ class ShellLine:
     clock: str | None = None  # "[10:03:40] user@host:~$ cmd": the time a timed PS1 printed
 
 
-# "$ cmd", "(venv) $ cmd", "user@host:~/app$ cmd", "root@host:/# cmd", "user@mac ~ % cmd"
+# "$ cmd", "(venv) $ cmd", "user@host:~/app$ cmd", "root@host:/# cmd", "user@mac ~ % cmd",
+# "user@host:~/app (main)$ cmd" (a git branch shown after the directory)
 _USER_PROMPT = re.compile(
-    r"^\s*(?:\[(?P<clock>[^\]\n]{0,80})\]\s*)?(?:\([\w.\- ]+\)\s*)?[\w.\-]+@[\w.\-]+(?:[: ](?P<cwd>[^$#%\s]{0,200}))?\s?[$#%]\s?(?P<cmd>.*)$"
+    r"^\s*(?:\[(?P<clock>[^\]\n]{0,80})\]\s*)?(?:\([\w.\- ]+\)\s*)?[\w.\-]+@[\w.\-]+(?:[: ](?P<cwd>[^$#%\s]{0,200}))?(?:\s?\([^()\s$#%]{1,80}\))?\s?[$#%]\s?(?P<cmd>.*)$"
 )
+# "[14:52:30] $ cmd" and "14:52:30 $ cmd": a clock printed before the prompt (timed PS1 / pasted log)
 _DOLLAR_PROMPT = re.compile(
-    r"^\s*(?:\([\w.\- ]+\)\s*)?(?:\[(?P<clock>[^\]\n]{0,80})\]\s*)?[$❯»]\s(?P<cmd>.*)$"
+    r"^\s*(?:\([\w.\- ]+\)\s*)?"
+    r"(?:\[(?P<clock>[^\]\n]{0,80})\]\s*|(?P<bare>\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s+)?"
+    r"[$❯»]\s(?P<cmd>.*)$"
 )
 _PS_PROMPT = re.compile(r"^\s*PS(?: [^>\n]{0,200})?>\s?(?P<cmd>.*)$")
 _ROOT_PROMPT = re.compile(r"^\s*#\s(?P<cmd>.*)$")
@@ -38,6 +42,7 @@ _ROOT_PROMPT = re.compile(r"^\s*#\s(?P<cmd>.*)$")
 _AGENT_CALL = re.compile(r"^\s*[●⏺]\s*(?P<tool>[A-Za-z][\w ]{0,30}?)\((?P<cmd>.*)$")
 _AGENT_OUTPUT = re.compile(r"^(\s*)⎿")
 _AGENT_MARK = re.compile(r"^\s*[●⏺]\s")
+_ROOT_SHELL = re.compile(r"^\s*(?:sudo\s+(?:-i|-s|su\b|-u\s+root\s+-i)|su\b)")
 _PS2 = re.compile(r"^\s*>\s?")
 _HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
 _OPENERS = re.compile(r"(?:^|[;&|(]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
@@ -342,9 +347,12 @@ def split_script(text: str, *, transcript: bool | None = None) -> list[ShellLine
                     out.append(ShellLine(i, alone))
                 i += 1
         return out
+    # a bare "# " line is a root prompt only where no other prompt style is in use (or after
+    # "sudo -i"); next to "user@host$" prompts it is output, e.g. a file's first line under cat
+    roots = not any(_prompt(line, False) is not None for line in lines)
     i = 0
     while i < len(lines):
-        found = _prompt(lines[i], True)
+        found = _prompt(lines[i], roots)
         if found is None:
             i += 1
             continue
@@ -359,8 +367,9 @@ def split_script(text: str, *, transcript: bool | None = None) -> list[ShellLine
             command, j = _gather(lines, i, cmd, True)
             if not _balanced_enough(command):
                 command, j = _strip_comment(cmd, None).strip(), i + 1
+        roots = roots or _ROOT_SHELL.match(command) is not None
         output: list[str] = []
-        while j < len(lines) and _prompt(lines[j], True) is None:
+        while j < len(lines) and _prompt(lines[j], roots) is None:
             # "⎿" becomes a blank so the output keeps its columns, then is dedented
             output.append(_AGENT_OUTPUT.sub(r"\1 ", lines[j], count=1) if agent else lines[j])
             j += 1
@@ -376,9 +385,12 @@ def split_script(text: str, *, transcript: bool | None = None) -> list[ShellLine
 def _clock(line: str) -> str | None:
     """The ``[10:03:40]`` a timed prompt printed before ``user@host:~$``/``$``, if any."""
     m = _USER_PROMPT.match(line) or _DOLLAR_PROMPT.match(line)
-    if m is None or not m.group("clock"):
+    if m is None:
         return None
-    clock: str = m.group("clock").strip()
+    groups = m.groupdict()
+    clock: str = (groups.get("clock") or groups.get("bare") or "").strip()
+    if not clock:
+        return None
     return clock if any(ch.isdigit() for ch in clock) and ":" in clock else None
 
 

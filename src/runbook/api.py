@@ -330,7 +330,10 @@ def generate(
         if incidents:
             reply_ids = {r for i in incidents for r in i.responses}
             responses = sorted((e for e in selected if e.id in reply_ids), key=_sort_key)
-            pattern_runs = sorted((i.run for i in incidents), key=_sort_key)
+            from runbook.incidents import common_response_runs
+
+            # a journal's cause-specific fix is troubleshooting unless most incidents applied it
+            pattern_runs = sorted(common_response_runs([i.run for i in incidents]), key=_sort_key)
             classes.update({i.run.id: classify(i.run) for i in incidents})
     if not pattern_runs:
         raise _no_evidence(label, op, scope_text, failures=len(failed), guides=len(guides_only))

@@ -45,6 +45,7 @@ from runbook.model import (
 
 __all__ = [
     "MAX_DAYS",
+    "common_response_runs",
     "group_incidents",
     "incident_summary",
     "is_failure_report",
@@ -231,6 +232,36 @@ def group_incidents(
     return tuple(sorted(out, key=lambda i: (i.detected_at or datetime.min, i.id)))
 
 
+# Commands a journal says fixed *its* incident, and those a record ran after a command
+# failed: the procedure takes them only when most incidents were answered so or some
+# incident ran them as a matter of course (else they are cause-specific: Troubleshooting's).
+_FIX = frozenset({"journal-solution", "journal-verification", "recovery"})
+
+
+def common_response_runs(runs: Sequence[Execution]) -> list[Execution]:
+    """Incident runs without the cause-specific fixes only a minority of incidents applied."""
+    from runbook.normalize import normalize as norm
+
+    seen: dict[str, int] = {}
+    usual: set[str] = set()  # keys some incident ran as part of its ordinary response
+    for run in runs:
+        for key in {norm(c.text).key for c in run.commands}:
+            seen[key] = seen.get(key, 0) + 1
+        usual |= {norm(c.text).key for c in run.commands if c.origin not in _FIX}
+    out: list[Execution] = []
+    for run in runs:
+        kept = tuple(
+            c
+            for c in run.commands
+            if c.origin not in _FIX
+            or (key := norm(c.text).key) in usual
+            or 2 * seen[key] > len(runs)
+        )
+        # a run known only from its journal keeps its account: there is nothing else of it
+        out.append(replace(run, commands=kept) if kept and kept != run.commands else run)
+    return out
+
+
 def _incident(
     source: SourceRef,
     failures: tuple[Execution, ...],
@@ -248,9 +279,14 @@ def _incident(
     replied = [set(norm(c.text).key.split()) for e in responses for c in e.commands]
     recorded: list[Command] = []
     for e in records:
+        failed = False
         for n, cmd in enumerate(e.commands):
             if cmd.exit_code not in (0, None):
+                failed = True
                 continue  # the failure itself, not a step of the response
+            if failed and not cmd.origin.startswith("journal-"):
+                # what was done about that failure: maybe a fix for its cause only
+                cmd = replace(cmd, origin="recovery")
             words = set(norm(cmd.text).key.split())
             # ... also when the response added flags to it (an auth header, an output format)
             if e in failures and e not in responses and any(words <= r for r in replied):

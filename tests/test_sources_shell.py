@@ -91,12 +91,13 @@ def test_transcript_prompts_and_output() -> None:
             None,
             True,
         ),
-        ShellLine(4, "make test", "ok  \tapi\t1.2s", "~/app", True),
+        # next to "$"/"user@host$" prompts a bare "# ..." line is output, not a root prompt
         ShellLine(
-            6,
-            "systemctl restart nginx",
-            '# Check the logs now\n>>> print("python, not shell")\npython, not shell',
-            None,
+            4,
+            "make test",
+            "ok  \tapi\t1.2s\n# systemctl restart nginx\n# Check the logs now\n"
+            '>>> print("python, not shell")\npython, not shell',
+            "~/app",
             True,
         ),
         ShellLine(10, "Get-Service nginx", "", None, True),

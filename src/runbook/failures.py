@@ -189,7 +189,7 @@ def _failed(e: Execution, r: int, tpl: _Templates) -> list[int]:
     for i, c in enumerate(e.commands):
         if not _ok(c):
             out.append(i)
-        elif c.exit_code is None and RETRY_ERROR_LINE.search(c.output):
+        elif c.exit_code is None and RETRY_ERROR_LINE.search(c.output) and not _seeks_errors(c):
             first = c.text.split(None, 1)[0] if c.text.strip() else ""
             key = tpl.get(r, i).key
             if any(
@@ -198,6 +198,28 @@ def _failed(e: Execution, r: int, tpl: _Templates) -> list[int]:
             ):
                 out.append(i)
     return out
+
+
+def _seeks_errors(cmd: Command) -> bool:
+    """A command that searches for errors (``grep -c ERROR``, ``--filter-pattern ERROR``).
+
+    Error lines in its output are what it was asked to find, not its own failure.
+    """
+    return bool(ERROR_LINE.search(cmd.text))
+
+
+def _restates_command(e: Execution, line: str) -> bool:
+    """A recorded "error" that is only a command's own text (a timeline entry naming it).
+
+    ``aws logs tail ... --filter-pattern ERROR`` mentions ERROR but reports no failure;
+    what is left once the command's text is removed must still read as an error.
+    """
+    text = " ".join(line.strip().strip("`*").split())
+    for c in e.commands:
+        cmd = " ".join(c.text.split())
+        if cmd and cmd in text and not ERROR_LINE.search(text.replace(cmd, " ")):
+            return True
+    return False
 
 
 def _junk(line: str) -> bool:
@@ -233,7 +255,7 @@ def _events(runs: Sequence[Execution], tpl: _Templates, sign: Signer) -> list[_E
                 raw.append((line, i, cmd.source, cmd.started_at, "", False))
         for ev in e.errors:
             line = salient_line(ev.message)
-            if not line or _junk(line):
+            if not line or _junk(line) or _restates_command(e, line):
                 continue
             index = _command_index(e, ev.command, failed, line)
             at = ev.at or (e.commands[index].started_at if index is not None else None)

@@ -1,7 +1,8 @@
 """Grouping the ordered commands into 5-10 steps of the operation type's pattern.
 
 Each action command becomes a step; a verifying check directly after it becomes that step's
-verification (dry runs such as ``terraform plan`` never verify the step before them). Steps
+verification (dry runs such as ``terraform plan`` never verify the step before them; a read
+of the same tool right after a dry run verifies it: ``terraform show`` of the saved plan). Steps
 get a phase of the type's pattern from command-family tables, kept monotone along the
 consensus order by dynamic programming (commands are never reordered to fit the pattern).
 More than ten steps: neighbours are merged - optional steps only with optional steps (a
@@ -113,6 +114,14 @@ def group_steps(
     # Smoke / test runs exercise the system: a check right after one verifies it.
     verifiable = [action[i] or kinds.is_test_check(t) for i, t in enumerate(templates)]
 
+    def inspects(i: int, j: int) -> bool:
+        # a read of a dry run's own tool right after it inspects its result (plan -> show)
+        return (
+            kind[j] == "dryrun"
+            and bool(templates[i].program)
+            and (templates[i].program == templates[j].program)
+        )
+
     units: list[_Unit] = []
     for i in range(n):
         last = units[-1] if units else None
@@ -121,7 +130,7 @@ def group_steps(
             and not monitor[i]
             and last is not None
             and last.verification is None
-            and verifiable[last.members[-1]]
+            and (verifiable[last.members[-1]] or inspects(i, last.members[-1]))
             # a rare check does not verify a step that always runs, nor the reverse
             and commands[i].optional == commands[last.members[-1]].optional
         ):

@@ -136,7 +136,10 @@ def check_kind(t: CommandTemplate) -> str | None:
     sub = _sub(t)
     head = sub[0] if sub else ""
     lowered = [w.lower() for w in first]
-    if any(w.split("=", 1)[0] in tb.DRYRUN_FLAGS for w in lowered):
+    flags = {w.split("=", 1)[0] for w in lowered}
+    if flags & tb.STATE_CHECK_FLAGS and not flags & tb.SAVE_PLAN_FLAGS:
+        return "verify"
+    if flags & tb.DRYRUN_FLAGS:
         return "dryrun"
     if head in tb.DRYRUN_SUBCOMMANDS.get(program, frozenset()):
         return "dryrun"

@@ -98,9 +98,10 @@ CHECK_PROGRAMS = frozenset(
      "telnet", "traceroute", "openssl", "grpcurl", "xh", "journalctl", "stern", "k9s"}
 )  # fmt: skip
 # Dry runs / pre-checks: read-only, but never the verification of the step before them.
+# (``terraform show`` reads the state or a saved plan: a read, not a dry run.)
 DRYRUN_SUBCOMMANDS = {
-    "terraform": frozenset({"plan", "validate", "fmt", "show"}),
-    "tofu": frozenset({"plan", "validate", "fmt", "show"}),
+    "terraform": frozenset({"plan", "validate", "fmt"}),
+    "tofu": frozenset({"plan", "validate", "fmt"}),
     "terragrunt": frozenset({"plan", "validate"}),
     "helm": frozenset({"diff", "lint", "template"}),
     "kubectl": frozenset({"diff"}),
@@ -110,6 +111,11 @@ DRYRUN_SUBCOMMANDS = {
 }
 # Flags that turn a command into a read (``pg_restore --list``, ``tar --list``).
 READ_FLAGS = frozenset({"--list", "--status", "--verify", "--test", "--check-only", "--version"})
+# A dry run that only reports through its exit status whether anything would change
+# (``terraform plan -detailed-exitcode`` without ``-out``) is a check of the current state.
+STATE_CHECK_FLAGS = frozenset({"-detailed-exitcode", "--detailed-exitcode"})
+# ... unless it also saves what it would do, to apply next.
+SAVE_PLAN_FLAGS = frozenset({"-out", "--out"})
 DRYRUN_FLAGS = frozenset(
     {"--dry-run", "--dryrun", "--check", "--sql", "--plan", "--noop", "--diff"}
 )

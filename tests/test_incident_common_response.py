@@ -72,3 +72,15 @@ def test_run_known_only_from_its_journal_keeps_its_commands() -> None:
     )
     out = common_response_runs([only, _incident(1, []), _incident(2, [])])
     assert _texts(out[0]) == [REBOOT]
+
+
+def test_command_between_an_action_and_its_retry_is_a_recovery() -> None:
+    from runbook.incidents import _between_retries
+
+    scale = "kubectl scale deployment/api -n shop --replicas=8"
+    login = "aws eks update-kubeconfig --name prod --role-arn arn:aws:iam::1:role/oncall"
+    cmds = [Command(t, SourceRef("r.md", n)) for n, t in enumerate([CHECK, scale, login, scale])]
+    assert _between_retries(cmds) == {2}
+    # a check looked at before and after a change is no retry of it
+    again = [Command(t, SourceRef("r.md", n)) for n, t in enumerate([CHECK, THROTTLE, CHECK])]
+    assert _between_retries(again) == set()

@@ -58,6 +58,7 @@ MIN_SHARED = 2  # words a report and a journal (or response run) must share with
 RESPONSE_WINDOW = timedelta(hours=12)
 MAX_SYMPTOMS = 3
 MAX_EVIDENCE = 10
+MAX_RETRY_GAP = 3  # commands between an action and its retry that can be the fix
 
 _WORD = re.compile(r"[a-z][a-z0-9]{2,}")
 # Words every incident record uses: they say nothing about which incident it is.
@@ -262,6 +263,23 @@ def common_response_runs(runs: Sequence[Execution]) -> list[Execution]:
     return out
 
 
+def _between_retries(commands: Sequence[Command]) -> set[int]:
+    """Indexes of commands run between an action and its retry (the exit code may be unrecorded)."""
+    from runbook.normalize import normalize as norm
+
+    keys = [norm(c.text) for c in commands]
+    out: set[int] = set()
+    for a, first in enumerate(keys):
+        if is_check(first):
+            continue  # a check looked at again before and after a change is no retry
+        # a retry follows its fix closely; the same action much later is another step
+        ahead = range(a + 1, min(len(keys), a + 2 + MAX_RETRY_GAP))
+        again = next((b for b in ahead if keys[b].key == first.key), None)
+        if again is not None:
+            out.update(range(a + 1, again))
+    return out
+
+
 def _incident(
     source: SourceRef,
     failures: tuple[Execution, ...],
@@ -280,11 +298,12 @@ def _incident(
     recorded: list[Command] = []
     for e in records:
         failed = False
+        retried = _between_retries(e.commands)
         for n, cmd in enumerate(e.commands):
             if cmd.exit_code not in (0, None):
                 failed = True
                 continue  # the failure itself, not a step of the response
-            if failed and not cmd.origin.startswith("journal-"):
+            if (failed or n in retried) and not cmd.origin.startswith("journal-"):
                 # what was done about that failure: maybe a fix for its cause only
                 cmd = replace(cmd, origin="recovery")
             words = set(norm(cmd.text).key.split())

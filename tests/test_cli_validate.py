@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from _examples import copy_example
 from _validate_corpus import RUNBOOK, base_corpus, write_runbook
 from click.testing import CliRunner
 
@@ -183,7 +183,7 @@ def test_handwritten_example_gives_the_readme_findings(monkeypatch: pytest.Monke
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The acme-platform example with its five runbooks generated into runbooks/."""
     root = tmp_path_factory.mktemp("acme") / "acme-platform"
-    shutil.copytree(ACME, root, ignore=shutil.ignore_patterns(".runbook"))
+    copy_example(ACME, root)
     from datetime import date
 
     for op, scope in (

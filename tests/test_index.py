@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from _examples import copy_example
 
 from runbook.config import Config
 from runbook.index import load_corpus
@@ -263,7 +264,6 @@ def test_cold_load_equals_warm_load(corpus_root: Path) -> None:
 
 def test_parallel_parse_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import multiprocessing
-    import shutil
     import sys
     import threading
     from typing import Any
@@ -271,7 +271,7 @@ def test_parallel_parse_equals_serial(tmp_path: Path, monkeypatch: pytest.Monkey
     from runbook import index
 
     example = Path(__file__).resolve().parents[1] / "examples" / "acme-platform"
-    shutil.copytree(example, tmp_path / "c", ignore=shutil.ignore_patterns(".runbook", ".git"))
+    copy_example(example, tmp_path / "c")
     root = tmp_path / "c"
     serial = load_corpus(root, Config(cache=False, git=False))
     monkeypatch.setattr(index, "_workers", lambda: 2)

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from _examples import copy_example
 
 from runbook import api, result_cache
 from runbook.config import Config
@@ -24,7 +25,7 @@ TODAY = date(2025, 12, 28)
 def root(tmp_path: Path) -> Path:
     """A private copy of the example corpus (the cache is written under it)."""
     dest = tmp_path / "corpus"
-    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".runbook", ".git"))
+    copy_example(EXAMPLE, dest)
     return dest
 
 

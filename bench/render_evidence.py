@@ -54,6 +54,20 @@ def _front_matter(fields: list[tuple[str, str]]) -> str:
     return "---\n" + "".join(f"{k}: {v}\n" for k, v in fields) + "---\n"
 
 
+def _execution_front_matter(sc: Scenario, run: Run, *, with_environment: bool = False) -> str:
+    """The front matter every execution observation style shares."""
+    fields = [
+        ("mode", "execution"),
+        ("date", _q(f"{run.started:%Y-%m-%d}")),
+        ("time", _q(f"{run.started:%H:%M:%S}")),
+        ("context", _q(sc.context)),
+        ("tags", _tags(sc.tags)),
+    ]
+    if with_environment:
+        fields.append(("environment", sc.environment))
+    return _front_matter(fields)
+
+
 def _q(text: str) -> str:
     """A YAML double-quoted scalar (dates, times and free text stay strings)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -83,16 +97,7 @@ def _obs_path(kind: str, t: datetime, slug: str) -> str:
 def _toolcalls(sc: Scenario, run: Run) -> str:
     alt = run.author == "erin"
     lines = [
-        _front_matter(
-            [
-                ("mode", "execution"),
-                ("date", _q(f"{run.started:%Y-%m-%d}")),
-                ("time", _q(f"{run.started:%H:%M:%S}")),
-                ("context", _q(sc.context)),
-                ("tags", _tags(sc.tags)),
-                ("environment", sc.environment),
-            ]
-        ),
+        _execution_front_matter(sc, run, with_environment=True),
         f"\n# Execution: {sc.title}\n",
         "\n## Context\n",
         f"\n{sc.context}. Operator: {run.author}.\n",
@@ -117,15 +122,7 @@ def _toolcalls(sc: Scenario, run: Run) -> str:
 
 def _commands(sc: Scenario, run: Run) -> str:
     lines = [
-        _front_matter(
-            [
-                ("mode", "execution"),
-                ("date", _q(f"{run.started:%Y-%m-%d}")),
-                ("time", _q(f"{run.started:%H:%M:%S}")),
-                ("context", _q(sc.context)),
-                ("tags", _tags(sc.tags)),
-            ]
-        ),
+        _execution_front_matter(sc, run),
         f"\n# {sc.title}\n",
         "\n## Summary\n",
         f"\n{sc.context} ({sc.environment}).\n",
@@ -145,16 +142,7 @@ def _commands(sc: Scenario, run: Run) -> str:
 def _rawlog(sc: Scenario, run: Run) -> str:
     alt = run.author == "frank"
     lines = [
-        _front_matter(
-            [
-                ("mode", "execution"),
-                ("date", _q(f"{run.started:%Y-%m-%d}")),
-                ("time", _q(f"{run.started:%H:%M:%S}")),
-                ("context", _q(sc.context)),
-                ("tags", _tags(sc.tags)),
-                ("environment", sc.environment),
-            ]
-        ),
+        _execution_front_matter(sc, run, with_environment=True),
         f"\n# Execution: {sc.title}\n",
         "\n## Raw Log\n\n" if not alt else "\n## Raw log\n\n",
         f"{FENCE}\n" if not alt else f"{FENCE}text\n",
@@ -176,15 +164,7 @@ def _rawlog(sc: Scenario, run: Run) -> str:
 def _prompt(sc: Scenario, run: Run) -> str:
     # A terminal copy with a PS1 prompt carrying the time: "[14:30:52] ops@bastion:~/infra (main)$ cmd".
     lines = [
-        _front_matter(
-            [
-                ("mode", "execution"),
-                ("date", _q(f"{run.started:%Y-%m-%d}")),
-                ("time", _q(f"{run.started:%H:%M:%S}")),
-                ("context", _q(sc.context)),
-                ("tags", _tags(sc.tags)),
-            ]
-        ),
+        _execution_front_matter(sc, run),
         f"\n# Execution: {sc.title}\n",
         "\n## Raw Log\n\n",
         f"{FENCE}console\n",

@@ -234,14 +234,10 @@ def mine(
 PLACEMENT_MIN_SHARE = 0.6
 
 
-def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list[Item]:
-    """Optional items whose neighbours among the required items change from run to run.
-
-    A real optional step sits at one place in the procedure (the same required step before
-    and after it); a habit such as ``gh auth status`` lands anywhere.
-    """
-    if not optional:
-        return []
+def _neighbours(
+    optional: set[Item], sequences: Sequence[Sequence[Item]]
+) -> tuple[dict[Item, Counter[Item | None]], dict[Item, Counter[Item | None]]]:
+    """For each optional item, count the required item recorded just before and just after it."""
     before: dict[Item, Counter[Item | None]] = defaultdict(Counter)
     after: dict[Item, Counter[Item | None]] = defaultdict(Counter)
     for seq in sequences:
@@ -257,6 +253,18 @@ def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list
                 after[item][nxt] += 1
             else:
                 nxt = item
+    return before, after
+
+
+def _misplaced(optional: set[Item], sequences: Sequence[Sequence[Item]]) -> list[Item]:
+    """Optional items whose neighbours among the required items change from run to run.
+
+    A real optional step sits at one place in the procedure (the same required step before
+    and after it); a habit such as ``gh auth status`` lands anywhere.
+    """
+    if not optional:
+        return []
+    before, after = _neighbours(optional, sequences)
     out: list[Item] = []
     for item in sorted(optional):
         total = sum(before[item].values())
@@ -282,21 +290,7 @@ def _place_optional(
     """
     if not optional or len(optional) == len(order):
         return list(order)
-    before: dict[Item, Counter[Item | None]] = defaultdict(Counter)
-    after: dict[Item, Counter[Item | None]] = defaultdict(Counter)
-    for seq in sequences:
-        last: Item | None = None
-        for item in seq:
-            if item in optional:
-                before[item][last] += 1
-            else:
-                last = item
-        nxt: Item | None = None
-        for item in reversed(seq):
-            if item in optional:
-                after[item][nxt] += 1
-            else:
-                nxt = item
+    before, after = _neighbours(optional, sequences)
     rank = {item: i for i, item in enumerate(order)}
 
     def top(counts: Counter[Item | None]) -> tuple[int, Item | None]:

@@ -1099,6 +1099,23 @@ def expectations_in(doc: Document, start: int = 0, end: int | None = None) -> li
     return out
 
 
+def ymd_date(m: re.Match[str]) -> date | None:
+    """The day a (year, month, day) match names, or None when no such day exists."""
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def last_date_in(pattern: re.Pattern[str], text: str) -> date | None:
+    """The last real day `pattern` finds in `text` (a path's innermost date wins)."""
+    for m in reversed(list(pattern.finditer(text))):
+        day = ymd_date(m)
+        if day is not None:
+            return day
+    return None
+
+
 def unique(items: Iterable[str]) -> tuple[str, ...]:
     """Items in first-seen order without repeats (empty strings dropped)."""
     seen: dict[str, None] = {}

@@ -26,6 +26,7 @@ from runbook.sources.common import (
     looks_like_command,
     meta_datetime,
     unique,
+    ymd_date,
 )
 from runbook.sources.markdown import (
     Document,
@@ -328,12 +329,7 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
 
 def _stem_date(rel: str) -> date | None:
     m = re.match(r"(\d{4})-(\d{2})-(\d{2})", PurePosixPath(rel).name)
-    if m is None:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+    return None if m is None else ymd_date(m)
 
 
 _INLINE_LABEL = re.compile(

@@ -42,6 +42,7 @@ from runbook.sources.common import (
     inline_commands,
     is_error_line,
     item_remarks,
+    last_date_in,
     merge_commands,
     meta_datetime,
     operation_from_words,
@@ -53,6 +54,7 @@ from runbook.sources.common import (
     table_rows,
     tables,
     unique,
+    ymd_date,
 )
 from runbook.sources.markdown import (
     Document,
@@ -189,22 +191,12 @@ def _is_run(ex: Execution) -> bool:
 
 
 def _file_date(rel: str) -> date | None:
-    for m in reversed(list(_DATE_IN.finditer(rel))):
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            continue
-    return None
+    return last_date_in(_DATE_IN, rel)
 
 
 def _heading_date(title: str) -> date | None:
     m = _DATE_IN.search(title)
-    if m is None:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+    return None if m is None else ymd_date(m)
 
 
 def _dated_sections(doc: Document) -> list[_Span]:

@@ -41,6 +41,7 @@ from runbook.sources.common import (
     input_commands,
     is_error_line,
     item_remarks,
+    last_date_in,
     looks_like_command,
     merge_commands,
     meta_datetime,
@@ -340,12 +341,7 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
 
 
 def _path_date(rel: str) -> date | None:
-    for m in reversed(list(_PATH_DATE.finditer(rel))):
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            continue
-    return None
+    return last_date_in(_PATH_DATE, rel)
 
 
 def _role(sec: Section) -> str | None:

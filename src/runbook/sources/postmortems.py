@@ -50,6 +50,7 @@ from runbook.sources.common import (
     roll_days,
     tables,
     unique,
+    ymd_date,
 )
 from runbook.sources.markdown import (
     Document,
@@ -529,20 +530,18 @@ def _day(doc: Document, rel: str, header: dict[str, str]) -> date | None:
     for text in (header.get("date", ""), PurePosixPath(rel).name, doc.title):
         m = _DATE_IN.search(text)
         if m:
-            try:
-                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                continue
+            found = ymd_date(m)
+            if found is not None:
+                return found
+            continue
         dt = parse_timestamp(text.split(" (")[0].strip(), None) if text else None
         if dt is not None:
             return dt.date()
     for _, line in doc.prose(doc.body_start, len(doc.lines)):
         m = _DATE_IN.search(line)
-        if m:
-            try:
-                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                continue
+        found = ymd_date(m) if m else None
+        if found is not None:
+            return found
     return None
 
 

@@ -156,9 +156,9 @@ def output_filename(op: OperationType, scope: str | None, today: date) -> str:
 
 
 def _outcome(execution: Execution, cls: Classification | None) -> Outcome:
-    if cls is not None and cls.outcome is not Outcome.UNKNOWN:
-        return cls.outcome
-    return execution.outcome
+    from runbook.classify import resolved_outcome
+
+    return resolved_outcome(execution, cls)
 
 
 def _scopes(cls: Classification | None) -> tuple[str, ...]:

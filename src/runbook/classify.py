@@ -549,6 +549,13 @@ class _CommandFacts:
     previous: bool
 
 
+def resolved_outcome(execution: Execution, cls: Classification | None) -> Outcome:
+    """The classified outcome of a run where one was found, else the outcome it recorded."""
+    if cls is not None and cls.outcome is not Outcome.UNKNOWN:
+        return cls.outcome
+    return execution.outcome
+
+
 def classify(execution: Execution) -> Classification:
     """Operation type, scopes, environment and outcome of one run, with weighted reasons."""
     votes = _Votes({}, {}, defaultdict(list), {})

@@ -801,10 +801,9 @@ def _run_date(e: Execution) -> date | None:
 
 
 def _outcome(e: Execution, ev: Evidence) -> Outcome:
-    cls = ev.classes.get(e.id)
-    if cls is not None and cls.outcome is not Outcome.UNKNOWN:
-        return cls.outcome
-    return e.outcome
+    from runbook.classify import resolved_outcome
+
+    return resolved_outcome(e, ev.classes.get(e.id))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1347,24 +1347,20 @@ def _restore_step(procedure: Procedure, migration: MigrationDef) -> RollbackStep
             prefix = _wrapper_prefix(text, program)
             snap = re.search(r"--db-(cluster-)?snapshot-identifier[= ](\S+)", text)
             ident = re.search(r"--db-(cluster|instance)-identifier[= ](\S+)", text)
+            restore = ""
             if program == "aws" and snap and sub.startswith("rds create-db-cluster-snapshot"):
                 source = ident.group(2) if ident else "{db-cluster-identifier}"
                 restore = (
                     f"{prefix}aws rds restore-db-cluster-from-snapshot --db-cluster-identifier "
                     f"{source}-restored --snapshot-identifier {snap.group(2)} --engine {{engine}}"
                 )
-                return RollbackStep(
-                    title,
-                    (restore,),
-                    evidence=command.evidence[:2],
-                    parameters=_inverse_params(restore, (command,)),
-                )
-            if program == "aws" and snap and sub.startswith("rds create-db-snapshot"):
+            elif program == "aws" and snap and sub.startswith("rds create-db-snapshot"):
                 source = ident.group(2) if ident else "{db-instance-identifier}"
                 restore = (
                     f"{prefix}aws rds restore-db-instance-from-db-snapshot --db-instance-identifier "
                     f"{source}-restored --db-snapshot-identifier {snap.group(2)}"
                 )
+            if restore:
                 return RollbackStep(
                     title,
                     (restore,),

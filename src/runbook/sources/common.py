@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from runbook.model import Command, ErrorEvent, Outcome, SourceRef
+from runbook.model import Command, Diagnostic, ErrorEvent, Outcome, SourceRef
 from runbook.sources.markdown import Document, Fence, norm_heading, scalar
 from runbook.sources.shell import is_transcript, split_script
 from runbook.timeparse import (
@@ -1097,6 +1097,13 @@ def expectations_in(doc: Document, start: int = 0, end: int | None = None) -> li
         if text:
             out.append(text[:300])
     return out
+
+
+def front_matter_diagnostics(doc: Document, rel: str, fallback: str) -> list[Diagnostic]:
+    """A diagnostics list holding why `doc`'s front matter was unusable, if it was, and what was used instead."""
+    if not doc.meta_problem:
+        return []
+    return [Diagnostic(SourceRef(rel, doc.meta_line), f"{doc.meta_problem}; {fallback}")]
 
 
 def ymd_date(m: re.Match[str]) -> date | None:

@@ -15,12 +15,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from runbook.config import Config
-from runbook.model import Command, Diagnostic, EvidenceKind, Journal, ParsedFile, SourceRef
+from runbook.model import Command, EvidenceKind, Journal, ParsedFile, SourceRef
 from runbook.sources.common import (
     LOOSE_INFOS,
     environment_name,
     expectation,
     fence_commands,
+    front_matter_diagnostics,
     inline_commands,
     is_error_line,
     looks_like_command,
@@ -147,14 +148,7 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
 def parse(text: str, rel: str, config: Config) -> ParsedFile:
     """One journal file → a Journal, plus an Execution when it records a dated run."""
     doc = Document(text)
-    diags: list[Diagnostic] = []
-    if doc.meta_problem:
-        diags.append(
-            Diagnostic(
-                SourceRef(rel, doc.meta_line),
-                f"{doc.meta_problem}; category and date taken from the path",
-            )
-        )
+    diags = front_matter_diagnostics(doc, rel, "category and date taken from the path")
     journal = _journal(doc, rel, config)
     executions = []
     # a process journal (deployment-*.md) may hold a run transcript; other categories describe

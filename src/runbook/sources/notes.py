@@ -39,6 +39,7 @@ from runbook.sources.common import (
     expectation,
     fence_commands,
     fill_durations,
+    front_matter_diagnostics,
     inline_commands,
     is_error_line,
     item_remarks,
@@ -102,9 +103,7 @@ class _Span:
 def parse(text: str, rel: str, config: Config) -> ParsedFile:
     """A notes file → one Execution per dated session (or one guide Execution)."""
     doc = Document(text)
-    diags: list[Diagnostic] = []
-    if doc.meta_problem:
-        diags.append(Diagnostic(SourceRef(rel, doc.meta_line), f"{doc.meta_problem}; ignored"))
+    diags = front_matter_diagnostics(doc, rel, "ignored")
     executions = executions_from(doc, rel, config, EvidenceKind.NOTES, diags)
     return ParsedFile(
         path=rel, kind=EvidenceKind.NOTES, executions=tuple(executions), diagnostics=tuple(diags)

@@ -38,6 +38,7 @@ from runbook.sources.common import (
     expectations_in,
     fence_commands,
     fill_durations,
+    front_matter_diagnostics,
     input_commands,
     is_error_line,
     item_remarks,
@@ -322,14 +323,7 @@ _ENV_KEYS = ("environment", "env", "stage", "target environment", "target env", 
 def parse(text: str, rel: str, config: Config) -> ParsedFile:
     """One observation file → a ParsedFile holding one Execution."""
     doc = Document(text)
-    diags: list[Diagnostic] = []
-    if doc.meta_problem:
-        diags.append(
-            Diagnostic(
-                SourceRef(rel, doc.meta_line),
-                f"{doc.meta_problem}; date, time and mode taken from the file name",
-            )
-        )
+    diags = front_matter_diagnostics(doc, rel, "date, time and mode taken from the file name")
     reader = _Reader(doc, rel, config, diags)
     execution = reader.execution()
     return ParsedFile(

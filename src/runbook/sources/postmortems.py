@@ -42,6 +42,7 @@ from runbook.sources.common import (
     command_key,
     environment_name,
     fence_commands,
+    front_matter_diagnostics,
     is_error_line,
     looks_like_command,
     merge_commands,
@@ -296,9 +297,7 @@ class _Parts:
 def parse(text: str, rel: str, config: Config) -> ParsedFile:
     """One post-mortem → an incident-response Execution and an error Journal."""
     doc = Document(text)
-    diags: list[Diagnostic] = []
-    if doc.meta_problem:
-        diags.append(Diagnostic(SourceRef(rel, doc.meta_line), f"{doc.meta_problem}; ignored"))
+    diags = front_matter_diagnostics(doc, rel, "ignored")
     limit = config.output_excerpt_chars
     parts = _parts(doc)
     header = _header(doc, parts)

@@ -175,28 +175,26 @@ def _words(text: str) -> set[str]:
     return {w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 1 and w not in stop}
 
 
-def _relevant_journals(
-    journals: Sequence[Journal],
-    op: OperationType,
-    scope: str,
-    words: set[str],
-    used_paths: set[str],
-) -> tuple[Journal, ...]:
-    """Journals cited by a failure cluster, or classified as this operation (and scope)."""
+def _about_operation(journals: Sequence[Journal], op: OperationType, scope: str) -> list[bool]:
+    """For each journal, whether it is classified as this operation (and scope)."""
     from runbook.classify import classify_journal, normalize_scope
 
     wanted = normalize_scope(scope) if scope else ""
-    keep = []
+    out = []
     for journal in journals:
-        if journal.source.path in used_paths:
-            keep.append(journal)
-            continue
         cls = classify_journal(journal)
         text = " ".join((journal.title, " ".join(journal.tags), journal.source.path))
         same_op = cls.operation_type is op
         in_scope = not wanted or wanted in cls.scopes or bool(_words(wanted) & _words(text))
-        if same_op and in_scope:
-            keep.append(journal)
+        out.append(same_op and in_scope)
+    return out
+
+
+def _relevant_journals(
+    journals: Sequence[Journal], about: Sequence[bool], used_paths: set[str]
+) -> tuple[Journal, ...]:
+    """Journals cited by a failure cluster, or about this operation (``_about_operation``)."""
+    keep = [j for j, ok in zip(journals, about, strict=True) if ok or j.source.path in used_paths]
     return tuple(sorted(keep, key=lambda j: j.source))
 
 
@@ -393,7 +391,9 @@ def generate(
     runs_for_failures = sorted({*failed, *recorded_runs, *rollback_runs, *triggers}, key=_sort_key)
     clusters = cluster(runs_for_failures, journals_all)
     words = _words(scope_text) | _words(op.value) | {op.value.split("-")[0]}
-    relevant = _relevant_journals(journals_all, op, scope_text, words, set())
+    # classified once: the same journals are filtered again below with the clusters' paths
+    about = _about_operation(journals_all, op, scope_text)
+    relevant = _relevant_journals(journals_all, about, set())
     incident_journals = {j for i in incidents for j in i.journals}
     relevant_paths = {j.source.path for j in relevant} | {
         j.source.path for j in journals_all if j.id in incident_journals
@@ -428,7 +428,7 @@ def generate(
     cluster_paths = {r.path for c in clusters for r in c.evidence} | {
         j.source.path for j in journals_all if j.id in incident_journals
     }
-    journals = _relevant_journals(journals_all, op, scope_text, words, cluster_paths)
+    journals = _relevant_journals(journals_all, about, cluster_paths)
 
     alarm_words = words | _procedure_words(procedure)
     alarms = _relevant_alarms(corpus.alarms, alarm_words)

@@ -195,7 +195,9 @@ def group_incidents(
         for e in candidates
         if e.id not in report_ids and e.kind is not EvidenceKind.POSTMORTEM and e.commands
     ]
-    error_journals = [j for j in journals if j.category == "error" or j.root_cause]
+    error_journals = sorted(
+        (j for j in journals if j.category == "error" or j.root_cause), key=lambda j: j.id
+    )
     responses: dict[str, list[Execution]] = {}
     alone: list[Execution] = []  # response runs no failure report names: incidents themselves
     for run in sorted(others, key=lambda e: e.id):
@@ -207,7 +209,7 @@ def group_incidents(
     # Each journal documents one occurrence: the report it matches best.
     by_report: dict[str, list[Journal]] = {}
     taken: set[str] = set()
-    for journal in sorted(error_journals, key=lambda j: j.id):
+    for journal in error_journals:
         scored = [
             (score, r.id)
             for r in (*reports, *postmortems, *alone)
@@ -225,7 +227,7 @@ def group_incidents(
         if not failures:
             replies = (anchor, *replies)
         out.append(_incident(anchor.source, failures, replies, tuple(by_report.get(anchor.id, ()))))
-    for journal in sorted(error_journals, key=lambda j: j.id):
+    for journal in error_journals:
         if journal.id in taken or journal.id not in scoped_journals:
             continue
         if journal.solution_commands:

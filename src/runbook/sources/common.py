@@ -43,6 +43,8 @@ TRANSCRIPT_INFOS = frozenset(
 # fences that may hold a transcript but are not shell by declaration
 LOOSE_INFOS = frozenset({"", "text", "txt", "plain", "plaintext", "log", "output", "none"})
 
+# "2025-01-02", "2025/01/02", "2025_01_02", "2025.01.02" inside a path, title or line
+DATE_IN = re.compile(r"(?<!\d)(\d{4})[-/_.](\d{2})[-/_.](\d{2})(?!\d)")
 _ERROR_LINE = re.compile(
     r"(?:^|[\s\[(:.])(?:[A-Z]\w*(?:Error|Exception|Fault)|Traceback|ERROR|FATAL|CRITICAL|PANIC|panic:"
     r"|[Ee]rror(?:\[\w+\])?:|[Ff]atal:|E[0-9]{4}|AccessDenied\w*|Unauthorized|Forbidden|denied:"

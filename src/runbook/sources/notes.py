@@ -28,6 +28,7 @@ from runbook.model import (
     SourceRef,
 )
 from runbook.sources.common import (
+    DATE_IN,
     LOOSE_INFOS,
     attach_timeline,
     command_key,
@@ -75,7 +76,6 @@ _GUIDE_WORDS = re.compile(
     r"readme|manual|sop|instructions|handbook|cheat[- ]?sheet|reference)\b",
     re.IGNORECASE,
 )
-_DATE_IN = re.compile(r"(?<!\d)(\d{4})[-/_.](\d{2})[-/_.](\d{2})(?!\d)")
 _PROMPT_START = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+\S*\s?[$#%]|\$|PS[^>]{0,80}>)\s")
 _ERROR_PROSE = re.compile(
     r"^\s*+(?:>\s*)?(?:[-*+]\s+)?(?:\*\*|__)?(?:Error|ERROR|Fatal|FATAL|Failure|FAILED)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.+)$"
@@ -190,11 +190,11 @@ def _is_run(ex: Execution) -> bool:
 
 
 def _file_date(rel: str) -> date | None:
-    return last_date_in(_DATE_IN, rel)
+    return last_date_in(DATE_IN, rel)
 
 
 def _heading_date(title: str) -> date | None:
-    m = _DATE_IN.search(title)
+    m = DATE_IN.search(title)
     return None if m is None else ymd_date(m)
 
 

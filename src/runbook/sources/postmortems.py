@@ -37,6 +37,7 @@ from runbook.model import (
     SourceRef,
 )
 from runbook.sources.common import (
+    DATE_IN,
     LOOSE_INFOS,
     Table,
     command_key,
@@ -210,7 +211,6 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s{0,3}(?:=+|-+)\s*$")
 _HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}\s+")
 _BACKTICKED = re.compile(r"`([^`\n]{2,400})`")
 _SEVERITY = re.compile(r"\b(?:SEV|Sev|sev)[- ]?([0-5])\b|\b(P[0-4])\b")
-_DATE_IN = re.compile(r"(?<!\d)(\d{4})[-/_.](\d{2})[-/_.](\d{2})(?!\d)")
 # "all times UTC", "times are PDT", "Time (UTC-7)", "(UTC+02:00)"
 _ZONE_ABBR = {
     "utc": 0.0,
@@ -527,7 +527,7 @@ def _day(doc: Document, rel: str, header: dict[str, str]) -> date | None:
     if day is not None:
         return day
     for text in (header.get("date", ""), PurePosixPath(rel).name, doc.title):
-        m = _DATE_IN.search(text)
+        m = DATE_IN.search(text)
         if m:
             found = ymd_date(m)
             if found is not None:
@@ -537,7 +537,7 @@ def _day(doc: Document, rel: str, header: dict[str, str]) -> date | None:
         if dt is not None:
             return dt.date()
     for _, line in doc.prose(doc.body_start, len(doc.lines)):
-        m = _DATE_IN.search(line)
+        m = DATE_IN.search(line)
         found = ymd_date(m) if m else None
         if found is not None:
             return found

@@ -349,6 +349,8 @@ def generate(
     procedure = mine(pattern_runs, op)
     used_ids = set(procedure.runs) or {e.id for e in pattern_runs}
     used = [e for e in pattern_runs if e.id in used_ids]
+    # rollbacks (and the failed deployments behind a rollback) must share a scope with these
+    used_scopes = {s for e in used for s in _scopes(classes.get(e.id))}
     rollback_procedure: Procedure | None = None
     rollback_runs: list[Execution] = []
     if op is not OperationType.ROLLBACK:
@@ -357,7 +359,6 @@ def generate(
         ]
         # Only rollbacks of the same thing: they must share a scope with the mined runs
         # (a Lambda rollback says nothing about reverting an Aurora migration).
-        scopes = {s for e in used for s in _scopes(classes.get(e.id))}
         rollback_runs = sorted(
             (
                 e
@@ -365,7 +366,7 @@ def generate(
                 if _outcome(e, classes.get(e.id)) is not Outcome.FAILURE
                 and e.commands
                 and not is_guide(e)
-                and scopes & set(_scopes(classes.get(e.id)))
+                and used_scopes & set(_scopes(classes.get(e.id)))
             ),
             key=_sort_key,
         )
@@ -378,12 +379,11 @@ def generate(
     triggers: list[Execution] = []
     if op is OperationType.ROLLBACK:
         # What made people roll back: failed deployments of the same scope before a rollback run.
-        scopes = {s for e in used for s in _scopes(classes.get(e.id))}
         triggers = [
             e
             for e, _ in select(executions, OperationType.DEPLOYMENT, scope_text or None, classes)
             if _outcome(e, classes.get(e.id)) is Outcome.FAILURE
-            and scopes & set(_scopes(classes.get(e.id)))
+            and used_scopes & set(_scopes(classes.get(e.id)))
         ]
     # An incident's run is assembled from records, not recorded: its failures are in the
     # failure reports and response runs themselves.

@@ -842,9 +842,9 @@ def _tool_written(existing: str | None, fmt: str, marker_state: Callable[[str], 
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from runbook.regenerate import atomic_write
+
+    atomic_write(path, text)
 
 
 # ======================================================================== sources

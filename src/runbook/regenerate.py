@@ -226,6 +226,11 @@ def store_base(root: Path | None, target: Path, text: str) -> None:
     """Keep ``text`` as what the tool wrote to ``target`` (atomically)."""
     path = base_path(root, target)
     path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half of it."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -35,7 +35,7 @@ from runbook.model import (
     ParsedFile,
     SourceRef,
 )
-from runbook.sources.common import errors_from_output, excerpt
+from runbook.sources.common import errors_from_output, excerpt, exit_outcome
 
 _MAX_LINES = 200_000  # replayed lines kept; a longer cast is cut with a diagnostic
 _MAX_DIAGNOSTICS = 20
@@ -514,7 +514,7 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
     known = [c.exit_code for c in commands if c.exit_code is not None]
     outcome = Outcome.UNKNOWN
     if known:
-        outcome = Outcome.SUCCESS if known[-1] == 0 else Outcome.FAILURE
+        outcome = exit_outcome(known[-1])
     first_start = found[0].line.start
     last_end = max((ln.end for ln in term.lines), default=first_start)
     execution = Execution(

@@ -936,7 +936,7 @@ def outcome_from_commands(
             continue  # retried later: the retry decides
         considered.append(cmd.exit_code)
     if considered:
-        return Outcome.SUCCESS if considered[-1] == 0 else Outcome.FAILURE
+        return exit_outcome(considered[-1])
     if any(c.exit_code is not None for c in commands):
         return None
     notes = [
@@ -1106,6 +1106,11 @@ def front_matter_diagnostics(doc: Document, rel: str, fallback: str) -> list[Dia
     if not doc.meta_problem:
         return []
     return [Diagnostic(SourceRef(rel, doc.meta_line), f"{doc.meta_problem}; {fallback}")]
+
+
+def exit_outcome(code: int) -> Outcome:
+    """The outcome an exit code reports: 0 succeeded, anything else failed."""
+    return Outcome.SUCCESS if code == 0 else Outcome.FAILURE
 
 
 def ymd_date(m: re.Match[str]) -> date | None:

@@ -37,6 +37,7 @@ from runbook.sources.common import (
     errors_from_output,
     excerpt,
     exit_code_in,
+    exit_outcome,
     expectation,
     fence_commands,
     fill_durations,
@@ -456,7 +457,7 @@ def _outcome_section(doc: Document, span: _Span) -> Outcome | None:
             first = re.split(r"(?<=[.!?;])\s", text, maxsplit=1)[0]
             word = outcome_word(first)
             if word is None and (code := exit_code_in(first)) is not None:
-                word = Outcome.SUCCESS if code == 0 else Outcome.FAILURE
+                word = exit_outcome(code)
             return word
     return None
 

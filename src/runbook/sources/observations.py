@@ -35,6 +35,7 @@ from runbook.sources.common import (
     errors_from_output,
     excerpt,
     exit_code_in,
+    exit_outcome,
     expectations_in,
     fence_commands,
     fill_durations,
@@ -494,7 +495,7 @@ class _Reader:
                     # "Exit 0 for everything." states the outcome as an exit code
                     code = exit_code_in(first)
                     if code is not None:
-                        result_outcome = Outcome.SUCCESS if code == 0 else Outcome.FAILURE
+                        result_outcome = exit_outcome(code)
                 if first:
                     notes.append(f"{sec.title}: {first}")
             elif role == "expected":

@@ -16,7 +16,6 @@ from runbook.model import EvidenceKind, SourcesReport
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
-    from rich.progress import Progress, TaskID
 
     from runbook import api as api_types
 
@@ -388,34 +387,10 @@ def _evidence_kinds(text: str) -> tuple[EvidenceKind, ...]:
     return tuple(sorted(set(out)))
 
 
-class _SourcesProgress:
-    """A rich progress bar on stderr, shown only for large corpora on a terminal."""
+class _SourcesProgress(_ReadProgress):
+    """The same bar for `runbook sources`, shown from 201 files (as it always was)."""
 
-    THRESHOLD = 200
-
-    def __init__(self) -> None:
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> _SourcesProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._progress is None:
-            if total <= self.THRESHOLD or not sys.stderr.isatty():
-                return
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self._progress = Progress(console=Console(stderr=True), transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("reading evidence", total=total)
-        if self._task is not None:
-            self._progress.update(self._task, completed=done)
+    MIN_FILES = 201
 
 
 def _print_sources(report: SourcesReport) -> None:

@@ -383,7 +383,7 @@ def input_commands(fence: Fence, rel: str, origin: str, limit: int) -> list[Comm
     return fence_commands(replace(fence, info=info), rel, origin, limit)
 
 
-_BACKTICKED = re.compile(r"`([^`\n]{3,400})`")
+BACKTICKED = re.compile(r"`([^`\n]{3,400})`")
 _LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*)$")
 # "ENV=prod doppler run -- aws ...", "sudo systemctl restart nginx": a program then arguments
 _COMMANDISH = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S+\s+)*(?:sudo\s+)?[a-z][\w.+-]*(?:\s+\S+)+$")
@@ -428,7 +428,7 @@ def inline_commands(doc: Document, rel: str, start: int, end: int) -> list[Comma
         else:
             in_item = bool(line.strip()) and in_item and line[:1] in (" ", "\t")
             continue
-        for span in _BACKTICKED.findall(text):
+        for span in BACKTICKED.findall(text):
             span = span.strip()
             if looks_like_command(span):
                 out.append(Command(span, SourceRef(rel, i + 1), origin="inline"))
@@ -517,7 +517,7 @@ _PROMPT_ITEM = re.compile(
 
 def _step_command(text: str, stamp: tuple[Any, str] | None) -> tuple[str, str] | None:
     """(command, remark after it) of a step line, or None when the line is no step."""
-    tick = _BACKTICKED.search(text)
+    tick = BACKTICKED.search(text)
     if tick is not None and _step_lead(text[: tick.start()], stamp):
         return tick.group(1).strip(), text[tick.end() :]
     lead = _strip_stamp(text, stamp)

@@ -17,6 +17,7 @@ from typing import Any
 from runbook.config import Config
 from runbook.model import Command, EvidenceKind, Journal, ParsedFile, SourceRef
 from runbook.sources.common import (
+    BACKTICKED,
     LOOSE_INFOS,
     environment_name,
     expectation,
@@ -141,7 +142,6 @@ _ROLES: dict[str, tuple[str, ...]] = {
     ),
 }
 _ROLE_KEYS = {role: tuple(norm_heading(v) for v in vs) for role, vs in _ROLES.items()}
-_BACKTICKED = re.compile(r"`([^`\n]{3,400})`")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
 
 
@@ -344,7 +344,7 @@ def _order(cmds: list[Command]) -> list[str]:
 def _backticked_commands(text: str, rel: str, index0: int) -> list[Command]:
     return [
         Command(span.strip(), SourceRef(rel, index0 + 1), origin="inline")
-        for span in _BACKTICKED.findall(text)
+        for span in BACKTICKED.findall(text)
         if looks_like_command(span.strip())
     ]
 
@@ -436,7 +436,7 @@ def _spans_errors(text: str) -> list[str]:
     # a bare level word ("`[ERROR]` lines") names a log level, not an error
     return [
         s.strip()
-        for s in _BACKTICKED.findall(text)
+        for s in BACKTICKED.findall(text)
         if (is_error_line(s) and not re.fullmatch(r"\W*[A-Za-z]+\W*", s.strip()))
         or re.fullmatch(r"[A-Z]\w*(?:Error|Exception|Fault)", s.strip())
     ]

@@ -210,6 +210,7 @@ _EXPRESSION = re.compile(r"[\[\]{}()'\"\s]")
 _NO_DIGIT_HINTS = ("arn:", "/var/folders/", "/tmp/")
 _DIGIT = re.compile(r"\d")
 _SPACE = re.compile(r"\s")
+_SPACE_RUN = re.compile(r"\s+")  # runs collapse; a quoted value keeps its edge spaces
 
 # ----------------------------------------------------------------------------- lexer
 
@@ -412,7 +413,7 @@ _UNSAFE = re.compile(r"[\s'\"\\|&;<>()`]")
 
 def quote_word(text: str) -> str:
     """Canonical shell quoting of one word: bare when safe, else double (or single) quotes."""
-    text = " ".join(text.split()) if _SPACE.search(text) else text
+    text = _SPACE_RUN.sub(" ", text) if _SPACE.search(text) else text
     # a lone "$" is quoted so that a key never starts like a copied "$ " prompt
     if text and not _UNSAFE.search(text) and not text.startswith("#") and text != "$":
         return text

@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import BASELINES
+from bench.formats import FORMATS, RECORDS_ERRORS, RECORDS_FIXES, applies, write_format_corpus
 from bench.render_evidence import write_corpus
 from bench.report import (
     ScenarioResult,
+    format_misses,
+    format_table,
     misses,
     results_markdown,
     robustness_misses,
@@ -75,6 +78,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-mixed",
         action="store_true",
         help="skip the mixed corpus (all scenarios under one root)",
+    )
+    p.add_argument(
+        "--formats",
+        default=",".join(f for f in FORMATS if f != "observations"),
+        help="evidence formats measured one by one (default: every machine-record format and"
+        " the mixed-format corpus; '' to skip)",
     )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per tool run (scale: 6x)")
     return p.parse_args(argv)
@@ -200,6 +209,61 @@ def run_mixed(
     return out
 
 
+def _runs_mined(summary: list[str]) -> int | None:
+    """N from the tool's "Mined N runs …" / "Mined N successful runs …" summary line."""
+    for line in summary:
+        words = line.split()
+        if len(words) > 1 and words[0] == "Mined" and words[1].isdigit():
+            return int(words[1])
+    return None
+
+
+def run_format(
+    sim: Simulation, fmt: str, out: Path, today: str, timeout: float, pythonpath: Path | None
+) -> ScenarioResult | None:
+    """The scenario's visible runs written in one evidence format only, scored (None: n/a)."""
+    sc = sim.scenario
+    if not applies(fmt, sc.operation_type):
+        return None
+    root = out / "formats" / fmt / sc.name
+    corpus = write_format_corpus(sim, root, fmt)
+    res = ScenarioResult(
+        sc,
+        len(sim.visible),
+        sum(1 for r in sim.visible if r.outcome == "success"),
+        len(sim.held_out),
+        len(corpus.files),
+    )
+    tool = generate(
+        sc.operation_type, sc.scope, root, today=today, timeout=timeout, pythonpath=pythonpath
+    )
+    res.tool_seconds = tool.seconds
+    if tool.output is None:
+        tail = tool.stderr.strip().splitlines()[-1:] or ["no JSON on stdout"]
+        res.tool_error = f"exit {tool.exit_code}: {tail[0][:200]}"
+        return res
+    s = score(tool.output, sim, raw_text=tool.stdout)
+    if not (RECORDS_ERRORS[fmt] and RECORDS_FIXES[fmt]):
+        # the format cannot carry an error text or a fix: coverage is not measurable here
+        s.troubleshooting_coverage = None
+    summary = tool.stderr.strip().splitlines()[-1:] or []
+    s.details["runs_used"] = summary
+    s.details["runs_mined"] = _runs_mined(summary)
+    if corpus.duplicated_runs:
+        # the same corpus without the second copies: how many runs did the copies add?
+        plain = root.with_name(root.name + "-single")
+        write_format_corpus(sim, plain, fmt, duplicates=False)
+        alone = generate(
+            sc.operation_type, sc.scope, plain, today=today, timeout=timeout, pythonpath=pythonpath
+        )
+        base = _runs_mined(alone.stderr.strip().splitlines()[-1:])
+        if base is not None and s.details["runs_mined"] is not None:
+            s.details["duplicated_runs"] = corpus.duplicated_runs
+            s.details["double_counted"] = max(0, s.details["runs_mined"] - base)
+    res.scores["tool"] = s
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the bench; exit 0 even when targets are missed (it is a measurement)."""
     args = parse_args(argv)
@@ -226,6 +290,19 @@ def main(argv: list[str] | None = None) -> int:
         mixed = run_mixed(sims, args.out / "mixed", today, args.timeout, pythonpath)
         print()
         print(table(mixed, systems=("tool",), title="scenario (mixed corpus)"))
+    formats: dict[str, list[ScenarioResult]] = {"observations": results} if results else {}
+    for fmt in [f for f in args.formats.split(",") if f]:
+        if fmt not in FORMATS:
+            print(f"bench: unknown format {fmt!r}; known: {', '.join(FORMATS)}", file=sys.stderr)
+            return 2
+        if fmt == "observations":
+            continue
+        print(f"bench: format {fmt}: every scenario recorded only that way…", file=sys.stderr)
+        done = [run_format(sim, fmt, args.out, today, args.timeout, pythonpath) for sim in sims]
+        formats[fmt] = [x for x in done if x is not None]
+    if len(formats) > 1:
+        print()
+        print(format_table(formats))
     extra: dict[int, list[ScenarioResult]] = {}
     for seed in _sizes(args.extra_seeds):
         if seed == args.seed:
@@ -270,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         misses(results)
         + robustness_misses(results, extra)
         + [f"mixed corpus: {m}" for m in misses(mixed)]
+        + format_misses(formats)
         + scale_misses(scale)
     )
     if miss:
@@ -291,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             code=code,
             extra=extra,
             mixed=mixed,
+            formats=formats,
         )
         write_results(args.results, text)
         print(f"\nbench: wrote {args.results}", file=sys.stderr)

@@ -232,6 +232,115 @@ def robustness_misses(
     return out
 
 
+FORMAT_NOTES = {
+    "observations": "`/observe` notes, session notes, journals (the per-scenario table above)",
+    "ci-log": "GitHub Actions run logs + the workflow; no noise, no fix commands",
+    "shell-history": "zsh / bash / fish / atuin histories with personal work around the runs; no output",
+    "cast": "asciinema v2 / v3 recordings, one per run",
+    "mixed-format": "each operator's own habit (notes, CI, casts, history) + journals; casts also in history",
+}
+
+
+def _format_rows(formats: dict[str, list[ScenarioResult]]) -> list[list[str]]:
+    rows = []
+    for name, results in formats.items():
+        scored = [r for r in results if "tool" in r.scores]
+        cells = []
+        for n, _ in COLUMNS:
+            worst = _worst(n, [r.scores["tool"].figure(n) for r in scored if r.targets_apply()])
+            cells.append(fmt(n, worst) + ("✗" if passes(n, worst) is False else ""))
+        failed = len(results) - len(scored)
+        dup = [r.scores["tool"].details.get("double_counted") for r in scored]
+        dups = [d for d in dup if d is not None]
+        copies = sum(r.scores["tool"].details.get("duplicated_runs", 0) for r in scored)
+        rows.append(
+            [
+                name,
+                f"{len(scored)}" + (f" (+{failed} no runbook)" if failed else ""),
+                *cells,
+                f"{sum(dups)}/{copies}" if dups else "–",
+            ]
+        )
+    return rows
+
+
+def format_table(formats: dict[str, list[ScenarioResult]]) -> str:
+    """Plain-text table: per evidence format, the tool's worst figure over the scenarios."""
+    head = ["format (worst of scenarios)", "scen.", *[c for _, c in COLUMNS], "dbl"]
+    rows = [head, *_format_rows(formats)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    out = []
+    for i, row in enumerate(rows):
+        out.append(
+            "  ".join(
+                c.ljust(w) if j == 0 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def format_misses(formats: dict[str, list[ScenarioResult]]) -> list[str]:
+    """Missed targets per machine-record format (observations are the main table's)."""
+    out = []
+    for name, results in formats.items():
+        if name == "observations":
+            continue
+        out += [f"format {name}: {m}" for m in misses(results)]
+        for r in results:
+            s = r.scores.get("tool")
+            if s is not None and s.details.get("double_counted"):
+                out.append(
+                    f"format {name}: {r.scenario.name}: {s.details['double_counted']} of "
+                    f"{s.details['duplicated_runs']} runs recorded twice were counted twice"
+                )
+    return out
+
+
+def _formats_md(formats: dict[str, list[ScenarioResult]]) -> list[str]:
+    lines = [
+        "",
+        "### Quality per evidence format",
+        "",
+        "The same simulated runs (same seed, same held-out split) written in one evidence format at a",
+        "time, each scenario in its own corpus; each cell is the tool's worst figure over the",
+        "scenarios the format applies to (CI logs: not incident responses). ts.cov is `–` where the",
+        "format cannot hold an error text and its fix (CI logs hold no hand-typed fix; histories",
+        "hold no output). `dbl` = runs counted twice / runs recorded twice on purpose (a cast whose",
+        "commands are also in the operator's shell history).",
+        "",
+        "| format | what it is | scenarios | " + " | ".join(c for _, c in COLUMNS) + " | dbl |",
+        "|---|---|---|" + "|".join("---" for _ in COLUMNS) + "|---|",
+    ]
+    for row in _format_rows(formats):
+        note = FORMAT_NOTES.get(row[0], "")
+        lines.append(f"| `{row[0]}` | {note} | " + " | ".join(row[1:]) + " |")
+    for name, results in formats.items():
+        if name == "observations":
+            continue
+        lines += [
+            "",
+            f"#### Format `{name}` per scenario",
+            "",
+            "| scenario | files | "
+            + " | ".join(c for _, c in COLUMNS)
+            + " | runs used (tool's summary) |",
+            "|---|---|" + "|".join("---" for _ in COLUMNS) + "|---|",
+        ]
+        for r in results:
+            s = r.scores.get("tool")
+            used = "; ".join(s.details.get("runs_used") or []) if s else r.tool_error
+            cells = [_cell(r, "tool", n, True) for n, _ in COLUMNS]
+            lines.append(
+                f"| `{r.scenario.name}` | {r.files} | "
+                + " | ".join(cells)
+                + f" | {used.replace('|', '/')} |"
+            )
+    return lines
+
+
 def scale_misses(scale: list[ScaleResult]) -> list[str]:
     """One line per missed scale target (10k cold ≤ 5× floor, 10k warm < 1 s, 100k < 1 GB)."""
     out = []
@@ -440,6 +549,7 @@ def results_markdown(
     code: str = "",
     extra: dict[int, list[ScenarioResult]] | None = None,
     mixed: list[ScenarioResult] | None = None,
+    formats: dict[str, list[ScenarioResult]] | None = None,
 ) -> str:
     """The whole `bench/RESULTS.md`."""
     m = machine()
@@ -513,11 +623,14 @@ def results_markdown(
                 + " | ".join(cells)
                 + f" | {used.replace('|', '/')} |"
             )
+    if formats and len(formats) > 1:
+        lines += _formats_md(formats)
     lines += ["", "### Missed targets", ""]
     miss = (
         misses(results)
         + robustness_misses(results, extra or {})
         + [f"mixed corpus: {m}" for m in misses(mixed or [])]
+        + format_misses(formats or {})
         + scale_misses(scale)
     )
     lines += [f"- {x}" for x in miss] if miss else ["None."]

@@ -10,7 +10,7 @@ from _redact_strategies import SECRETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runbook.redact import RULES, contains_secret, redact, redacted_marker
+from runbook.redact import RULES, contains_secret, redact, redacted_marker, secret_values
 
 PROPS = settings(
     max_examples=int(os.environ.get("HYPO_N", "300")),
@@ -272,3 +272,22 @@ def test_planted_secret_never_survives_in_output(
     out, count = redact(f"{before}\n{planted}\n{after}")
     assert value not in out
     assert count >= 1
+
+
+def test_a_secret_seen_once_is_redacted_where_it_is_echoed() -> None:
+    text = (
+        "export PGPASSWORD=S3cretPass99\npsql -h db -U app --password S3cretPass99 -c 'select 1'\n"
+    )
+    out, n = redact(text)
+    assert "S3cretPass99" not in out
+    assert n == 2
+    assert redact(out) == (out, 0)  # idempotent
+
+
+def test_known_values_from_elsewhere_and_short_values_stay() -> None:
+    known = secret_values("DB_PASSWORD=hunter2 API_TOKEN=Zq8sPl4xWv2Rk9")
+    assert set(known) == {"hunter2", "Zq8sPl4xWv2Rk9"}
+    # a long odd value is swept anywhere; a short one ("hunter2" < 8 chars) only where a rule sees it
+    out, _ = redact("curl -u ops:x https://a/?q=Zq8sPl4xWv2Rk9 hunter2", known)
+    assert "Zq8sPl4xWv2Rk9" not in out
+    assert "hunter2" in out

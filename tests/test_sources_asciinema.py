@@ -188,3 +188,28 @@ def test_fuzz_never_crashes(events: list[tuple[float, str]], version: int) -> No
     for run in pf.executions:
         assert all(c.text.strip() for c in run.commands)
         assert all(c.duration_s is None or c.duration_s >= 0 for c in run.commands)
+
+
+def test_secret_typed_one_key_at_a_time_is_redacted() -> None:
+    # Real recordings echo each keystroke as its own event, so no event holds the whole
+    # secret and the on-the-way-in redaction of the file text cannot see it.
+    secret = "Zq8sPl4xWv2Rk9"
+    typed = f'psql "postgresql://migrator:{secret}@orders-db:5432/orders" -c "select 1"'
+    events: list[list[object]] = [[0.2, "o", "ops@bastion:~/db$ "]]
+    t = 1.0
+    for ch in typed:
+        events.append([round(t, 3), "o", ch])
+        t += 0.05
+    events += [
+        [t + 0.1, "o", "\r\n"],
+        [t + 0.5, "o", "export API_TOKEN=" + "\r\n"],
+        [t + 0.6, "o", "password" + "=" + secret[:5]],
+        [t + 0.7, "o", secret[5:] + "\r\n"],
+        [t + 1.0, "o", "ops@bastion:~/db$ "],
+    ]
+    pf = parse(_cast(events, title=f"db with {secret}"), "ops/casts/db.cast", Config())
+    ex = _one(pf)
+    blob = repr(pf)
+    assert secret not in blob
+    assert ex.commands[0].text.startswith('psql "postgresql://migrator:')
+    assert pf.redactions >= 2

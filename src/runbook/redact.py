@@ -15,6 +15,7 @@ idempotent: a second pass finds only ``{redacted:...}`` markers and changes noth
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["RULES", "SecretRule", "contains_secret", "redact", "redacted_marker"]
@@ -422,20 +423,21 @@ def _secret_span(rule: SecretRule, m: re.Match[str]) -> tuple[int, int, str] | N
     return start, end, name
 
 
-def _apply(rule: SecretRule, text: str) -> tuple[str, int]:
+def _apply(rule: SecretRule, text: str, found: dict[str, str]) -> tuple[str, int]:
     out: list[str] = []
     count = 0
     pos = 0  # text before pos is already in out
     at = 0  # where the next search starts
     while (m := rule.pattern.search(text, at)) is not None:
-        found = _secret_span(rule, m)
-        if found is None:
+        span = _secret_span(rule, m)
+        if span is None:
             # A rejected key may hide a real one in its value (--from-literal=password=x):
             # search again right after the key instead of after the whole match.
             at = m.end(rule.named_by) if rule.named_by is not None else m.end()
             at = max(at, m.start() + 1)
             continue
-        start, end, name = found
+        start, end, name = span
+        found.setdefault(text[start:end], name)
         out.append(text[pos:start])
         out.append(redacted_marker(name))
         pos = end
@@ -447,17 +449,51 @@ def _apply(rule: SecretRule, text: str) -> tuple[str, int]:
     return "".join(out), count
 
 
-def redact(text: str) -> tuple[str, int]:
-    """Replace every secret in ``text`` by ``{redacted:NAME}``; return the text and how many."""
-    total = 0
+# A value once seen as a secret is redacted wherever else it appears (`export PGPASSWORD=x`,
+# then `psql ... x`), when it is long and odd enough not to be an ordinary word.
+_ECHO_MIN_CHARS = 8
+
+
+def _echoes(found: dict[str, str]) -> list[tuple[str, str]]:
+    values = [
+        (v, n)
+        for v, n in found.items()
+        if len(v) >= _ECHO_MIN_CHARS and _looks_secret(v) and not _is_placeholder(v)
+    ]
+    return sorted(values, key=lambda x: (-len(x[0]), x[0]))  # longest first: no partial hits
+
+
+def secret_values(text: str) -> dict[str, str]:
+    """The secret values the rules find in ``text`` (value → marker name), for ``known=``."""
+    found: dict[str, str] = {}
     lowered = text.lower()
     for rule in RULES:
         if rule.hints and not any(h in lowered for h in rule.hints):
             continue
-        text, n = _apply(rule, text)
+        _apply(rule, text, found)
+    return found
+
+
+def redact(text: str, known: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """Replace every secret in ``text`` by ``{redacted:NAME}``; return the text and how many.
+
+    ``known`` (value → name, e.g. from ``secret_values`` of a whole document) adds values
+    seen elsewhere: they are replaced here too, as is any value a rule finds in ``text``.
+    """
+    total = 0
+    found: dict[str, str] = dict(known or {})
+    lowered = text.lower()
+    for rule in RULES:
+        if rule.hints and not any(h in lowered for h in rule.hints):
+            continue
+        text, n = _apply(rule, text, found)
         if n:
             total += n
             lowered = text.lower()
+    for value, name in _echoes(found):
+        if value in text:
+            total += text.count(value)
+            text = text.replace(value, redacted_marker(name))
     return text, total
 
 

@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from runbook.model import (
     ParsedFile,
     SourceRef,
 )
+from runbook.redact import redact, secret_values
 from runbook.sources.common import errors_from_output, excerpt, exit_outcome
 
 _MAX_LINES = 200_000  # replayed lines kept; a longer cast is cut with a diagnostic
@@ -482,10 +483,26 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
     header, term, diags, exit_status = replay(text, rel)
     if header is None:
         return ParsedFile(path=rel, kind=EvidenceKind.CAST, diagnostics=tuple(diags))
+    # Keystrokes arrive a few characters per event, so a typed secret is never whole in the
+    # file text that was redacted on the way in: redact again what the screen showed.
+    # A secret seen once on the screen is redacted wherever else it shows (the title too).
+    known = secret_values(
+        "\n".join([header.title, header.command, *(ln.text for ln in term.lines)])
+    )
+    redactions = 0
+    for ln in term.lines:
+        ln.text, n = redact(ln.text, known)
+        redactions += n
+    title, n_title = redact(header.title, known)
+    command, n_command = redact(header.command, known)
+    header = replace(header, title=title, command=command)
+    redactions += n_title + n_command
     found = commands_from(term)
     if not found:
         diags.append(Diagnostic(SourceRef(rel), "no shell prompt lines found in the recording"))
-        return ParsedFile(path=rel, kind=EvidenceKind.CAST, diagnostics=tuple(diags))
+        return ParsedFile(
+            path=rel, kind=EvidenceKind.CAST, diagnostics=tuple(diags), redactions=redactions
+        )
     base = header.timestamp
 
     def absolute(seconds: float | None) -> datetime | None:
@@ -534,5 +551,9 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
         tags=("cast", "asciinema"),
     )
     return ParsedFile(
-        path=rel, kind=EvidenceKind.CAST, executions=(execution,), diagnostics=tuple(diags)
+        path=rel,
+        kind=EvidenceKind.CAST,
+        executions=(execution,),
+        diagnostics=tuple(diags),
+        redactions=redactions,
     )

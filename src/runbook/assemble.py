@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from runbook.mine.tables import segments
 from runbook.model import (
     AlarmDef,
     Check,
@@ -52,6 +52,7 @@ from runbook.model import (
     TroubleshootingEntry,
     Verification,
 )
+from runbook.normalize import resolve_program, secret_wrapper
 
 DEFAULT = "default"
 DERIVED = "derived"
@@ -362,26 +363,14 @@ def program_of(command: MinedCommand | str) -> tuple[str, str]:
     if isinstance(command, MinedCommand) and command.program:
         return command.program, command.subcommand
     text = command.text if isinstance(command, MinedCommand) else command
-    words = _split(text)
-    # Skip env assignments and wrappers (`ENV=prod doppler run -- aws ...`): the tool is what runs.
-    while words:
-        head = words[0]
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", head) or head in {
-            "sudo",
-            "time",
-            "nohup",
-            "env",
-        }:
-            words = words[1:]
-        elif _wrapper_of(words):
-            words = words[words.index("--") + 1 :]
-        else:
-            break
-    if not words:
+    # Past env assignments and wrappers (`ENV=prod doppler run -- aws ...`): the tool is what
+    # runs. normalize holds the one wrapper table.
+    found = resolve_program(_first_segment(text))
+    if found is None:
         return "", ""
-    program = posixpath.basename(words[0])
+    program = posixpath.basename(found[0])
     sub: list[str] = []
-    rest = list(words[1:])
+    rest = list(found[1])
     while rest and len(sub) < 2:
         word = rest.pop(0)
         if word in _GLOBAL_VALUE_FLAGS and not sub:
@@ -410,39 +399,38 @@ _GLOBAL_VALUE_FLAGS = frozenset(
 )
 
 
-def _split(text: str) -> list[str]:
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    try:
-        return shlex.split(first, comments=False)
-    except ValueError:
-        return first.split()
+def _first_segment(text: str) -> list[str]:
+    """The words of the first simple command of ``text``."""
+    lines = _command_lines(text)
+    segs = segments(lines[0]) if lines else []
+    return segs[0] if segs else []
 
 
-# Secret/credential wrappers that run another command after `--`: `doppler run -- aws ...`.
-_WRAPPERS = {"doppler": "run", "aws-vault": "exec", "op": "run", "chamber": "exec", "dotenv": ""}
+_CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
+_HEREDOC_OPEN = re.compile(r"(?<!<)<<(?!<)")
 
 
-def _wrapper_of(words: Sequence[str]) -> str:
-    """The wrapper program at the head of ``words`` when it runs a command after `--`."""
-    if not words or "--" not in words:
-        return ""
-    head = posixpath.basename(words[0])
-    verb = _WRAPPERS.get(head)
-    if verb is None or (verb and (len(words) < 2 or words[1] != verb)):
-        return ""
-    return head
+def _command_lines(text: str) -> list[str]:
+    """The shell lines of ``text``, continuations joined, up to a heredoc body (data, not code)."""
+    out: list[str] = []
+    for line in _CONTINUATION.sub(" ", text).strip().splitlines():
+        if line.strip():
+            out.append(line)
+        if _HEREDOC_OPEN.search(line):
+            break
+    return out
 
 
 def programs_in(text: str) -> list[str]:
     """Every program a command line runs, including wrappers and what follows pipes and `&&`."""
     found: list[str] = []
-    for part in re.split(r"\|\||&&|\||;", text):
-        words = [w for w in _split(part) if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", w)]
-        wrapper = _wrapper_of(words)
-        program, _ = program_of(part)
-        for name in (wrapper, program):
-            if name and name not in found:
-                found.append(name)
+    for line in _command_lines(text):
+        for words in segments(line):
+            resolved = resolve_program(words)
+            program = posixpath.basename(resolved[0]) if resolved else ""
+            for name in (secret_wrapper(words), program):
+                if name and name not in found:
+                    found.append(name)
     return found
 
 
@@ -842,14 +830,22 @@ def _access(procedure: Procedure) -> tuple[Item, ...]:
         )
         if program == "git" and not any(s.split()[0] in {"push", "tag"} for s in subs if s):
             text = "Read access to the Git repository"  # status / pull / rev-parse need no write
-        items.append(
-            Item(
-                text=text,
-                provenance=DERIVED,
-                evidence=_dedupe_refs(r for c in commands for r in c.evidence)[:3],
-            )
+        item = Item(
+            text=text,
+            provenance=DERIVED,
+            evidence=_dedupe_refs(r for c in commands for r in c.evidence)[:3],
         )
+        # psql and alembic both need database credentials: say it once, in the fuller wording.
+        same = next((i for i, old in enumerate(items) if _same_need(old.text, text)), None)
+        if same is None:
+            items.append(item)
+        elif len(text) > len(items[same].text):
+            items[same] = item
     return tuple(items)
+
+
+def _same_need(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
 
 
 # ----------------------------------------------------------------------- steps
@@ -1191,7 +1187,7 @@ def _inverse(command: MinedCommand) -> tuple[str, str] | None:
             r"--replicas[= ]\S+", "--replicas={previous-replicas}", text
         )
     if program == "helm" and sub.startswith("upgrade"):
-        words = _split(text)
+        words = _first_segment(text)
         idx = words.index("upgrade") if "upgrade" in words else -1
         rest = [w for w in words[idx + 1 :] if not w.startswith("-")] if idx >= 0 else []
         release = rest[0] if rest else "{release}"

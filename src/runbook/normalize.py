@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from runbook.model import CommandTemplate, Token
@@ -64,6 +65,8 @@ __all__ = [
     "program_name",
     "quote_contexts",
     "quote_word",
+    "resolve_program",
+    "secret_wrapper",
     "shell_word",
     "slot_values",
     "split_env",
@@ -1062,6 +1065,28 @@ def _pick(words: list[_Word], depth: int = 0) -> tuple[str, list[str]] | None:
             continue
         return found
     return fallback
+
+
+def resolve_program(
+    words: Sequence[str], *, into_shells: bool = True
+) -> tuple[str, list[str]] | None:
+    """The program one simple command runs and its arguments, past env and wrappers."""
+    # The one wrapper table for every stage (mine, assemble): ``sudo -u x``, ``doppler run --``,
+    # ``poetry run``, ``timeout 30``... With into_shells=False an inline ``bash -c '...'`` (and
+    # ``$(...)``) stays the program, for callers that unwrap the script themselves.
+    return _resolve(list(words), 0 if into_shells else _MAX_NESTING)
+
+
+def secret_wrapper(words: Sequence[str]) -> str:
+    """The secrets wrapper heading a simple command (``doppler run -- aws`` -> ``doppler``)."""
+    i = 0
+    while i < len(words) and _ENV_ASSIGN.match(words[i]):
+        i += 1
+    if i >= len(words) or "--" not in words[i:]:
+        return ""
+    base = program_name(words[i])
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    return base if base == "dotenv" or _DASHDASH_WRAPPERS.get(base) == nxt else ""
 
 
 def _safe_lex(text: str) -> list[_Word]:

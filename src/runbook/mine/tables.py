@@ -13,6 +13,7 @@ import shlex
 from functools import lru_cache
 
 from runbook.model import OperationType
+from runbook.normalize import program_name, resolve_program
 
 # ------------------------------------------------------------------------ noise
 
@@ -373,25 +374,9 @@ def _segments(raw: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(s) for s in out if s)
 
 
-_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_WRAPPERS = frozenset(
-    {"sudo", "time", "nohup", "env", "command", "exec", "nice", "timeout", "watch"}
-)
-
-
 def segment_program(words: list[str]) -> str:
-    """The executable of one segment, skipping env assignments and simple wrappers."""
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if _ENV_ASSIGN.match(word) or word in _WRAPPERS or (word.startswith("-") and i > 0):
-            i += 1
-            continue
-        if word in {"doppler", "aws-vault", "op", "dotenv", "chamber"} and "--" in words[i:]:
-            i = words.index("--", i) + 1
-            continue
-        if word == "--":
-            i += 1
-            continue
-        return word.rsplit("/", 1)[-1]
-    return ""
+    """The executable of one segment, past env assignments and wrappers (``bash -c`` kept)."""
+    # normalize's wrapper table is the only one; ``bash -c '...'`` stays ``bash`` because
+    # kinds unwraps the script into segments of its own.
+    found = resolve_program(words, into_shells=False)
+    return program_name(found[0]) if found else ""

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from runbook.model import Command, Diagnostic, ErrorEvent, Outcome, SourceRef
+from runbook.normalize import resolve_program
 from runbook.sources.markdown import Document, Fence, norm_heading, scalar
 from runbook.sources.shell import is_transcript, split_script
 from runbook.timeparse import (
@@ -1019,14 +1020,9 @@ def attach_timeline(
 
 
 def program_of(text: str) -> str:
-    """The executable of a command, past ``ENV=x`` prefixes and ``sudo``/``time`` wrappers."""
-    for word in text.split():
-        if "=" in word and not word.startswith("-"):
-            continue
-        if word in ("sudo", "time", "env", "exec", "nohup", "command"):
-            continue
-        return word
-    return ""
+    """The executable of a command, past ``ENV=x`` prefixes and wrappers (normalize's table)."""
+    found = resolve_program(text.split(), into_shells=False)
+    return found[0] if found else ""
 
 
 def fill_durations(commands: Sequence[Command], finished_at: datetime | None) -> list[Command]:

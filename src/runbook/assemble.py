@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from runbook.classify import resolved_outcome
 from runbook.mine.tables import segments
 from runbook.model import (
     AlarmDef,
@@ -1825,13 +1826,6 @@ def _related_order(kind: str) -> int:
 # ------------------------------------------------------------------------ notes
 
 
-def _outcome_of(execution: Execution, runs: RunSet) -> Outcome:
-    cls = runs.classification(execution)
-    if cls is not None and cls.outcome is not Outcome.UNKNOWN:
-        return cls.outcome
-    return execution.outcome
-
-
 def _notes(
     runbook: Runbook,
     procedure: Procedure,
@@ -1845,7 +1839,9 @@ def _notes(
     n = len(used)
     majority = sum(1 for s in runbook.steps if not s.optional)
     optional = len(runbook.steps) - majority
-    successful = sum(1 for e in used if _outcome_of(e, runs) is Outcome.SUCCESS)
+    successful = sum(
+        1 for e in used if resolved_outcome(e, runs.classification(e)) is Outcome.SUCCESS
+    )
     mined = (
         _n(n, "successful run")
         if successful == n

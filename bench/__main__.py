@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import BASELINES
-from bench.formats import FORMATS, RECORDS_ERRORS, RECORDS_FIXES, applies, write_format_corpus
+from bench.formats import (
+    FORMATS,
+    RECORDS_ERRORS,
+    RECORDS_FIXES,
+    applies,
+    ci_simulation,
+    write_format_corpus,
+)
 from bench.render_evidence import write_corpus
 from bench.report import (
     ScenarioResult,
@@ -225,6 +232,8 @@ def run_format(
     sc = sim.scenario
     if not applies(fmt, sc.operation_type):
         return None
+    if fmt == "ci-log":
+        sim = ci_simulation(sim)  # CI has no think time: the truth is CI-shaped too
     root = out / "formats" / fmt / sc.name
     corpus = write_format_corpus(sim, root, fmt)
     res = ScenarioResult(

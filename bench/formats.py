@@ -33,7 +33,7 @@ import random
 import shutil
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -115,6 +115,44 @@ def _ci_step_name(sc: Scenario, e: Event) -> str:
         return "Run script"
     step = sc.step(e.step_id)
     return f"Verify: {step.name}" if e.kind == "verify" else step.name
+
+
+def ci_simulation(sim: Simulation) -> Simulation:
+    """The same runs as a CI pipeline runs them: no noise, typos, retries or think time.
+
+    Every run (held-out ones too, so the truth the scorer compares with is CI-shaped) keeps
+    its commands, outputs and command durations; steps follow each other after a short
+    runner gap. A hand fix between attempts keeps the operator's own pace.
+    """
+    runs: list[Run] = []
+    for run in sim.runs:
+        rng = _rng(sim, "ci-time", run.index)
+        kept = [e for e in run.events if e.kind in ("step", "verify", "fail", "fix")]
+        clock = kept[0].start if kept else run.started
+        events: list[Event] = []
+        prev: Event | None = None
+        for e in kept:
+            if prev is not None:
+                human = e.kind == "fix" or prev.kind == "fix"
+                clock += (
+                    (e.start - prev.end) if human else timedelta(seconds=rng.uniform(0.05, 0.6))
+                )  # runner step switch
+            moved = replace(e, start=clock)
+            events.append(moved)
+            clock = moved.end
+            prev = e
+        failure = run.failure
+        if failure is not None:
+            failed = next(e for e in events if e.kind == "fail")
+            failure = replace(failure, at=failed.start)
+        runs.append(replace(run, events=events, failure=failure, idle_seconds=0.0))
+    by_index = {r.index: r for r in runs}
+    return replace(
+        sim,
+        runs=runs,
+        visible=[by_index[r.index] for r in sim.visible],
+        held_out=[by_index[r.index] for r in sim.held_out],
+    )
 
 
 def _ci_events(run: Run) -> tuple[list[Event], list[Event] | None]:
@@ -392,18 +430,21 @@ def _cast(sim: Simulation, run: Run, version: int) -> str:
     def at(t: datetime) -> float:
         return round((t - t0).total_seconds(), 6)
 
+    prompt_at = 0.3
     for e in run.events:
-        # typing ends at the command start; Enter is echoed as CR LF
+        # typing starts after the prompt is drawn and ends at the command start (Enter: CR LF)
         text = e.text.replace("\n", "\r\n> ")
         chunks = max(1, min(6, len(text) // 12))
-        typing = min(3.0, 0.08 * len(text))
-        begin = at(e.start) - typing
+        begin = max(at(e.start) - min(3.0, 0.08 * len(text)), prompt_at + 0.05)
+        typing = max(0.0, at(e.start) - begin)
         text_rest = text
-        if rng.random() < 0.1 and len(text) > 6:
+        if rng.random() < 0.1 and len(text) > 6 and typing > 0.5:
             # a typo fixed with backspace: the screen ends up showing the command as run
-            events.append((round(begin - 0.4, 6), text[:3] + "x"))
-            events.append((round(begin - 0.2, 6), "\b \b"))
+            events.append((round(begin, 6), text[:3] + "x"))
+            events.append((round(begin + 0.2, 6), "\b \b"))
             text_rest = text[3:]
+            begin += 0.3
+            typing -= 0.3
         size = max(1, len(text_rest) // chunks)
         pieces = [text_rest[i : i + size] for i in range(0, len(text_rest), size)]
         for k, piece in enumerate(pieces):
@@ -416,7 +457,8 @@ def _cast(sim: Simulation, run: Run, version: int) -> str:
             )
         if version == 3:
             events.append((at(e.end), f"\x1b]133;D;{e.exit_code}\x07"))
-        events.append((at(e.end) + 0.01, prompt))
+        prompt_at = at(e.end) + 0.01
+        events.append((prompt_at, prompt))
     events.sort(key=lambda x: x[0])
     header: dict[str, object]
     if version == 3:

@@ -566,7 +566,7 @@ def results_markdown(
         "Figures: step recall and precision (normalized-template match), Kendall tau over matched steps",
         "(declared swappable pairs ignored), parameterization (mean of: varying tokens → placeholders,",
         "constant tokens literal), noise rejection, verification pairing, relative error of the estimated",
-        "total vs the held-out median total, share of steps within ±20 % of the held-out per-step median",
+        "total vs the held-out median total, share of steps within ±20 % (at least ±1 s) of the held-out per-step median",
         "(command runtime), troubleshooting coverage of held-out failures (modes seen ≥ 2× in the visible",
         "runs; signature and true fix both present), planted secrets leaked. ✗ = tool misses the target.",
         "",

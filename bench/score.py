@@ -40,6 +40,11 @@ TARGETS: dict[str, tuple[str, float]] = {
     "leaked_secrets": ("<=", 0.0),
 }
 
+# Step durations are compared within ±20 %, but never tighter than ±1 s: most evidence
+# records whole seconds (zsh history, `time` output, CI step boundaries include the runner's
+# step switch), so a 1.4 s step estimated at 1.8 s is as right as the records allow.
+STEP_FLOOR_S = 1.0
+
 
 @dataclass(slots=True)
 class Score:
@@ -433,7 +438,8 @@ def score(output: dict[str, Any], sim: Simulation, raw_text: str | None = None) 
                 continue
             truth = statistics.median(samples)
             got = (step.get("duration") or {}).get("median_seconds")
-            ok = isinstance(got, int | float) and abs(float(got) - truth) <= 0.2 * truth
+            tolerance = max(0.2 * truth, STEP_FLOOR_S)
+            ok = isinstance(got, int | float) and abs(float(got) - truth) <= tolerance
             n_dur += 1
             within += ok
             per_step.append(

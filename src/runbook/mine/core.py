@@ -184,9 +184,13 @@ def mine(
 
     texts, unit_params = _parameterize([kept[i] for i in order], normalize)
     mined: list[MinedCommand] = []
+    # Per command: whether measured durations suffice (start-to-start gaps include idle time).
+    measured: dict[Item, bool] = {}
     for item in order:
         unit = kept[item]
         support = len(unit.runs)
+        recorded, gaps = _timings(unit)
+        measured[item] = _prefer_measured(recorded, gaps)
         mined.append(
             MinedCommand(
                 key=_merged_key(unit) if unit.merged else unit.template.key,
@@ -196,7 +200,7 @@ def mine(
                 of=n,
                 optional=support < need,
                 is_check=kinds.is_check(unit.template),
-                duration=_duration(unit),
+                duration=_duration(recorded, gaps, measured[item]),
                 expected_output=_output(unit, mask),
                 evidence=_evidence(unit),
                 program=unit.template.program,
@@ -207,8 +211,7 @@ def mine(
         )
     templates = [kept[item].template for item in order]
     # Per run and command: seconds, or None when unknown or only a start-to-start gap while
-    # enough runs measured it (gaps include idle time).
-    measured = {i: _prefer_measured(kept[i]) for i in order}
+    # enough runs measured it.
     per_run = [
         {
             i: (None if measured[i] and kept[i].runs[r][2] else kept[i].runs[r][1])
@@ -953,24 +956,31 @@ def _render_single(t: CommandTemplate) -> str:
 # ----------------------------------------------------------------- durations
 
 
-def _prefer_measured(unit: _Unit) -> bool:
+def _timings(unit: _Unit) -> tuple[list[float], list[float]]:
+    """(measured durations, start-to-start gaps) of a unit across runs, each sorted."""
+    recorded: list[float] = []
+    gaps: list[float] = []
+    for _c, d, gap, _v in unit.runs.values():
+        if d is not None:
+            (gaps if gap else recorded).append(d)
+    return sorted(recorded), sorted(gaps)
+
+
+def _prefer_measured(recorded: list[float], gaps: list[float]) -> bool:
     """Ignore start-to-start gaps (they include idle time) when measured durations suffice.
 
     Three measured values do; one or two do when the gaps are clearly inflated by idle time.
+    Both lists are sorted.
     """
-    recorded = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and not gap)
     if len(recorded) >= MIN_MEASURED:
         return True
-    gaps = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and gap)
     if not recorded or not gaps:
         return bool(recorded)
     return durations.quantile(gaps, 0.5) > 1.5 * durations.quantile(recorded, 0.5)
 
 
-def _duration(unit: _Unit) -> Stat | None:
-    recorded = [d for _c, d, gap, _v in unit.runs.values() if d is not None and not gap]
-    gaps = sorted(d for _c, d, gap, _v in unit.runs.values() if d is not None and gap)
-    if _prefer_measured(unit):
+def _duration(recorded: list[float], gaps: list[float], measured: bool) -> Stat | None:
+    if measured:
         # Enough measured durations: start-to-start gaps would only add idle time.
         return durations.summarize(recorded)
     if gaps:

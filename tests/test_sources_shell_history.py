@@ -246,3 +246,28 @@ def test_fuzz_never_crashes(lines: list[str]) -> None:
     pf = parse("\n".join(lines), "h", Config())
     for e in pf.executions:
         assert e.commands and any(is_operational_change(c.text) for c in e.commands)
+
+
+def test_build_and_test_steps_before_the_change_belong_to_the_run() -> None:
+    # zsh: the deploy itself is `aws s3 sync`; the five build/test steps before it change
+    # nothing, but were run in one go with it. The editor session before them was not.
+    t = 1_750_000_000
+    rows = [
+        (t, 300, "vim src/components/Cart.tsx"),
+        (t + 900, 40, "npm ci"),
+        (t + 945, 12, "npm run lint"),
+        (t + 960, 55, "npm test -- --watchAll=false"),
+        (t + 1020, 70, "npm run build"),
+        (t + 1095, 9, "npm audit --omit=dev --audit-level=high"),
+        (t + 1110, 20, "aws s3 sync dist/ s3://shop-web-prod --delete"),
+        (t + 1135, 3, "aws cloudfront create-invalidation --distribution-id E2ABC --paths '/*'"),
+        (t + 1140, 95, "npx playwright test --project=smoke"),
+        (t + 1300, 1, "spotify play"),
+    ]
+    text = "".join(f": {at}:{secs};{cmd}\n" for at, secs, cmd in rows)
+    pf = parse(text, "home/.zsh_history", Config())
+    [ex] = pf.executions
+    got = [c.text for c in ex.commands]
+    assert got[0] == "npm ci" and got[-1] == "npx playwright test --project=smoke"
+    assert len(got) == 8
+    assert not any("vim" in c or "spotify" in c for c in got)

@@ -44,6 +44,10 @@ _FISH_CMD = re.compile(r"^- cmd: ?(.*)$")
 _FISH_WHEN = re.compile(r"^  when: (\d+)\s*$")
 _PLAIN_GAP = 5  # plain history: this many non-operational commands end an ops block
 _CONTEXT = 4  # setup commands kept before, and checks kept after, the operational span
+# Timed histories: commands run without a pause this long belong to the same piece of work.
+_PACE_S = 180.0
+_PACE_NO_DURATION_S = 600.0  # start-to-start when the history has no durations
+_PACE_MAX = 30  # at most this many lead-in (or trailing) commands
 _MAX_COMMAND_CHARS = 4000
 
 
@@ -148,6 +152,17 @@ _SETUP = frozenset(
         "cargo", "mvn", "gradle", "gradlew", "pytest",
     }
 )  # fmt: skip
+# build, test and release tools a procedure runs before (or after) the change itself
+_BUILD = frozenset(
+    {
+        "npm", "npx", "yarn", "pnpm", "bun", "node", "make", "just", "task", "go", "cargo",
+        "mvn", "gradle", "gradlew", "pytest", "tox", "nox", "poetry", "pip", "uv", "bazel",
+        "dotnet", "sbt", "docker", "podman", "buildah", "ko", "pack", "jq", "yq", "tar", "zip",
+        "sha256sum", "gh", "glab", "k6", "hey", "ab", "vegeta", "locust", "artillery", "newman",
+        "playwright", "cypress", "jest", "vitest", "eslint", "tsc", "vite", "webpack",
+        "cosign", "trivy", "grype", "syft", "skopeo", "crane", "sleep", "openssl",
+    }
+)  # fmt: skip
 _CHECKS = frozenset(
     {
         "curl", "wget", "http", "https", "httpie", "ping", "dig", "nslookup", "nc", "kubectl",
@@ -245,6 +260,17 @@ def _programs(command: str) -> list[str]:
 
 def _ops_family(prog: str) -> bool:
     return prog in _CHANGES or prog in _CLOUD or prog in _DB_CLIENTS or bool(_OPS_WORD.search(prog))
+
+
+@lru_cache(maxsize=65536)
+def _is_work(command: str) -> bool:
+    """Every program is a setup, build, test, release or operations tool (never an editor)."""
+    first = _words(command)[:1]
+    raw = first[0].rsplit("/", 1)[-1] if first else ""
+    progs = _programs(command)
+    return bool(progs) and all(
+        p in _SETUP or p in _BUILD or p in _CHECKS or _ops_family(p) or raw in _BUILD for p in progs
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -546,19 +572,52 @@ def _plain_blocks(entries: Sequence[Entry]) -> Iterator[list[Entry]]:
 
 
 def _trim(session: Sequence[Entry]) -> list[Entry]:
-    """The span first-to-last operational change, plus setup just before and checks just after."""
+    """The span first-to-last operational change, plus the lead-in before it and checks after.
+
+    Lead-in: setup commands (``cd``, ``export``, ``git pull``) always; with timestamps, also
+    whatever the operator ran in one go right before (``npm ci``, ``make test``, ``docker
+    build`` — a procedure's build and test steps change nothing themselves). The same holds
+    after the last change for checks. A personal command that sneaks in this way is a one-off
+    the miner's support counts drop; a pause longer than ``_PACE_S``, or a command of no
+    build, test, release or operations tool (an editor, a music player), ends the lead-in.
+    """
     flags = [is_operational_change(e.command) for e in session]
     if not any(flags):
         return []
     first = flags.index(True)
     last = len(flags) - 1 - flags[::-1].index(True)
     start = first
-    while start > 0 and first - start < _CONTEXT and _is_setup(session[start - 1].command):
+    while start > 0 and (
+        (first - start < _CONTEXT and _is_setup(session[start - 1].command))
+        or (
+            first - start < _PACE_MAX
+            and _is_work(session[start - 1].command)
+            and _in_one_go(session[start - 1], session[start])
+        )
+    ):
         start -= 1
     end = last
-    while end + 1 < len(session) and end - last < _CONTEXT and _is_check(session[end + 1].command):
+    while end + 1 < len(session) and (
+        (end - last < _CONTEXT and _is_check(session[end + 1].command))
+        or (
+            end - last < _PACE_MAX
+            and _is_work(session[end + 1].command)
+            and _in_one_go(session[end], session[end + 1])
+        )
+    ):
         end += 1
     return list(session[start : end + 1])
+
+
+def _in_one_go(before: Entry, after: Entry) -> bool:
+    """``after`` followed ``before`` without a pause (timed entries only)."""
+    if before.at is None or after.at is None:
+        return False
+    if before.duration_s is not None:
+        pause = (after.at - before.at).total_seconds() - before.duration_s
+        return -1.0 <= pause <= _PACE_S
+    # no durations (bash HISTTIMEFORMAT): start to start includes the command's own runtime
+    return 0.0 <= (after.at - before.at).total_seconds() <= _PACE_NO_DURATION_S
 
 
 def cut_executions(

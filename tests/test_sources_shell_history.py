@@ -271,3 +271,19 @@ def test_build_and_test_steps_before_the_change_belong_to_the_run() -> None:
     assert got[0] == "npm ci" and got[-1] == "npx playwright test --project=smoke"
     assert len(got) == 8
     assert not any("vim" in c or "spotify" in c for c in got)
+
+
+def test_repository_scripts_after_the_change_are_its_checks() -> None:
+    t = 1_750_000_000
+    rows = [
+        (t, 200, "helm upgrade api charts/api -n prod --wait"),
+        (t + 205, 30, "./scripts/smoke.sh https://api.example.com"),
+        (t + 240, 2, "kubectl logs deploy/api -n prod --since=10m | grep -c ERROR"),
+        (t + 250, 1, "open https://news.ycombinator.com"),
+    ]
+    pf = parse("".join(f": {a}:{d};{c}\n" for a, d, c in rows), "h/.zsh_history", Config())
+    assert [c.text.split()[0] for c in pf.executions[0].commands] == [
+        "helm",
+        "./scripts/smoke.sh",
+        "kubectl",
+    ]

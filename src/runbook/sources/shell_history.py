@@ -152,6 +152,7 @@ _SETUP = frozenset(
         "cargo", "mvn", "gradle", "gradlew", "pytest",
     }
 )  # fmt: skip
+_REPO_SCRIPT = re.compile(r"^(?:\./|(?:scripts?|bin|tools|hack|ci|ops)/)[\w./-]+$")
 # build, test and release tools a procedure runs before (or after) the change itself
 _BUILD = frozenset(
     {

@@ -268,6 +268,8 @@ def _is_work(command: str) -> bool:
     """Every program is a setup, build, test, release or operations tool (never an editor)."""
     first = _words(command)[:1]
     raw = first[0].rsplit("/", 1)[-1] if first else ""
+    if first and _REPO_SCRIPT.match(first[0]):
+        return True  # ./scripts/smoke.sh, bin/release: the repository's own procedure
     progs = _programs(command)
     return bool(progs) and all(
         p in _SETUP or p in _BUILD or p in _CHECKS or _ops_family(p) or raw in _BUILD for p in progs

@@ -256,3 +256,15 @@ def test_command_matching(runbook: str, run: str, same: bool) -> None:
     from runbook.validate import command_matches
 
     assert command_matches(runbook, run) is same
+
+
+def test_a_run_recorded_twice_counts_once(root: Path) -> None:
+    for i, when in enumerate(NEWER):
+        deploy(root, when, f"e{i}abcde")
+    # the same third run, also written up in a second file (another format of the same run)
+    calls = [call(spec, "e2abcde") for spec in (TEST, BUILD, PUSH, UPGRADE, ROLLOUT, HEALTH, LOGS)]
+    write_run(root, NEWER[2], calls, slug="deployment-billing-api-prod-copy")
+    result = check(root)
+    assert result.window == "3 runs after 2025-10-05"
+    followed = metric(result, "followed-success")
+    assert (followed.numerator, followed.denominator) == (3, 3)

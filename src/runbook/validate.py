@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
+from runbook.dedup import deduplicate
 from runbook.model import (
     Classification,
     CommandTemplate,
@@ -692,6 +693,12 @@ class Evidence:
     executions: tuple[Execution, ...] = ()
     journals: tuple[Journal, ...] = ()
     classes: Mapping[str, Classification] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # One run recorded in several formats (CI log + shell history) counts once, as in
+        # generate: otherwise drift windows, duration samples and success rates count it twice.
+        kept, _ = deduplicate(self.executions)
+        object.__setattr__(self, "executions", kept)
 
 
 def _tokens(t: CommandTemplate) -> list[str]:

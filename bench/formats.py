@@ -425,7 +425,9 @@ def _cast(sim: Simulation, run: Run, version: int) -> str:
     rng = _rng(sim, "cast", run.index)
     t0 = run.started - timedelta(seconds=rng.uniform(1.5, 4.0))
     prompt = f"\x1b[1;32m{run.author}@bastion\x1b[0m:\x1b[1;34m~/{sc.slug}\x1b[0m$ "
-    events: list[tuple[float, str]] = [(0.3, prompt)]
+    # v3 authors have shell integration (kitty, WezTerm, iTerm2): prompt/input/output marks
+    marked_prompt = f"\x1b]133;A\x07{prompt}\x1b]133;B\x07" if version == 3 else prompt
+    events: list[tuple[float, str]] = [(0.3, marked_prompt)]
 
     def at(t: datetime) -> float:
         return round((t - t0).total_seconds(), 6)
@@ -449,7 +451,7 @@ def _cast(sim: Simulation, run: Run, version: int) -> str:
         pieces = [text_rest[i : i + size] for i in range(0, len(text_rest), size)]
         for k, piece in enumerate(pieces):
             events.append((round(begin + typing * k / len(pieces), 6), piece))
-        events.append((at(e.start), "\r\n"))
+        events.append((at(e.start), "\r\n" + ("\x1b]133;C\x07" if version == 3 else "")))
         out = e.output.splitlines()
         for k, line in enumerate(out):
             events.append(
@@ -458,7 +460,7 @@ def _cast(sim: Simulation, run: Run, version: int) -> str:
         if version == 3:
             events.append((at(e.end), f"\x1b]133;D;{e.exit_code}\x07"))
         prompt_at = at(e.end) + 0.01
-        events.append((prompt_at, prompt))
+        events.append((prompt_at, marked_prompt))
     events.sort(key=lambda x: x[0])
     header: dict[str, object]
     if version == 3:

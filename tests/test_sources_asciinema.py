@@ -213,3 +213,23 @@ def test_secret_typed_one_key_at_a_time_is_redacted() -> None:
     assert secret not in blob
     assert ex.commands[0].text.startswith('psql "postgresql://migrator:')
     assert pf.redactions >= 2
+
+
+def test_exit_marks_without_output_marks_keep_every_output() -> None:
+    # Some shells emit only OSC 133;D;N (command finished) and no 133;A/B/C zone marks.
+    events: list[list[object]] = [
+        [0.1, "o", "ops@bastion:~/app$ "],
+        [0.5, "o", "helm rollback api 44 --wait\r\n"],
+        [3.0, "o", "Error: timed out waiting for the condition\r\n"],
+        [3.1, "o", "\x1b]133;D;1\x07"],
+        [3.2, "o", "ops@bastion:~/app$ "],
+        [4.0, "o", "kubectl rollout status deploy/api\r\n"],
+        [6.0, "o", 'deployment "api" successfully rolled out\r\n'],
+        [6.1, "o", "\x1b]133;D;0\x07"],
+        [6.2, "o", "ops@bastion:~/app$ "],
+    ]
+    ex = _one(parse(_cast(events, version=2), "ops/casts/r.cast", Config()))
+    assert [(c.exit_code, c.output) for c in ex.commands] == [
+        (1, "Error: timed out waiting for the condition"),
+        (0, 'deployment "api" successfully rolled out'),
+    ]

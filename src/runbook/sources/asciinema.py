@@ -425,6 +425,9 @@ def commands_from(term: Terminal) -> list[_Found]:
     """Commands at prompt lines with their output lines, timings and exit codes."""
     lines = term.lines
     marked = any(ln.prompt_mark for ln in lines)
+    # Zones are only trustworthy when the shell marks output starts (133;C) too: with bare
+    # 133;D exit marks everything after the first one would read as prompt.
+    zoned = any(ln.zone == "output" for ln in lines)
     styles = _styles(lines)
     found: list[_Found] = []
     prompt_index: list[int] = []
@@ -434,7 +437,7 @@ def commands_from(term: Terminal) -> list[_Found]:
         p = _prompt(ln.text) or _prompt(ln.text + " ")  # a bare prompt left without a command
         is_prompt = p is not None and (p[0] in styles or (marked and ln.prompt_mark))
         if not is_prompt or p is None:
-            if found and ln.zone != "prompt":
+            if found and (not zoned or ln.zone != "prompt"):
                 found[-1].output.append(ln)
             k += 1
             continue

@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 from runbook.errors import InputError, UsageError
 from runbook.redact import redact
+from runbook.regenerate import atomic_write, fsync_dir
 
 __all__ = [
     "CURRENT_FILE",
@@ -342,26 +343,6 @@ def _slug(text: str, max_len: int = 40) -> str:
 
 def _runs_dir(root: Path) -> Path:
     return root / RUNS_DIR
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _redacted_event(event: dict[str, object]) -> dict[str, object]:
@@ -748,7 +729,7 @@ def _claim_current(root: Path, journal: Journal) -> None:
         for _attempt in range(2):
             try:
                 os.link(tmp, pointer)  # atomic: fails when a pointer exists
-                _fsync_dir(pointer.parent)
+                fsync_dir(pointer.parent)
                 return
             except FileExistsError:
                 if current(root) is not None:
@@ -1133,7 +1114,8 @@ def _finalize(
         )
     written = []
     for target, (_rel, text) in zip(targets, files, strict=True):
-        _write_atomic(target, text)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, text, durable=True)
         written.append(target.relative_to(root).as_posix())
     Journal(state.path).append(
         {

@@ -19,7 +19,9 @@ this a person's Owner edit would conflict every time.)
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,8 +29,10 @@ from pathlib import Path
 
 __all__ = [
     "MergeResult",
+    "atomic_write",
     "base_path",
     "find_existing",
+    "fsync_dir",
     "merge",
     "read_base",
     "same_content",
@@ -229,11 +233,32 @@ def store_base(root: Path | None, target: Path, text: str) -> None:
     atomic_write(path, text)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half of it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def atomic_write(path: Path, text: str, *, durable: bool = False) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half of it.
+
+    ``durable`` also fsyncs the file and its directory before returning, for evidence that
+    must survive a crash right after the write (``observe``'s finished observations).
+    """
+    # The pid keeps two processes writing the same file from sharing one temporary file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    if durable:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or link in directory ``path`` durable (best effort: not every OS can)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 # ------------------------------------------------------------------ --check / --diff

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import replace
@@ -187,3 +188,13 @@ def test_git_head_of_a_work_tree(tmp_path: Path) -> None:
     subprocess.run(["git", "-C", str(tmp_path), "commit", "-qm", "a"], check=True, env=env)
     head = result_cache.git_head(tmp_path)
     assert head is not None and len(head) == 40
+
+
+def test_package_hash_covers_only_the_named_code_when_asked() -> None:
+    from runbook.result_cache import package_hash
+
+    whole = package_hash()
+    parsing = package_hash(("sources", "normalize.py"))
+    assert len({whole, parsing, package_hash(("normalize.py",))}) == 3
+    assert package_hash(("sources", "normalize.py")) == parsing  # stable
+    assert package_hash(("no-such-file.py",)) == hashlib.sha256().hexdigest()  # nothing hashed

@@ -43,6 +43,7 @@ from runbook.model import (
     Skipped,
     SourceRef,
 )
+from runbook.result_cache import package_hash
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -95,27 +96,11 @@ _PARSING_CODE: tuple[str, ...] = ("sources", "model.py", "codec.py", "config.py"
 _PARSING_CODE += ("redact.py", "timeparse.py", "index.py")
 
 
-@cache
-def _code_hash() -> str:
-    # Reader fixes ship without version bumps during development; a change to the parsing
-    # code must invalidate parsed results, or a fixed parser would stay invisible.
-    pkg = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for path in sorted(pkg.rglob("*.py")):
-        rel = path.relative_to(pkg).as_posix()
-        if not rel.startswith(_PARSING_CODE):
-            continue
-        try:
-            h.update(rel.encode())
-            h.update(path.read_bytes())
-        except OSError:
-            continue
-    return h.hexdigest()
-
-
 def fingerprint(config: Config) -> str:
     """What a cache entry depends on besides the file: version, schema, code, config."""
-    parts = [__version__, schema_hash(), _code_hash()]
+    # Reader fixes ship without version bumps during development; a change to the parsing
+    # code must invalidate parsed results, or a fixed parser would stay invisible.
+    parts = [__version__, schema_hash(), package_hash(_PARSING_CODE)]
     parts += [f"{name}={getattr(config, name)!r}" for name in _PARSE_CONFIG]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

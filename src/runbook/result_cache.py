@@ -40,8 +40,10 @@ _GIT_TIMEOUT_S = 10.0
 
 
 @cache
-def package_hash() -> str:
-    """A hash of every source and template file of the installed package."""
+def package_hash(only: tuple[str, ...] = ()) -> str:
+    """A hash of the package's source and template files (``only``: ``.py`` files under these
+    relative path prefixes)."""
+    # Fixes ship without version bumps during development: cached results must notice them.
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(pkg):
@@ -49,8 +51,11 @@ def package_hash() -> str:
         for name in sorted(filenames):
             if name.endswith((".pyc", ".pyo")):
                 continue
-            path = os.path.join(dirpath, name)
-            h.update(os.path.relpath(path, pkg).encode())
+            path = Path(dirpath, name)
+            rel = path.relative_to(pkg).as_posix()
+            if only and not (rel.endswith(".py") and rel.startswith(only)):
+                continue
+            h.update(rel.encode())
             with contextlib.suppress(OSError), open(path, "rb") as fh:
                 h.update(fh.read())
     return h.hexdigest()

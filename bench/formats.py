@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.render_evidence import render_run
-from bench.simulate import Event, Run, Simulation
+from bench.simulate import Event, Run, Simulation, fill
 from bench.spec import Scenario
 
 FORMATS = ("observations", "ci-log", "shell-history", "cast", "mixed-format")
@@ -343,7 +343,7 @@ def _history_entries(sim: Simulation, author: str, runs: list[Run]) -> list[_Ent
             for _ in range(rng.randint(1, 2)):
                 entries.append(_Entry(t, _personal(rng), rng.uniform(0.2, 5.0), 0, sid))
                 t += timedelta(seconds=rng.uniform(10.0, 60.0))
-        for e in run.events:
+        for e in typed_events(sim, run):
             entries.append(_Entry(e.start, e.text, e.duration, e.exit_code, sid))
     entries.sort(key=lambda x: x.at)
     return entries
@@ -419,6 +419,35 @@ def _history_files(
 # --------------------------------------------------------------------------------- casts
 
 
+def typed_events(sim: Simulation, run: Run) -> list[Event]:
+    """What the operator's terminal saw: the run, and after a failure that was rolled back,
+    the rollback itself (the simulation ends such a run at the failure; the notes format
+    records the rollback only in the error journal)."""
+    if run.failure is None or run.outcome == "success":
+        return list(run.events)
+    mode = next(f for f in sim.scenario.failures if f.id == run.failure.mode)
+    rng = _rng(sim, "rollback", run.index)
+    events = list(run.events)
+    clock = events[-1].end
+    for fix in mode.fix:
+        clock += timedelta(seconds=round(rng.uniform(5.0, 40.0), 1))
+        secs = round(max(0.2, fix.duration.median * rng.uniform(0.7, 1.4)), 1)
+        events.append(
+            Event(
+                "fix",
+                fill(fix.command, run.values),
+                fill(fix.output, run.values),
+                0,
+                clock,
+                secs,
+                template=fix.command,
+                failure_id=mode.id,
+            )
+        )
+        clock += timedelta(seconds=secs)
+    return events
+
+
 def _cast(sim: Simulation, run: Run, version: int) -> str:
     """One asciinema recording of a run: prompt, typed command, output, next prompt."""
     sc = sim.scenario
@@ -433,7 +462,7 @@ def _cast(sim: Simulation, run: Run, version: int) -> str:
         return round((t - t0).total_seconds(), 6)
 
     prompt_at = 0.3
-    for e in run.events:
+    for e in typed_events(sim, run):
         # typing starts after the prompt is drawn and ends at the command start (Enter: CR LF)
         text = e.text.replace("\n", "\r\n> ")
         chunks = max(1, min(6, len(text) // 12))

@@ -208,3 +208,41 @@ def test_a_detour_in_few_runs_goes_before_real_steps_merge() -> None:
     assert "terraform apply -auto-approve" not in texts  # 2/25: dropped, not merged
     assert all(not s.optional for s in p.steps)
     assert len(texts) == len(actions)
+
+
+def test_a_failure_undone_by_a_rollback_ends_the_procedure() -> None:
+    # A recording without exit codes: the upgrade printed an error and was never retried;
+    # a rollback followed. The rollback belongs to Rollback, not to the deploy's steps.
+    steps = [
+        ("docker push ghcr.io/acme/api:v1.4.2", 20),
+        ("helm upgrade api charts/api -n prod --set image.tag=v1.4.2 --wait", 90),
+        ("helm rollback api 41 -n prod --wait", 30),
+        ("kubectl rollout status deploy/api -n prod", 12),
+    ]
+    e = run("t", steps, start=T0)
+    outputs = ["pushed", "Error: UPGRADE FAILED: timed out waiting for the condition", "", ""]
+    e = replace(
+        e,
+        commands=tuple(
+            replace(c, exit_code=None, output=out)
+            for c, out in zip(e.commands, outputs, strict=True)
+        ),
+    )
+    cleaned = clean_run(e, normalize)
+    assert [o.command.text.split()[:2] for o in cleaned.occurrences] == [
+        ["docker", "push"],
+        ["helm", "upgrade"],
+    ]
+    assert cleaned.occurrences[1].command.exit_code == 1
+    assert cleaned.detour >= 2
+
+
+def test_a_rollback_runs_own_failed_revert_is_not_cut() -> None:
+    # In a rollback's own run, a failing revert followed by another revert is the procedure.
+    steps = [
+        ("helm rollback api 41 -n prod --wait", 300, 1, "Error: timed out waiting"),
+        ("kubectl rollout undo deploy/api -n prod", 5),
+        ("kubectl rollout status deploy/api -n prod", 40),
+    ]
+    kept = [o.command.text for o in clean_run(run("t", steps, start=T0), normalize).occurrences]
+    assert len(kept) == 3

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from runbook.mine.kinds import is_check, is_noise
+from runbook.mine.kinds import is_check, is_noise, role
 from runbook.mine.tables import ERROR_LINE, RETRY_ERROR_LINE
 from runbook.model import Command, CommandTemplate, EvidenceKind, Execution
 
@@ -143,6 +143,21 @@ def _bare_key(t: CommandTemplate) -> str:
     return t.key
 
 
+def _rolled_back_at(
+    kept: Sequence[tuple[CommandTemplate, Command, float | None, bool]],
+) -> int | None:
+    """Index of a failed, never-retried, non-revert command that a revert follows; else None."""
+    for i, (t, c, _d, _g) in enumerate(kept):
+        if ok(c) or role(t) == "revert":
+            continue
+        later = kept[i + 1 :]
+        if any(k[0].key == t.key and ok(k[1]) for k in later):
+            continue  # retried: the retry rules below handle it
+        if any(role(k[0]) == "revert" for k in later):
+            return i
+    return None
+
+
 def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
     """Normalize and clean one run's commands (see the module docstring)."""
     durations = command_durations(execution)
@@ -164,7 +179,8 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
         or (
             c.exit_code is None
             and bool((ERROR_LINE if is_check(t) else RETRY_ERROR_LINE).search(c.output))
-            and any(k[0].key == t.key for k in kept[i + 1 :])
+            # run again later, or undone by a rollback right after: either says it failed
+            and any(k[0].key == t.key or role(k[0]) == "revert" for k in kept[i + 1 :])
         )
         for i, (t, c, _d, _g) in enumerate(kept)
     ]
@@ -172,11 +188,21 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
         (t, replace(c, exit_code=1) if bad and c.exit_code is None else c, d, g)
         for (t, c, d, g), bad in zip(kept, failed, strict=True)
     ]
+    # A failed step that is never retried, followed by a rollback (``helm rollback``, ``alembic
+    # downgrade``), ended the procedure: what follows undoes it and belongs to Rollback, not
+    # to the steps. (A failing rollback command itself is left alone: in a rollback's own
+    # runs, the next revert is still the procedure.)
+    cut = _rolled_back_at(kept)
+    if cut is not None:
+        dropped = len(kept) - cut - 1
+        kept = kept[: cut + 1]
+    else:
+        dropped = 0
     # A failed attempt of a command that also succeeded in this run is not a step.
     succeeded = {t.key for t, c, _d, _g in kept if ok(c)}
     # Drop failed attempts that are retried later in the run, with the detour between.
     retained: list[tuple[CommandTemplate, Command, float | None, bool]] = []
-    detour = 0
+    detour = dropped
     i = 0
     while i < len(kept):
         template, cmd = kept[i][0], kept[i][1]

@@ -10,7 +10,14 @@ from _redact_strategies import SECRETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runbook.redact import RULES, contains_secret, redact, redacted_marker, secret_values
+from runbook.redact import (
+    RULES,
+    contains_secret,
+    is_secret_key,
+    redact,
+    redacted_marker,
+    secret_values,
+)
 
 PROPS = settings(
     max_examples=int(os.environ.get("HYPO_N", "300")),
@@ -291,3 +298,25 @@ def test_known_values_from_elsewhere_and_short_values_stay() -> None:
     out, _ = redact("curl -u ops:x https://a/?q=Zq8sPl4xWv2Rk9 hunter2", known)
     assert "Zq8sPl4xWv2Rk9" not in out
     assert "hunter2" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("db-password", True),
+        ("DB_PASSWORD", True),
+        ("api-token", True),
+        ("apiKey", True),
+        ("api-key", True),
+        ("client_secret", True),
+        ("pass", True),
+        ("pwd", True),
+        ("db-pass", True),
+        ("bypass", False),
+        ("secret-name", False),  # the name of a Kubernetes secret is no secret
+        ("author", False),
+        ("image-tag", False),
+    ],
+)
+def test_is_secret_key(name: str, secret: bool) -> None:
+    assert is_secret_key(name) is secret

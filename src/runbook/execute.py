@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from runbook.errors import ExitStatus, UsageError
 from runbook.model import ParsedCommand, ParsedIssue, ParsedRunbook, ParsedStep
 from runbook.observe import Captured, Clock, Recorder, run_captured, utc_now
+from runbook.redact import is_secret_key, redacted_marker
 from runbook.runbook_parse import PLACEHOLDER
 from runbook.timeparse import parse_duration
 
@@ -131,11 +132,6 @@ _NAME_HINTS: tuple[tuple[str, str], ...] = (
     (r"(?:^|[-_.])uuid$", "a UUID"),
 )
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_SECRET_PARAM = re.compile(
-    r"(?:password|passwd|passphrase|secret|token|api[-_.]?key|private[-_.]?key|credential|"
-    r"auth|pwd|pass$)",
-    re.IGNORECASE,
-)
 
 
 def param_examples(text: str) -> dict[str, tuple[str, ...]]:
@@ -660,8 +656,8 @@ class Session:
         db-password=…`` is known to be secret by its name, whatever it looks like.
         """
         for name, value in self.state.values.items():
-            if len(value) >= 4 and _SECRET_PARAM.search(name):
-                text = text.replace(value, "{redacted:" + name + "}")
+            if len(value) >= 4 and is_secret_key(name):
+                text = text.replace(value, redacted_marker(name))
         return text
 
     def note(self, text: str) -> None:

@@ -18,7 +18,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["RULES", "SecretRule", "contains_secret", "redact", "redacted_marker"]
+__all__ = [
+    "RULES",
+    "SecretRule",
+    "contains_secret",
+    "is_secret_key",
+    "redact",
+    "redacted_marker",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +391,13 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def redacted_marker(name: str) -> str:
     """The text that replaces a secret: ``{redacted:NAME}``."""
     return "{redacted:" + name + "}"
+
+
+def is_secret_key(name: str) -> bool:
+    """True when a key or parameter name names a secret (``DB_PASSWORD``, ``api-token``, ``pwd``)."""
+    # The rule the key=value rules use; a whole name starts at a word boundary, so a bare
+    # ``pass`` or ``pwd`` counts as ``_pass`` / ``_pwd`` do inside a longer key.
+    return _KEY_IS_SECRET.search("_" + name.strip()) is not None
 
 
 def _kebab(key: str) -> str:

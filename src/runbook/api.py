@@ -86,6 +86,8 @@ class GenerateCounts:
     steps: int
     # incident-response from incident records: "3 incidents (3 failure observations, ...)"
     incidents: str = ""
+    # runs of the type and scope left out as another procedure's, one line each (why, which)
+    left_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +280,7 @@ def generate(
     if scope_text and is_development_task(scope_text):
         raise _dev_task(scope_text)
     from runbook.assemble import RunSet, assemble
-    from runbook.classify import classify, select
+    from runbook.classify import classify, select, select_procedure
     from runbook.dedup import deduplicate
     from runbook.discover import discover
     from runbook.failures import cluster
@@ -298,7 +300,9 @@ def generate(
     # one run recorded in several formats (CI log + shell history) is mined once
     executions, _ = deduplicate(corpus.executions)
     classes = {e.id: classify(e) for e in executions}
-    selected = [e for e, _ in select(executions, op, scope_text or None, classes)]
+    # the runs of one procedure: others that match the request too are named in the notes
+    ranked, selection_notes = select_procedure(executions, op, scope_text or None, classes)
+    selected = [e for e, _ in ranked]
     label = f"{op.value}" + (f" {scope_text!r}" if scope_text else "")
     # an incident may be recorded only in error journals: they are looked at below
     if not selected and op is not OperationType.INCIDENT:
@@ -488,6 +492,7 @@ def generate(
         rollback_runs=len(rollback_runs),
         steps=len(runbook.steps),
         incidents=_incident_text(incidents, corpus.executions),
+        left_out=selection_notes,
     )
     result = GenerateResult(
         runbook=runbook,
@@ -656,6 +661,13 @@ def _incident_runbook(
 
 def summary_line(result: GenerateResult, target: str) -> str:
     """`Mined 11 successful runs (9 observations, 2 session notes) + 6 failures, 3 journals → …`."""
+    counts = result.counts
+    # what the selection left out comes first: the last line stays the summary
+    left_out = "".join(f"runbook: {note}\n" for note in counts.left_out)
+    return left_out + _summary(result, target)
+
+
+def _summary(result: GenerateResult, target: str) -> str:
     from runbook.render.markdown import format_seconds
 
     counts = result.counts

@@ -16,12 +16,13 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePosixPath
 
+from runbook.cluster import Member, group
 from runbook.model import (
     Classification,
     Command,
@@ -1334,6 +1335,281 @@ def _fts_group(words: Sequence[str]) -> str:
     return "(" + " OR ".join('"' + w.replace('"', "") + '"' for w in words) + ")"
 
 
+# ------------------------------------------------------------- one procedure
+
+# A run with fewer distinct commands than this only joins a procedure; it never founds one.
+PROCEDURE_MIN_KEYS = 3
+# A second procedure matching the request at least this share of the chosen one is ambiguous.
+AMBIGUOUS_SHARE = 0.8
+# Runs outside the request compared against: at most this many per candidate (bounded work).
+REFERENCE_FACTOR = 2
+# How well a run's own words name the requested scope: the scope word (or a synonym), a tool
+# that implies it (terraform -> infrastructure), or only the scopes read from its commands.
+HIT_NAMED = 1.0
+HIT_IMPLIED = 0.6
+HIT_COMMANDS = 0.3
+_NAME_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+_TITLE_PREFIX = re.compile(r"^\s*(?:execution|failure|session notes|run)\s*:\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """A procedure group seen from the request: its candidates and the other runs in it."""
+
+    candidates: tuple[str, ...]
+    others: tuple[str, ...]
+    complete: int  # complete candidate runs (those that may found a procedure)
+    match: float  # how well its candidates match the request (summed over runs)
+
+
+def select_procedure(
+    executions: Sequence[Execution],
+    op_type: OperationType,
+    scope: str | None,
+    classifications: Mapping[str, Classification] | None = None,
+) -> tuple[list[tuple[Execution, float]], tuple[str, ...]]:
+    """`select`, narrowed to the one procedure the request names; notes say what was left out.
+
+    Runs of the requested type and scope may still belong to different procedures (another
+    service's deploy also runs ``terraform apply``; a deploy that rolled back half-way). They
+    are grouped by what they ran and what names them (`runbook.cluster`): the group matching
+    the request best is kept, and runs of another recurring procedure are left out. A lone odd
+    run is kept: one run is no evidence of another procedure.
+    """
+    cls = {e.id: (classifications or {}).get(e.id) or classify(e) for e in executions}
+    ranked = select(executions, op_type, scope, cls)
+    # Incident evidence (failure reports, journals) is grouped into incidents elsewhere.
+    if op_type is INC or len(ranked) < 3:
+        return ranked, ()
+    return _focus(ranked, executions, op_type, scope, cls)
+
+
+def _focus(
+    ranked: list[tuple[Execution, float]],
+    executions: Sequence[Execution],
+    op_type: OperationType,
+    scope: str | None,
+    cls: Mapping[str, Classification],
+) -> tuple[list[tuple[Execution, float]], tuple[str, ...]]:
+    pool = {ex.id: (ex, score) for ex, score in ranked}
+    members: dict[str, Member] = {ex.id: _procedure_member(ex, cls[ex.id]) for ex, _ in ranked}
+    if sum(1 for m in members.values() if m.full) < 2:
+        return ranked, ()
+    scope_text = normalize_scope(scope) if scope and scope.strip() else ""
+    members.update(_reference_members(executions, pool, scope_text, cls))
+    hit = _request_hit(scope_text)
+    groups: list[_Group] = []
+    for ids in group(sorted(members.values(), key=lambda m: m.id)):
+        cand = tuple(i for i in ids if i in pool)
+        groups.append(
+            _Group(
+                candidates=cand,
+                others=tuple(i for i in ids if i not in pool),
+                complete=sum(1 for i in cand if members[i].full),
+                match=sum(pool[i][1] * hit(pool[i][0], cls[i]) for i in cand),
+            )
+        )
+    # A procedure of the request: two complete runs at least, and mostly runs of the request.
+    own = [g for g in groups if g.complete >= 2 and g.complete >= len(g.others)]
+    if not own:
+        return ranked, ()
+    # groups come largest first: on a tie the larger one wins
+    best = max(own, key=lambda g: g.match)
+    dropped: set[str] = set()
+    notes: list[str] = []
+    for g in groups:
+        if g is best or not g.candidates:
+            continue
+        if sum(1 for i in (*g.candidates, *g.others) if members[i].full) < 2:
+            continue  # a lone odd run is no evidence of another procedure
+        if g in own:
+            dropped.update(g.candidates)
+            notes.append(_another_procedure_note(g, best, own, pool, cls))
+            continue
+        # Runs that repeat another request's procedure, unless their own names say they are
+        # this operation (a deploy retried as update-function-code alone looks like a rollback).
+        strays = tuple(i for i in g.candidates if not _names_operation(pool[i][0], op_type))
+        if strays:
+            dropped.update(strays)
+            notes.append(_other_runs_note(replace(g, candidates=strays), pool, executions, cls))
+    if not dropped:
+        return ranked, ()
+    return [(ex, s) for ex, s in ranked if ex.id not in dropped], tuple(notes)
+
+
+def _procedure_member(ex: Execution, c: Classification) -> Member:
+    """What a run did (command templates) and what names it (words), for grouping by procedure."""
+    from runbook.mine.kinds import is_noise
+
+    commands: set[str] = set()
+    for cmd in ex.commands[:200]:
+        for part in split_compound(cmd.text):
+            t = normalize(part)
+            if t.program and not is_noise(t, cmd):
+                commands.add(f"{_base(t.program)} {t.subcommand}".rstrip())
+    failed = resolved_outcome(ex, c) is Outcome.FAILURE or ex.mode is ObservationMode.FAILURE
+    full = len(commands) >= PROCEDURE_MIN_KEYS and not failed
+    return Member(ex.id, frozenset(commands), frozenset(_name_words(ex)), full=full)
+
+
+def _names_text(ex: Execution) -> str:
+    """What names a run: title, file name, folders and tags, lower-cased."""
+    slug, dirs = _slug_and_dirs(ex.source.path)
+    # not the context: a session note's context is its whole body, commands and all
+    return " ".join((ex.title, slug, *dirs, *ex.tags)).lower()
+
+
+def _names_operation(ex: Execution, op_type: OperationType) -> bool:
+    """True when a run's own names (title, file name, tags) call it this operation."""
+    text = _names_text(ex)
+    return any(op is op_type and f >= 1.0 and rx.search(text) for op, rx, f in _TEXT_RES)
+
+
+def _name_words(ex: Execution) -> set[str]:
+    return {w for w in _NAME_WORD.findall(_names_text(ex)) if w not in _STOP_WORDS}
+
+
+def _reference_members(
+    executions: Sequence[Execution],
+    pool: Mapping[str, tuple[Execution, float]],
+    scope_text: str,
+    cls: Mapping[str, Classification],
+) -> dict[str, Member]:
+    """Complete runs outside the request that share its area (bounded, in id order)."""
+    wanted = scope_text.replace("_", "-")
+    pool_scopes = {s.replace("_", "-") for ex, _ in pool.values() for s in cls[ex.id].scopes}
+    area = {wanted} if wanted in pool_scopes else pool_scopes
+    out: dict[str, Member] = {}
+    limit = REFERENCE_FACTOR * len(pool) + 50
+    for ex in sorted(executions, key=lambda e: e.id):
+        if len(out) >= limit:
+            break
+        if ex.id in pool or not ex.commands:
+            continue
+        if not area & {s.replace("_", "-") for s in cls[ex.id].scopes}:
+            continue
+        m = _procedure_member(ex, cls[ex.id])
+        if m.full:
+            out[ex.id] = m
+    return out
+
+
+def _request_hit(scope_text: str) -> Callable[[Execution, Classification], float]:
+    """How well one run's own words name the request (1 when there is no scope)."""
+    if not scope_text:
+        return lambda ex, c: 1.0
+    wanted = scope_text.replace("_", "-")
+    terms = query_terms(scope_text)
+    named = {wanted, *terms, *(w for w, canon in SCOPE_SYNONYMS.items() if canon == wanted)}
+    for t in terms:
+        named.update(QUERY_SYNONYMS.get(t, ()))
+    implied = {tool for tool, areas in SCOPE_IMPLIES.items() if wanted in areas}
+    named_re = _words_re(named)
+    implied_re = _words_re(implied)
+
+    def hit(ex: Execution, c: Classification) -> float:
+        text = f"{_names_text(ex)} {ex.context.lower()}"
+        if named_re is not None and named_re.search(text):
+            return HIT_NAMED
+        if implied_re is not None and implied_re.search(text):
+            return HIT_IMPLIED
+        return HIT_COMMANDS
+
+    return hit
+
+
+def _words_re(words: Iterable[str]) -> re.Pattern[str] | None:
+    alts = sorted(
+        {re.escape(w).replace(r"\-", "[ _-]") for w in words if w}, key=lambda w: (-len(w), w)
+    )
+    return re.compile(rf"(?<![a-z0-9])(?:{'|'.join(alts)})(?![a-z0-9])") if alts else None
+
+
+def _title(ids: Sequence[str], runs: Mapping[str, Execution]) -> str:
+    """The most common title among the runs (``Execution:`` and similar prefixes dropped)."""
+    titles = Counter(_TITLE_PREFIX.sub("", runs[i].title).strip() for i in ids if i in runs)
+    titles.pop("", None)
+    if not titles:
+        return ""
+    title, _ = min(titles.items(), key=lambda kv: (-kv[1], kv[0]))
+    return title if len(title) <= 60 else title[:57].rstrip() + "..."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _another_procedure_note(
+    g: _Group,
+    best: _Group,
+    own: Sequence[_Group],
+    pool: Mapping[str, tuple[Execution, float]],
+    cls: Mapping[str, Classification],
+) -> str:
+    """``left out 47 runs of another procedure ("Deploy report-worker Lambda"): …``."""
+    runs = {i: pool[i][0] for i in (*g.candidates, *best.candidates)}
+    title = _title(g.candidates, runs)
+    kept_title = _title(best.candidates, runs)
+    label = f" (“{title}”)" if title else ""
+    kept = f"“{kept_title}”" if kept_title else _plural(len(best.candidates), "run")
+    ask = _scope_apart(g, own, pool, cls)
+    ask = f"; ask for scope {ask!r} to mine them" if ask else ""
+    close = g.match >= AMBIGUOUS_SHARE * best.match
+    how = "almost as well as" if close else "less well than"
+    return (
+        f"left out {_plural(len(g.candidates), 'run')} of another procedure{label}: "
+        f"they match the request {how} the one mined ({kept}){ask}"
+    )
+
+
+def _scope_apart(
+    g: _Group,
+    own: Sequence[_Group],
+    pool: Mapping[str, tuple[Execution, float]],
+    cls: Mapping[str, Classification],
+) -> str:
+    """The scope most of ``g``'s runs have and most runs of every other group lack."""
+    theirs = Counter(s for i in g.candidates for s in cls[i].scopes)
+    apart = [
+        s
+        for s, n in theirs.items()
+        if n * 2 >= len(g.candidates)
+        and all(
+            sum(1 for i in o.candidates if s in cls[i].scopes) * 2 < len(o.candidates)
+            for o in own
+            if o is not g
+        )
+    ]
+    if not apart:
+        return ""
+    # a scope the runs' own titles name reads best ("lambda" of "Deploy report-worker Lambda")
+    texts = [_names_text(pool[i][0]) for i in g.candidates]
+    named = Counter(s for s in apart if (rx := _words_re([s])) for t in texts if rx.search(t))
+    # then the most specific: a service name (checkout-api) before a word inside it (api)
+    return min(apart, key=lambda s: (-named[s], s not in CANONICAL_SCOPES, -theirs[s], -len(s), s))
+
+
+def _other_runs_note(
+    g: _Group,
+    pool: Mapping[str, tuple[Execution, float]],
+    executions: Sequence[Execution],
+    cls: Mapping[str, Classification],
+) -> str:
+    """``left out 2 runs that look like the 40 deployment runs of "Deploy checkout-api"``."""
+    others = set(g.others)
+    runs = {e.id: e for e in executions if e.id in others}
+    types = Counter(cls[i].operation_type.value for i in g.others)
+    kind = min(types.items(), key=lambda kv: (-kv[1], kv[0]))[0] if types else "other"
+    title = _title(g.others, runs)
+    label = f" (“{title}”)" if title else ""
+    paths = sorted(pool[i][0].source.path for i in g.candidates)
+    shown = ", ".join(paths[:2]) + (f" and {len(paths) - 2} more" if len(paths) > 2 else "")
+    return (
+        f"left out {_plural(len(g.candidates), 'run')} ({shown}): they repeat the procedure of "
+        f"{_plural(len(g.others), f'{kind} run')}{label}, not this one"
+    )
+
+
 # ------------------------------------------------------------- development tasks
 
 # Verbs that alone make a request development work.
@@ -1404,5 +1680,6 @@ __all__ = [
     "normalize_scope",
     "query_terms",
     "select",
+    "select_procedure",
     "split_compound",
 ]

@@ -188,3 +188,14 @@ def test_arbitrary_evidence_text_renders_safely(
     assert opened is None, "a code fence was left open"
     heading = next(line for line in text.splitlines() if line.startswith("### Step 1: "))
     assert heading == "### Step 1: " + (" ".join(title.split()) or "t")
+
+
+def test_placeholders_are_the_ones_run_and_validate_fill() -> None:
+    from runbook.render.markdown import placeholders
+
+    commands = [
+        'curl -H "X: ${TOKEN}" https://{host}/api',  # a shell variable is not a parameter
+        "kubectl get pods -o go-template='{{.metadata.name}}' -n {namespace}",
+        "date +%{epoch} && helm upgrade api ./chart --set image.tag={image.tag}",
+    ]
+    assert placeholders(commands) == ["host", "image.tag", "namespace"]

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from runbook.model import Duration, Runbook, SourceEntry, SourceRef, Step
+from runbook.runbook_parse import PLACEHOLDER
 
 if TYPE_CHECKING:
     import jinja2
@@ -121,12 +122,9 @@ def check_purpose(title: str) -> str:
     return "Confirm the result of the operation"
 
 
-_PLACEHOLDER = re.compile(r"\{([a-z0-9][a-z0-9-]*)\}")
-
-
 def placeholders(commands: Sequence[str]) -> list[str]:
     """The ``{name}`` placeholders used in ``commands``, sorted."""
-    return sorted({m for c in commands for m in _PLACEHOLDER.findall(c)})
+    return sorted({m for c in commands for m in PLACEHOLDER.findall(c)})
 
 
 def block(text: str) -> str:

@@ -283,3 +283,31 @@ def test_json_check_ignores_a_new_generated_date(root: Path) -> None:
     assert run(root, "--format", "json")[0] == 0
     code, _, err = run(root, "--format", "json", "--check", now="2026-01-04")
     assert code == 0 and "is up to date" in err
+
+
+def test_sections_are_cut_at_the_headings_commonmark_sees() -> None:
+    doc = "\n".join(
+        [
+            "# Runbook: X",
+            "",
+            "## Procedure",
+            "```bash",
+            "## a comment in a fence",
+            "```",
+            "    ## an indented code block",
+            "> ## a quoted heading stays in its section",
+            "",
+            "Setext Title",
+            "------------",
+            "### Step 1: Build ###",
+            "## Procedure",
+        ]
+    )
+    assert [(k, t) for k, t, _x in sections(doc)] == [
+        ("", "(header)"),
+        ("procedure", "Procedure"),
+        ("setext title", "Setext Title"),
+        ("step 1: build", "Step 1: Build"),
+        ("procedure#2", "Procedure"),
+    ]
+    assert "".join(x + "\n" for _k, _t, x in sections(doc)) == doc + "\n"

@@ -44,8 +44,6 @@ __all__ = [
 ]
 
 BASE_DIR = (".runbook", "generated")
-_HEADING = re.compile(r"^ {0,3}(#{1,3})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _MARKER = re.compile(r"\n?<!-- runbook-miner: generated; content-sha256=[0-9a-f]{64} -->\n?\Z")
 _GENERATED = re.compile(r"^\*\*Generated\*\*:.*$", re.M)
 _GENERATED_JSON = re.compile(r'^\s*"generated": "[^"\n]*"', re.M)
@@ -73,25 +71,18 @@ def split_marker(text: str) -> tuple[str, str]:
 
 def sections(body: str) -> list[tuple[str, str, str]]:
     """(key, title, text) chunks cut at level 1-3 headings outside fences; keys are unique."""
+    from runbook.runbook_parse import heading_lines
+
+    lines = body.split("\n")
     chunks: list[tuple[str, list[str]]] = [("", [])]
-    fence: str | None = None
+    starts = {line: (level, title) for line, level, title in heading_lines(body, 3)}
     titled = False
-    for line in body.split("\n"):
-        m = _FENCE.match(line)
-        if fence is None and m:
-            fence = m.group(1)
-        elif (
-            fence is not None
-            and line.strip().startswith(fence)
-            and not line.strip(fence[0]).strip()
-        ):
-            fence = None
-        elif fence is None:
-            h = _HEADING.match(line)
-            # The title (the first heading, an H1) stays with the header block under it.
-            if h and (titled or len(h.group(1)) > 1):
-                chunks.append((h.group(2), []))
-            titled = titled or h is not None
+    for n, line in enumerate(lines):
+        h = starts.get(n)
+        # The title (the first heading, an H1) stays with the header block under it.
+        if h is not None and (titled or h[0] > 1):
+            chunks.append((h[1], []))
+        titled = titled or h is not None
         chunks[-1][1].append(line)
     out: list[tuple[str, str, str]] = []
     seen: dict[str, int] = {}

@@ -41,6 +41,7 @@ __all__ = [
     "PLACEHOLDER",
     "SECTION_KEYS",
     "apply_sidecar",
+    "heading_lines",
     "operation_from_text",
     "parse_runbook",
     "parse_runbook_file",
@@ -260,6 +261,21 @@ def _plain(text: str) -> str:
     text = re.sub(r"\*+|`+|(?<!\w)_+|_+(?!\w)", "", text)
     text = re.sub(r"[^\w\s/()'.:&-]", " ", text)
     return " ".join(text.split()).strip()
+
+
+def heading_lines(text: str, max_level: int = 6) -> list[tuple[int, int, str]]:
+    """(0-based line, level, title) of the top-level headings of ``text``, as CommonMark reads
+    them (never inside fences, code blocks, front matter, lists or quotes)."""
+    tokens = _MD.parse(text)
+    out: list[tuple[int, int, str]] = []
+    for i, tok in enumerate(tokens):
+        if tok.type != "heading_open" or tok.level != 0 or not tok.map:
+            continue
+        level = int(tok.tag[1:])
+        if level <= max_level:
+            inline = tokens[i + 1] if i + 1 < len(tokens) else None
+            out.append((tok.map[0], level, inline.content.strip() if inline is not None else ""))
+    return out
 
 
 def section_key(title: str) -> str:

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from _mine_runs import run
 
 from runbook.mine import mine
-from runbook.mine.clean import clean_run, command_durations
+from runbook.mine.clean import clean_run, command_durations, usual_repeats
 from runbook.mine.kinds import is_check
-from runbook.model import Command, MinedCommand, OperationType, Procedure, SourceRef
+from runbook.model import Command, Execution, MinedCommand, OperationType, Procedure, SourceRef
 from runbook.normalize import normalize
 
 T0 = datetime(2025, 10, 1, 9, 0, 0)
@@ -246,3 +246,24 @@ def test_a_rollback_runs_own_failed_revert_is_not_cut() -> None:
     ]
     kept = [o.command.text for o in clean_run(run("t", steps, start=T0), normalize).occurrences]
     assert len(kept) == 3
+
+
+def _history_run(texts: list[str]) -> Execution:
+    e = run("h", [(t, 3) for t in texts], start=T0)
+    return replace(e, commands=tuple(replace(c, exit_code=None, output="") for c in e.commands))
+
+
+def test_a_change_typed_again_verbatim_in_a_history_was_a_failed_attempt() -> None:
+    push = "docker push 1234.dkr.ecr.us-east-1.amazonaws.com/worker:v2.4.1"
+    login = "aws ecr get-login-password | docker login --username AWS --password-stdin 1234.dkr.ecr.us-east-1.amazonaws.com"
+    e = _history_run(["docker build -t worker:v2.4.1 .", push, login, push, "terraform apply"])
+    kept = [o.command.text for o in clean_run(e, normalize).occurrences]
+    assert kept == ["docker build -t worker:v2.4.1 .", push, "terraform apply"]
+
+
+def test_a_check_the_procedure_runs_before_and_after_is_not_a_retry() -> None:
+    version = 'migrate -path db/migrations -database "$DATABASE_URL" version'
+    runs = [_history_run([version, f"migrate -path db/migrations up {i}", version]) for i in (1, 2)]
+    repeats = usual_repeats(runs, normalize)
+    kept = [o.command.text for o in clean_run(runs[0], normalize, repeats).occurrences]
+    assert kept.count(version) == 2

@@ -143,6 +143,18 @@ def _bare_key(t: CommandTemplate) -> str:
     return t.key
 
 
+def _rerun_later(
+    kept: Sequence[tuple[CommandTemplate, Command, float | None, bool]], i: int
+) -> bool:
+    """The i-th command (a change, not a read) is typed again verbatim after other commands."""
+    t, c = kept[i][0], kept[i][1]
+    if is_check(t) or role(t) in ("check", "monitor", ""):
+        return False
+    text = c.text.strip()
+    later = [k[1].text.strip() for k in kept[i + 1 :]]
+    return text in later[1:] and later[0] != text
+
+
 def _rolled_back_at(
     kept: Sequence[tuple[CommandTemplate, Command, float | None, bool]],
 ) -> int | None:
@@ -158,8 +170,33 @@ def _rolled_back_at(
     return None
 
 
-def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
-    """Normalize and clean one run's commands (see the module docstring)."""
+def usual_repeats(runs: Sequence[Execution], normalize: Normalizer) -> frozenset[str]:
+    """Command keys that many runs type twice (``migrate version`` before and after ``up``).
+
+    Such a second occurrence is the procedure, not a retry after a failure: at least a
+    third of the runs (and two) have it.
+    """
+    counts: dict[str, int] = {}
+    for e in runs:
+        seen: dict[str, int] = {}
+        for c in e.commands:
+            if c.text.strip():
+                key = normalize(c.text).key
+                seen[key] = seen.get(key, 0) + 1
+        for key, k in seen.items():
+            if k >= 2:
+                counts[key] = counts.get(key, 0) + 1
+    need = max(2, len(runs) / 3)
+    return frozenset(k for k, v in counts.items() if v >= need)
+
+
+def clean_run(
+    execution: Execution, normalize: Normalizer, repeats: frozenset[str] = frozenset()
+) -> RunClean:
+    """Normalize and clean one run's commands (see the module docstring).
+
+    ``repeats``: keys the procedure itself runs twice (``usual_repeats``), never retries.
+    """
     durations = command_durations(execution)
     kept: list[tuple[CommandTemplate, Command, float | None, bool]] = []
     noise = 0
@@ -174,6 +211,9 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
     # Unrecorded exit codes: an attempt that printed an error and was run again failed. A
     # probe printing a bad status (``504 29.031``) reported the state; it did not fail, and
     # running it again later (after the fix) is a second check, not a retry.
+    # A history records neither output nor status: there, a change run again word for word
+    # after other commands (``docker push X``, ``docker login``, ``docker push X``) was a
+    # failed attempt and what came between was its fix.
     failed = [
         (c.exit_code not in (0, None))
         or (
@@ -181,6 +221,12 @@ def clean_run(execution: Execution, normalize: Normalizer) -> RunClean:
             and bool((ERROR_LINE if is_check(t) else RETRY_ERROR_LINE).search(c.output))
             # run again later, or undone by a rollback right after: either says it failed
             and any(k[0].key == t.key or role(k[0]) == "revert" for k in kept[i + 1 :])
+        )
+        or (
+            c.exit_code is None
+            and not c.output.strip()
+            and t.key not in repeats
+            and _rerun_later(kept, i)
         )
         for i, (t, c, _d, _g) in enumerate(kept)
     ]

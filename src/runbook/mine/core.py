@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from runbook.mine import align, durations, group, kinds, output, params
-from runbook.mine.clean import clean_run
+from runbook.mine.clean import clean_run, usual_repeats
 from runbook.model import (
     Command,
     CommandTemplate,
@@ -134,8 +134,9 @@ def mine(
     units: dict[Item, _Unit] = {}
     sequences: list[list[Item]] = []
     totals: list[float] = []
+    repeats = usual_repeats(runs, normalize)
     for r, execution in enumerate(runs):
-        cleaned = clean_run(execution, normalize)
+        cleaned = clean_run(execution, normalize, repeats)
         noise += cleaned.noise + cleaned.detour
         seq: list[Item] = []
         for occ in cleaned.occurrences:

@@ -1427,8 +1427,16 @@ def _focus(
             notes.append(_another_procedure_note(g, best, own, pool, cls))
             continue
         # Runs that repeat another request's procedure, unless their own names say they are
-        # this operation (a deploy retried as update-function-code alone looks like a rollback).
-        strays = tuple(i for i in g.candidates if not _names_operation(pool[i][0], op_type))
+        # this operation and not that one (a deploy retried as update-function-code alone
+        # looks like a rollback; "Ship 1.3 (retry after undo)" names both and is a deploy).
+        theirs = Counter(cls[i].operation_type for i in g.others)
+        kind = min(theirs, key=lambda t: (-theirs[t], t.value)) if theirs else None
+        strays = tuple(
+            i
+            for i in g.candidates
+            if not _names_operation(pool[i][0], op_type)
+            or (kind is not None and kind is not op_type and _names_operation(pool[i][0], kind))
+        )
         if strays:
             dropped.update(strays)
             notes.append(_other_runs_note(replace(g, candidates=strays), pool, executions, cls))
@@ -1605,7 +1613,8 @@ def _other_runs_note(
     paths = sorted(pool[i][0].source.path for i in g.candidates)
     shown = ", ".join(paths[:2]) + (f" and {len(paths) - 2} more" if len(paths) > 2 else "")
     return (
-        f"left out {_plural(len(g.candidates), 'run')} ({shown}): they repeat the procedure of "
+        f"left out {_plural(len(g.candidates), 'run')} ({shown}): "
+        f"{'it repeats' if len(paths) == 1 else 'they repeat'} the procedure of "
         f"{_plural(len(g.others), f'{kind} run')}{label}, not this one"
     )
 

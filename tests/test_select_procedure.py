@@ -1,0 +1,325 @@
+"""One procedure per request: classify.select_procedure on corpora where several procedures match.
+
+The corpora are written here in styles the bench does not use (Cloud Run + terraform, plain
+kubectl set image / rollout undo, bash history without titles).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from runbook import api
+from runbook.classify import select, select_procedure
+from runbook.config import Config
+from runbook.model import (
+    Command,
+    EvidenceKind,
+    Execution,
+    ObservationMode,
+    OperationType,
+    Outcome,
+    SourceRef,
+)
+
+D = OperationType.DEPLOYMENT
+R = OperationType.ROLLBACK
+
+
+def run(
+    path: str,
+    *commands: str,
+    title: str = "",
+    kind: EvidenceKind = EvidenceKind.NOTES,
+    outcome: Outcome = Outcome.UNKNOWN,
+    mode: ObservationMode | None = None,
+    exit_code: int | None = 0,
+) -> Execution:
+    return Execution(
+        id=path,
+        source=SourceRef(path),
+        kind=kind,
+        title=title,
+        outcome=outcome,
+        mode=mode,
+        commands=tuple(
+            Command(c, SourceRef(path, i), exit_code=exit_code) for i, c in enumerate(commands, 1)
+        ),
+    )
+
+
+# ------------------------------------------------- two services sharing terraform apply
+
+
+def billing(i: int, *extra: str) -> Execution:
+    return run(
+        f"ops/notes/2025-03-{i:02d}-billing-release.md",
+        f"gcloud builds submit --tag europe-docker.pkg.dev/acme/billing/api:v2.{i} .",
+        f"terraform -chdir=services/billing plan -var image=v2.{i} -out=billing.tfplan",
+        "terraform -chdir=services/billing apply billing.tfplan",
+        "gcloud run services describe billing-api --region europe-west4",
+        "hurl --test smoke/billing.hurl",
+        *extra,
+        title=f"Release billing API v2.{i} to Cloud Run",
+    )
+
+
+def network(i: int, *extra: str) -> Execution:
+    return run(
+        f"ops/notes/2025-04-{i:02d}-network-change.md",
+        "terraform fmt -check",
+        "terraform -chdir=envs/prod init -input=false",
+        "terraform -chdir=envs/prod validate",
+        "terraform -chdir=envs/prod plan -out=prod.tfplan",
+        "terraform -chdir=envs/prod apply prod.tfplan",
+        "terraform -chdir=envs/prod output -json",
+        *extra,
+        title=f"Infrastructure change {i}: VPC peering and firewall rules",
+    )
+
+
+def two_services() -> list[Execution]:
+    runs = [
+        billing(i, *(("gcloud run services logs read billing-api",) * (i % 2))) for i in range(1, 7)
+    ]
+    return runs + [network(i, *(("tflint --recursive",) * (i % 3 == 0))) for i in range(1, 6)]
+
+
+def test_another_service_deploy_that_runs_terraform_is_left_out() -> None:
+    runs = two_services()
+    # the type/scope filter alone keeps both: terraform implies "infrastructure"
+    assert len(select(runs, D, "infrastructure")) == 11
+    kept, notes = select_procedure(runs, D, "infrastructure")
+    assert sorted(e.id for e, _ in kept) == sorted(e.id for e in runs if "network" in e.id)
+    assert len(notes) == 1
+    assert notes[0].startswith("left out 6 runs of another procedure (“Release billing API v2.")
+    assert "Infrastructure change" in notes[0]
+
+
+def test_asking_for_the_other_service_gets_its_runs() -> None:
+    runs = two_services()
+    kept, notes = select_procedure(runs, D, "billing api")
+    assert sorted(e.id for e, _ in kept) == sorted(e.id for e in runs if "billing" in e.id)
+    assert notes == ()
+
+
+def test_one_procedure_is_left_alone() -> None:
+    runs = [network(i) for i in range(1, 6)]
+    assert select_procedure(runs, D, "infrastructure") == (select(runs, D, "infrastructure"), ())
+
+
+# ------------------------------------ a rollback request and deploys that rolled back
+
+
+def deploy(i: int, *, undo: bool = False, path: str = "", title: str | None = None) -> Execution:
+    image = f"registry.acme.io/orders:1.{i}.0"
+    cmds = [
+        f"docker build -t {image} .",
+        f"docker push {image}",
+        f"kubectl -n shop set image deploy/orders orders={image}",
+        "kubectl -n shop rollout status deploy/orders --timeout=120s",
+    ]
+    if undo:
+        cmds += [
+            "kubectl -n shop rollout undo deploy/orders",
+            f"kubectl -n shop set image deploy/orders orders={image}-hotfix",
+            "kubectl -n shop rollout status deploy/orders --timeout=120s",
+        ]
+    cmds += ["curl -fsS https://shop.acme.io/orders/healthz", "k6 run smoke/orders.js"]
+    kind = EvidenceKind.SHELL_HISTORY if path.startswith("history/") else EvidenceKind.NOTES
+    return run(
+        path or f"runs/deploys/2025-05-{i:02d}-orders.md",
+        *cmds,
+        title=f"Ship orders 1.{i}.0" if title is None else title,
+        kind=kind,
+    )
+
+
+def undo(i: int, *, annotate: bool = True) -> Execution:
+    cmds = [
+        "kubectl -n shop rollout history deploy/orders",
+        "kubectl -n shop rollout undo deploy/orders",
+        "kubectl -n shop rollout status deploy/orders --timeout=120s",
+        "kubectl -n shop get pods -l app=orders",
+        "curl -fsS https://shop.acme.io/orders/healthz",
+    ]
+    if annotate:
+        cmds.append(f"kubectl -n shop annotate deploy/orders acme.io/rolled-back=2025-06-{i:02d}")
+    return run(
+        f"runs/rollbacks/2025-06-{i:02d}-orders-undo.md",
+        *cmds,
+        title=f"Revert orders after bad release #{i}",
+    )
+
+
+def orders_corpus() -> list[Execution]:
+    runs = [deploy(i) for i in range(1, 7)] + [undo(i, annotate=i % 2 == 0) for i in range(1, 6)]
+    runs += [deploy(20 + i, undo=True, path=f"history/bash-{i}", title="") for i in range(2)]
+    # a deploy that had to undo and ship a hotfix: its title names the undo too
+    runs.append(
+        deploy(
+            30,
+            undo=True,
+            path="runs/deploys/2025-07-01-orders-retry.md",
+            title="Ship orders 1.30.0 (retry after undo)",
+        )
+    )
+    return runs
+
+
+def test_a_deploy_that_rolled_back_is_not_a_rollback_run() -> None:
+    runs = orders_corpus()
+    selected = {e.id for e, _ in select(runs, R, "orders")}
+    assert "runs/deploys/2025-07-01-orders-retry.md" in selected
+    kept, notes = select_procedure(runs, R, "orders")
+    assert {e.id for e, _ in kept} == {e.id for e in runs if "rollbacks" in e.id}
+    assert notes == (
+        "left out 1 run (runs/deploys/2025-07-01-orders-retry.md): it repeats the procedure "
+        "of 8 deployment runs (“Ship orders 1.1.0”), not this one",
+    )
+
+
+def test_a_run_named_as_the_requested_operation_is_kept() -> None:
+    # a redeploy recorded as only the rollout part looks like the rollbacks, but its
+    # title says it is a deploy: the name is trusted over the resemblance
+    runs = [undo(i) for i in range(1, 6)] + [deploy(i) for i in range(1, 4)]
+    runs.append(
+        run(
+            "runs/deploys/2025-05-09-orders-redeploy.md",
+            "kubectl -n shop rollout history deploy/orders",
+            "kubectl -n shop rollout undo deploy/orders --to-revision=12",
+            "kubectl -n shop rollout status deploy/orders --timeout=120s",
+            "kubectl -n shop get pods -l app=orders",
+            "curl -fsS https://shop.acme.io/orders/healthz",
+            title="Deploy orders 1.9.0 again (pinned revision)",
+        )
+    )
+    before = {e.id for e, _ in select(runs, D, "orders")}
+    kept, notes = select_procedure(runs, D, "orders")
+    assert {e.id for e, _ in kept} == before
+    assert notes == ()
+
+
+# --------------------------------------------- legitimate variation of one procedure
+
+
+def test_variation_of_one_procedure_is_kept() -> None:
+    runs = [undo(i, annotate=i % 2 == 0) for i in range(1, 7)]
+    runs += [
+        # a run that failed half-way
+        run(
+            "runs/rollbacks/2025-06-20-orders-undo-failed.md",
+            "kubectl -n shop rollout history deploy/orders",
+            "kubectl -n shop rollout undo deploy/orders",
+            title="Revert orders (failed: rollout stuck)",
+            outcome=Outcome.FAILURE,
+        ),
+        # a shell-history session: no title, the same commands and one habit
+        run(
+            "history/zsh-7",
+            "kubectl -n shop rollout history deploy/orders",
+            "kubectl -n shop rollout undo deploy/orders",
+            "kubectl -n shop rollout status deploy/orders --timeout=120s",
+            "kubectl -n shop get pods -l app=orders",
+            "git log --oneline -3",
+            kind=EvidenceKind.SHELL_HISTORY,
+        ),
+        # an odd one-off that did it another way: one run is no evidence of another procedure
+        run(
+            "runs/rollbacks/2025-06-25-orders-argo.md",
+            "argocd app history orders",
+            "argocd app rollback orders 41",
+            "argocd app wait orders --health",
+            title="Revert orders with Argo CD",
+        ),
+    ]
+    for scope in ("orders", None):
+        ranked = select(runs, R, scope)
+        assert select_procedure(runs, R, scope) == (ranked, ())
+
+
+def ledger(i: int) -> Execution:
+    return run(
+        f"ops/notes/2025-02-{i:02d}-ledger-release.md",
+        "pytest tests/unit -q",
+        "gcloud functions deploy ledger-api --runtime python312 --trigger-http --source .",
+        "gcloud functions describe ledger-api --format='value(state)'",
+        "gcloud pubsub topics publish ledger-smoke --message ping",
+        title=f"Release ledger API v1.{i} to Cloud Functions",
+    )
+
+
+def test_two_procedures_that_match_equally_keep_one_and_name_the_other() -> None:
+    runs = [billing(i) for i in range(1, 5)] + [ledger(i) for i in range(1, 5)]
+    assert len(select(runs, D, "api")) == 8
+    kept, notes = select_procedure(runs, D, "api")
+    assert len(kept) == 4
+    assert len({e.id.rsplit("-", 2)[1] for e, _ in kept}) == 1  # billing or ledger, not both
+    assert len(notes) == 1
+    assert "they match the request almost as well as the one mined" in notes[0]
+    # the scope the note suggests selects the runs it left out
+    suggested = re.search(r"ask for scope '([^']+)' to mine them$", notes[0])
+    assert suggested is not None
+    again, _ = select_procedure(runs, D, suggested.group(1))
+    assert {e.id for e, _ in again} == {e.id for e in runs} - {e.id for e, _ in kept}
+
+
+def test_incident_requests_are_not_narrowed() -> None:
+    inc = OperationType.INCIDENT
+    runs = [
+        run(
+            f".claude/observations/2025-0{i}-01/failure-1000{i}-api-timeout.md",
+            "kubectl -n shop get pods",
+            "kubectl -n shop logs deploy/orders --since=10m",
+            "kubectl -n shop scale deploy/orders --replicas=6",
+            title=f"Incident: orders API timeouts #{i}",
+            mode=ObservationMode.FAILURE,
+        )
+        for i in range(1, 5)
+    ]
+    assert select_procedure(runs, inc, "API timeout") == (select(runs, inc, "API timeout"), ())
+
+
+# ------------------------------------------------------------ end to end, on files
+
+
+def observation(root: Path, day: str, slug: str, title: str, commands: list[str]) -> None:
+    folder = root / ".claude" / "observations" / day
+    folder.mkdir(parents=True, exist_ok=True)
+    listed = "\n".join(f"- `{c}` - 0 - ok" for c in commands)
+    (folder / f"execution-100000-{slug}.md").write_text(
+        f'---\nmode: execution\ndate: "{day}"\ntime: "10:00:00"\ntags: [deployment]\n---\n\n'
+        f"# {title}\n\n## Side Effects\n\n**Commands Executed**:\n{listed}\n\n"
+        "## Resource Consumption\n\n**Time**: 4m 10s\n",
+        encoding="utf-8",
+    )
+
+
+def test_generate_mines_one_procedure_and_says_what_it_left_out(tmp_path: Path) -> None:
+    for i in range(1, 6):
+        observation(
+            tmp_path,
+            f"2025-03-{i:02d}",
+            "billing-release",
+            f"Release billing API v2.{i} to Cloud Run",
+            [c.text for c in billing(i).commands],
+        )
+    for i in range(1, 5):
+        observation(
+            tmp_path,
+            f"2025-04-{i:02d}",
+            "network-change",
+            f"Infrastructure change {i}: VPC peering",
+            [c.text for c in network(i).commands],
+        )
+    got = api.generate(
+        tmp_path, "deployment", "infrastructure", today=date(2025, 5, 1), config=Config(cache=False)
+    )
+    assert got.counts.runs == 4
+    commands = " ".join(c for step in got.runbook.steps for c in step.commands)
+    assert "terraform" in commands and "gcloud builds submit" not in commands
+    summary = api.summary_line(got, "stdout").splitlines()
+    assert len(summary) == 2
+    assert summary[0].startswith("runbook: left out 5 runs of another procedure")
+    assert summary[1].startswith("Mined 4 ")

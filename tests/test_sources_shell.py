@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -195,3 +196,21 @@ def test_bare_clock_before_dollar_prompt() -> None:
     assert [sl.command for sl in lines] == ["helm upgrade api ./chart", "kubectl get pods"]
     assert [sl.clock for sl in lines] == ["14:52:30", "14:53:10"]
     assert lines[0].output == "Release upgraded"
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("kubectl rollout status deployment/api -n prod", True),
+        ("ENV=prod doppler run -- aws s3 ls", True),
+        ("use the staging profile first", False),
+        ("should be healthy after a minute", False),  # a word only the shell list had
+        ("no errors in the last hour", False),  # a word only the notes list had
+    ],
+)
+def test_one_prose_list_for_notes_and_transcripts(text: str, command: bool) -> None:
+    from runbook.sources.common import looks_like_command
+    from runbook.sources.shell import PROSE_WORDS
+
+    assert looks_like_command(text) is command
+    assert (text.split()[0].lower() in PROSE_WORDS) is not command

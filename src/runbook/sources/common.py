@@ -18,7 +18,7 @@ from typing import Any
 from runbook.model import Command, Diagnostic, ErrorEvent, Outcome, SourceRef
 from runbook.normalize import resolve_program
 from runbook.sources.markdown import Document, Fence, norm_heading, scalar
-from runbook.sources.shell import is_transcript, split_script
+from runbook.sources.shell import PROSE_WORDS, is_transcript, split_script
 from runbook.timeparse import (
     find_timestamp,
     parse_duration,
@@ -388,31 +388,6 @@ BACKTICKED = re.compile(r"`([^`\n]{3,400})`")
 _LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*)$")
 # "ENV=prod doppler run -- aws ...", "sudo systemctl restart nginx": a program then arguments
 _COMMANDISH = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S+\s+)*(?:sudo\s+)?[a-z][\w.+-]*(?:\s+\S+)+$")
-_PROSE_STARTS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "it",
-        "is",
-        "was",
-        "we",
-        "i",
-        "if",
-        "when",
-        "then",
-        "use",
-        "see",
-        "wait",
-        "make",
-        "and",
-        "or",
-        "not",
-        "no",
-    ]
-)
 
 
 def inline_commands(doc: Document, rel: str, start: int, end: int) -> list[Command]:
@@ -726,7 +701,7 @@ def item_remarks(doc: Document, commands: Sequence[Command], start: int, end: in
 def looks_like_command(text: str) -> bool:
     """True for a program followed by arguments (``kubectl get pods``), not a word or a phrase."""
     words = text.split()
-    return bool(words) and bool(_COMMANDISH.match(text)) and words[0].lower() not in _PROSE_STARTS
+    return bool(words) and bool(_COMMANDISH.match(text)) and words[0].lower() not in PROSE_WORDS
 
 
 def paren_duration(text: str) -> float | None:

@@ -47,9 +47,13 @@ _PS2 = re.compile(r"^\s*>\s?")
 _HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
 _OPENERS = re.compile(r"(?:^|[;&|(]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
 _CLOSERS = re.compile(r"(?:^|[;&|]\s*|\s)(fi|done|esac)\b(?=\s*(?:[;&|)]|$))")
-# words that begin English prose in a "# ..." line, so it is a comment, not a root prompt
-_PROSE_WORDS = frozenset(
+# Words that begin English prose, not a command: a "# ..." line starting with one is a
+# comment, not a root prompt; a backticked note starting with one is not a command (common).
+PROSE_WORDS = frozenset(
     [
+        "use",
+        "no",
+        "not",
         "a",
         "an",
         "the",
@@ -220,7 +224,7 @@ def _looks_like_command(text: str) -> bool:
     if not words:
         return False
     first = words[0]
-    if first.lower() in _PROSE_WORDS or (first[0].isupper() and not first.isupper()):
+    if first.lower() in PROSE_WORDS or (first[0].isupper() and not first.isupper()):
         return False
     if first.endswith((":", ".", ",")) or not _COMMAND_WORD.match(first):
         return False

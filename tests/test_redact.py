@@ -17,6 +17,7 @@ from runbook.redact import (
     redact,
     redacted_marker,
     secret_values,
+    strip_ansi,
 )
 
 PROPS = settings(
@@ -320,3 +321,22 @@ def test_known_values_from_elsewhere_and_short_values_stay() -> None:
 )
 def test_is_secret_key(name: str, secret: bool) -> None:
     assert is_secret_key(name) is secret
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("\x1b[32mok\x1b[0m", "ok"),
+        ("\x1b[36;1mkubectl apply\x1b[0m", "kubectl apply"),
+        ("\x1b[?25lspinner\x1b[?25h", "spinner"),  # private CSI parameters
+        ("\x1b]0;deploy@bastion: ~\x07$ ls", "$ ls"),  # OSC title, BEL-terminated
+        ("\x1b]8;;https://x.example\x1b\\link\x1b]8;;\x1b\\", "link"),  # OSC 8 hyperlink, ST
+        ("\x1b]133;A\nnext line", "\nnext line"),  # unterminated OSC ends at the line end
+        ("\x1b(Bplain\x1b(0q\x1b(B", "plainq"),  # charset selects
+        ("\x1b7saved\x1b8\x1b=", "saved"),  # single-character sequences
+        ("\x1bPtmux;payload\x1b\\after", "after"),  # DCS string
+        ("no escapes at all", "no escapes at all"),
+    ],
+)
+def test_strip_ansi(raw: str, plain: str) -> None:
+    assert strip_ansi(raw) == plain

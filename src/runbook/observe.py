@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from runbook.errors import InputError, UsageError
-from runbook.redact import redact
+from runbook.redact import redact, strip_ansi
 from runbook.regenerate import atomic_write, fsync_dir
 
 __all__ = [
@@ -81,16 +81,12 @@ def utc_now() -> datetime:
 
 # ---------------------------------------------------------------------- output cleaning
 
-# CSI (colors, cursor moves), OSC (titles, hyperlinks, prompt marks), and single-char escapes.
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[@-Z\\-_]"
-)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_output(raw: str) -> str:
     """Terminal output as a person saw it: escapes removed, ``\\r`` overwrites applied."""
-    text = _ANSI.sub("", raw.replace("\r\n", "\n"))
+    text = strip_ansi(raw.replace("\r\n", "\n"))
     lines = []
     for line in text.split("\n"):
         if "\r" in line:

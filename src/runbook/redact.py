@@ -25,6 +25,7 @@ __all__ = [
     "is_secret_key",
     "redact",
     "redacted_marker",
+    "strip_ansi",
 ]
 
 
@@ -386,6 +387,26 @@ _FLAG_VERBS = frozenset(
     ]
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+# Terminal escapes (ECMA-48 / ECMA-35): CSI (colors, cursor moves: ESC [ 1;36 m), OSC (titles,
+# hyperlinks, prompt marks: ESC ] ... BEL or ST; an unterminated one ends at the line end),
+# DCS/SOS/PM/APC strings, nF sequences such as charset selects (ESC ( B) and the single-char
+# Fp/Fe/Fs ones (ESC 7, ESC =, ESC M).
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\](?:[^\x07\x1b]*(?:\x07|\x1b\\)|[^\x07\x1b\n]*)"
+    r"|\x1b[PX^_][^\x1b]*\x1b\\"
+    r"|\x1b[ -/]+[0-~]"
+    r"|\x1b[0-~]"
+)
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal escape sequences (colors, titles, cursor and charset codes)."""
+    # Here because every recorded terminal text is cleaned and then redacted: an escape inside
+    # a secret would otherwise split it out of reach of the rules.
+    return _ANSI.sub("", text) if "\x1b" in text else text
 
 
 def redacted_marker(name: str) -> str:

@@ -38,11 +38,11 @@ from runbook.model import (
     ParsedFile,
     SourceRef,
 )
+from runbook.redact import strip_ansi
 from runbook.sources.common import environment_name, excerpt, is_error_line, operation_from_words
 from runbook.sources.shell import split_script
 from runbook.timeparse import parse_timestamp, to_utc_naive
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]")
 # "[36;1m" without ESC: logs copied from the web UI lose the escape character
 _BARE_SGR = re.compile(r"^\[[0-9;]{1,12}m|\[0?m$|\[0;m$")
 _GH_ROW = re.compile(r"^(?P<job>[^\t]{0,300})\t(?P<step>[^\t]{0,500})\t(?P<rest>.*)$")
@@ -86,7 +86,7 @@ _POST_MARKERS = frozenset({"Post job cleanup.", "Cleaning up orphan processes"})
 
 
 def _clean(text: str) -> str:
-    text = _ANSI.sub("", text)
+    text = strip_ansi(text)
     return _BARE_SGR.sub("", text).rstrip()
 
 
@@ -592,7 +592,7 @@ def _gitlab(
         if m := _GL_TS.match(rest):
             at = _ts(m.group("ts"))
             rest = rest[m.end() :]
-        plain = _ANSI.sub("", rest)
+        plain = strip_ansi(rest)
         # the dispatcher turned "\r" into newlines; markers can also share a line with text
         for sec in _SECTION.finditer(plain):
             when = datetime.fromtimestamp(int(sec.group("epoch")), tz=UTC).replace(tzinfo=None)

@@ -147,3 +147,36 @@ def test_order_independent_and_every_drop_points_at_a_kept_run(
     assert all(k in kept_ids and d not in kept_ids for d, k in pairs)
     again, pairs2 = deduplicate(list(reversed(runs)))
     assert {e.id for e in again} == kept_ids and pairs2 == pairs
+
+
+def test_a_history_fragment_of_a_recorded_session_is_the_same_run() -> None:
+    # The recording spans an idle hour; the history cut the session there and kept the part
+    # after it: 4 of the recording's 9 commands, all inside its time range.
+    steps = [
+        "pytest tests/ -q -x",
+        "docker build -t worker:v1 .",
+        "docker tag worker:v1 1234.dkr.ecr.us-east-1.amazonaws.com/worker:v1",
+        "docker push 1234.dkr.ecr.us-east-1.amazonaws.com/worker:v1",
+        "terraform -chdir=infra plan -out tfplan",
+        "terraform -chdir=infra apply tfplan",
+        "aws lambda wait function-updated --function-name worker",
+        "make smoke ENV=prod",
+        "aws logs tail /aws/lambda/worker --since 10m",
+    ]
+    cast = _ex("ops/casts/deploy.cast", T0, steps, minutes=90, timed=True, kind=EvidenceKind.CAST)
+    part = _ex(
+        "ops/history/.zsh_history#4",
+        T0 + timedelta(minutes=75),
+        steps[5:],
+        minutes=10,
+        kind=EvidenceKind.SHELL_HISTORY,
+    )
+    other = _ex(  # the same commands on another day: a different run
+        "ops/history/.zsh_history#5",
+        T0 + timedelta(days=2),
+        steps[5:],
+        kind=EvidenceKind.SHELL_HISTORY,
+    )
+    kept, pairs = deduplicate([cast, part, other])
+    assert [e.id for e in kept] == [cast.id, other.id]
+    assert pairs == ((part.id, cast.id),)

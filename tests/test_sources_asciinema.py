@@ -233,3 +233,25 @@ def test_exit_marks_without_output_marks_keep_every_output() -> None:
         (1, "Error: timed out waiting for the condition"),
         (0, 'deployment "api" successfully rolled out'),
     ]
+
+
+def test_a_header_typed_in_chunks_reads_as_in_a_history(tmp_path: Path) -> None:
+    # Redacting the raw event stream would see `Authorization: B` in one event and cut the
+    # "B" off "Bearer"; the recording is redacted after replay instead, like a history line.
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMiLCJleHAiOjE3NjAwMDB9.c2lnbmF0dXJlX3ZhbHVlX2hlcmU"
+    typed = f'curl -sf -H "Authorization: Bearer {jwt}" https://api.example.com/health'
+    cut = typed.index("Bearer") + 1
+    events: list[list[object]] = [
+        [0.1, "o", "ops@bastion:~$ "],
+        [1.0, "o", typed[:cut]],
+        [1.5, "o", typed[cut:]],
+        [2.0, "o", "\r\n"],
+        [2.5, "o", "ok\r\n"],
+        [3.0, "o", "ops@bastion:~$ "],
+    ]
+    (tmp_path / "c.cast").write_text(_cast(events))
+    got = read_evidence(tmp_path / "c.cast", tmp_path, EvidenceKind.CAST, Config())
+    assert isinstance(got, ParsedFile)
+    [cmd] = got.executions[0].commands
+    assert jwt not in repr(got)
+    assert cmd.text.startswith('curl -sf -H "Authorization: Bearer {redacted:')

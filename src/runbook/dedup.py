@@ -6,7 +6,9 @@ Both are the same run; mining it twice would double its weight and its duration 
 
 Two executions from different files are the same run when their time ranges overlap (or they
 start within ``START_SLACK``) and the template keys of their commands (``normalize``) have a
-Jaccard similarity of at least ``MIN_SIMILARITY``. Of such a pair the richer record is kept:
+Jaccard similarity of at least ``MIN_SIMILARITY`` -- or, for overlapping time ranges, one
+holds ``MIN_CONTAINMENT`` of the other's commands (a history that cut the session at an idle
+gap, beside the recording that spans it). Of such a pair the richer record is kept:
 more commands with durations, exit codes and output, then more commands and errors. The choice
 is deterministic (ties go to the smaller id) and never depends on input order.
 """
@@ -18,9 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from runbook.model import Execution
+from runbook.model import EvidenceKind, Execution
 
 MIN_SIMILARITY = 0.6
+# ...or, when their time ranges overlap, one holds this share of the other's (≥ 3) commands
+MIN_CONTAINMENT = 0.8
+MIN_PART_COMMANDS = 3
 START_SLACK = timedelta(minutes=5)
 # commands that say nothing about which operation ran (navigation, screen, shell state)
 _NOISE_PROGRAMS = frozenset(
@@ -35,6 +40,7 @@ class _Facts:
     end: datetime
     keys: frozenset[str]
     rank: tuple[int, int, int, int, int, int, int]
+    history: bool = False  # a shell-history session: the kind of record that gets cut
 
 
 def command_keys(execution: Execution) -> frozenset[str]:
@@ -93,13 +99,34 @@ def _facts(index: int, ex: Execution) -> _Facts | None:
     keys = command_keys(ex)
     if not keys:
         return None
-    return _Facts(index, ex.started_at, _end(ex, ex.started_at), keys, richness(ex))
+    history = ex.kind is EvidenceKind.SHELL_HISTORY
+    return _Facts(index, ex.started_at, _end(ex, ex.started_at), keys, richness(ex), history)
+
+
+def containment(a: frozenset[str], b: frozenset[str]) -> float:
+    """|a ∩ b| / min(|a|, |b|): how much of the smaller record the larger one holds."""
+    small = min(len(a), len(b))
+    return len(a & b) / small if small else 0.0
 
 
 def _same_run(a: _Facts, b: _Facts) -> bool:
     overlap = a.start <= b.end and b.start <= a.end
     near = abs(a.start - b.start) <= START_SLACK
-    return (overlap or near) and jaccard(a.keys, b.keys) >= MIN_SIMILARITY
+    if not (overlap or near):
+        return False
+    if jaccard(a.keys, b.keys) >= MIN_SIMILARITY:
+        return True
+    # A part of the run: a shell history cuts a session at an idle gap that the terminal
+    # recording (or notes) of the same session spans, so one record holds the other's
+    # commands. Only a history is cut that way; a failure report beside its run's notes is
+    # a record of its own (its error text must stay).
+    part = a if len(a.keys) <= len(b.keys) else b
+    return (
+        overlap
+        and part.history
+        and min(len(a.keys), len(b.keys)) >= MIN_PART_COMMANDS
+        and containment(a.keys, b.keys) >= MIN_CONTAINMENT
+    )
 
 
 def _better(a: _Facts, b: _Facts, executions: Sequence[Execution]) -> bool:

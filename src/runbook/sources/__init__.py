@@ -92,6 +92,8 @@ def _read_path(
 
 
 # Machine logs grow past any whole-file limit (a 200 MB CI log, years of shell history): their
+# kinds whose reader redacts what it reassembles (see _read_text)
+REDACTED_BY_READER = frozenset({EvidenceKind.CAST})
 # readers also take a stream of lines, ``parse_stream(lines, rel, config)``, and keep bounded
 # state, so a file over max_file_bytes is read line by line instead of being skipped.
 STREAM_READERS: dict[EvidenceKind, str] = {
@@ -285,12 +287,17 @@ def read_evidence(
     if text is None:
         return Skipped(rel, reason)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # secrets are removed before any reader sees the text
-    text, redactions = redact(text)
+    # Secrets are removed before any reader sees the text -- except in a terminal recording,
+    # whose keystrokes arrive a few characters per event: there a secret is only whole after
+    # replay, and redacting the event stream would cut "Bearer" after its "B". The cast
+    # reader redacts every replayed line, its title and command itself (asciinema.parse).
+    redactions = 0
+    if kind not in REDACTED_BY_READER:
+        text, redactions = redact(text)
     try:
         parsed = parser(text, rel, config)
     except Exception as exc:  # a reader bug must not stop the rest of the corpus
-        first = str(exc).split("\n")[0][:160]
+        first = redact(str(exc).split("\n")[0][:160])[0]
         return Skipped(rel, f"reader failed ({type(exc).__name__}: {first})")
     return replace(
         parsed, path=rel, kind=kind, sha256=digest, redactions=parsed.redactions + redactions

@@ -24,6 +24,7 @@ Sample: ``failure-191502-redis-oom-black-friday.md`` + ``2025-11-28-redis-oom-bl
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -125,33 +126,67 @@ def _when(e: Execution) -> datetime | None:
     return min(times) if times else None
 
 
-def _day(e: Execution) -> date | None:
-    when = _when(e)
-    return when.date() if when else None
+def _journal_score(
+    report: Execution, day: date | None, words: set[str], journal: Journal, jwords: set[str]
+) -> tuple[int, int, int] | None:
+    """How well ``journal`` documents ``report`` (None: not at all); higher is better.
 
-
-def _journal_score(report: Execution, journal: Journal) -> tuple[int, int, int] | None:
-    """How well ``journal`` documents ``report`` (None: not at all); higher is better."""
-    day = _day(report)
+    ``day``/``words`` are the report's, ``jwords`` the journal's (computed once by the caller).
+    """
     days = abs((day - journal.date).days) if day and journal.date else None
     if days is not None and days > MAX_DAYS:
         return None
     lines = [ev.message for ev in report.errors]
     matched = bool(lines) and journal_for_errors(lines, [journal]) is not None
-    shared = len(_run_words(report) & _journal_words(journal))
+    shared = len(words & jwords)
     if not matched and (shared < MIN_SHARED or days is None):
         return None
     return (int(matched), shared, -(days or 0))
 
 
-def _responds(run: Execution, report: Execution) -> bool:
-    """``run`` is a response to the failure ``report``: shortly after it and about the same."""
-    start, seen = _when(run), _when(report)
-    if start is None or seen is None:
-        return False
-    if not (seen - timedelta(hours=1) <= start <= seen + RESPONSE_WINDOW):
-        return False
-    return len(_run_words(run) & _run_words(report)) >= MIN_SHARED
+class _Facts:
+    """Each record's time and words, computed once: grouping compares records pairwise."""
+
+    def __init__(self) -> None:
+        self._when: dict[str, datetime | None] = {}
+        self._words: dict[str, set[str]] = {}
+
+    def when(self, e: Execution) -> datetime | None:
+        if e.id not in self._when:
+            self._when[e.id] = _when(e)
+        return self._when[e.id]
+
+    def words(self, e: Execution) -> set[str]:
+        if e.id not in self._words:
+            self._words[e.id] = _run_words(e)
+        return self._words[e.id]
+
+    def order(self, e: Execution) -> tuple[datetime, str]:
+        return (self.when(e) or datetime.min, e.id)
+
+
+class _Reports:
+    """Failure reports by time, to find the one a run responds to without scanning them all."""
+
+    def __init__(self, reports: Sequence[Execution], facts: _Facts) -> None:
+        self.facts = facts
+        timed = [(t, r) for r in reports if (t := facts.when(r)) is not None]
+        self.times = [t for t, _r in timed]  # ascending: reports are sorted by time
+        self.reports = [r for _t, r in timed]
+
+    def host(self, run: Execution) -> Execution | None:
+        """The earliest report ``run`` responds to: shortly after it and about the same."""
+        start = self.facts.when(run)
+        if start is None:
+            return None
+        # seen - 1h <= start <= seen + RESPONSE_WINDOW
+        lo = bisect_left(self.times, start - RESPONSE_WINDOW)
+        hi = bisect_right(self.times, start + timedelta(hours=1))
+        words = self.facts.words(run)
+        for report in self.reports[lo:hi]:
+            if len(words & self.facts.words(report)) >= MIN_SHARED:
+                return report
+        return None
 
 
 def group_incidents(
@@ -165,30 +200,32 @@ def group_incidents(
     runs, post-mortems); ``journals`` every journal of the corpus; ``scoped_journals`` the ids
     of journals selected for the request (they may stand alone as incidents).
     """
-    reports = sorted(
-        (e for e in candidates if e.mode is ObservationMode.FAILURE),
-        key=lambda e: (_when(e) or datetime.min, e.id),
+    facts = _Facts()
+    observed = _Reports(
+        sorted((e for e in candidates if e.mode is ObservationMode.FAILURE), key=facts.order),
+        facts,
     )
     # A run that failed with errors is a report of its own unless it answers a failure report
     # (a mitigation attempt that hit an error on the way is still part of that response).
     reports = sorted(
         [
-            *reports,
+            *observed.reports,
+            *(e for e in candidates if e.mode is ObservationMode.FAILURE and facts.when(e) is None),
             *(
                 e
                 for e in candidates
                 if is_failure_report(e)
                 and e.mode is not ObservationMode.FAILURE
                 and e.kind is not EvidenceKind.POSTMORTEM
-                and not any(_responds(e, r) for r in reports)
+                and observed.host(e) is None
             ),
         ],
-        key=lambda e: (_when(e) or datetime.min, e.id),
+        key=facts.order,
     )
     report_ids = {e.id for e in reports}
     postmortems = sorted(
         (e for e in candidates if e.kind is EvidenceKind.POSTMORTEM and e.commands),
-        key=lambda e: (_when(e) or datetime.min, e.id),
+        key=facts.order,
     )
     others = [
         e
@@ -198,22 +235,26 @@ def group_incidents(
     error_journals = sorted(
         (j for j in journals if j.category == "error" or j.root_cause), key=lambda j: j.id
     )
+    index = _Reports(reports, facts)
     responses: dict[str, list[Execution]] = {}
     alone: list[Execution] = []  # response runs no failure report names: incidents themselves
     for run in sorted(others, key=lambda e: e.id):
-        host = next((r for r in reports if _responds(run, r)), None)
+        host = index.host(run)
         if host is not None:
             responses.setdefault(host.id, []).append(run)
         elif not is_failure_report(run):
             alone.append(run)
     # Each journal documents one occurrence: the report it matches best.
+    anchors = (*reports, *postmortems, *alone)
+    days = {r.id: (t.date() if (t := facts.when(r)) else None) for r in anchors}
     by_report: dict[str, list[Journal]] = {}
     taken: set[str] = set()
     for journal in error_journals:
+        jwords = _journal_words(journal)
         scored = [
             (score, r.id)
-            for r in (*reports, *postmortems, *alone)
-            if (score := _journal_score(r, journal)) is not None
+            for r in anchors
+            if (score := _journal_score(r, days[r.id], facts.words(r), journal, jwords)) is not None
         ]
         if scored:
             # best score first; on a tie the earliest record id, so the choice is stable
@@ -221,8 +262,8 @@ def group_incidents(
             by_report.setdefault(chosen, []).append(journal)
             taken.add(journal.id)
     out: list[Incident] = []
-    for anchor in (*reports, *postmortems, *alone):
-        failures = (anchor,) if is_failure_report(anchor) and anchor in reports else ()
+    for anchor in anchors:
+        failures = (anchor,) if is_failure_report(anchor) and anchor.id in report_ids else ()
         replies = tuple(responses.get(anchor.id, ()))
         if not failures:
             replies = (anchor, *replies)

@@ -323,3 +323,37 @@ def test_generate_mines_one_procedure_and_says_what_it_left_out(tmp_path: Path) 
     assert len(summary) == 2
     assert summary[0].startswith("runbook: left out 5 runs of another procedure")
     assert summary[1].startswith("Mined 4 ")
+
+
+def schema_change(i: int, table: str, title: str) -> Execution:
+    return run(
+        f"ops/notes/2025-08-{i:02d}-{table}-alembic.md",
+        f"pg_dump -s -t {table} -f before-{i}.sql app",
+        "alembic upgrade head",
+        f"psql app -c '\\d {table}'",
+        "pytest tests/db -q",
+        title=title,
+    )
+
+
+def test_same_operation_runs_below_a_free_text_cut_do_not_outvote_the_pool() -> None:
+    # four runs name "orders"; six runs of the same procedure on another table do not, and
+    # three "orders" runs used another tool (a second, smaller procedure)
+    runs = [schema_change(i, "orders", f"Orders schema change #{i}") for i in range(1, 5)]
+    runs += [schema_change(i, "invoices", f"Invoices: add column #{i}") for i in range(5, 11)]
+    runs += [
+        run(
+            f"ops/notes/2025-09-{i:02d}-orders-flyway.md",
+            "flyway -configFiles=conf/orders.conf info",
+            "flyway -configFiles=conf/orders.conf migrate",
+            "flyway -configFiles=conf/orders.conf validate",
+            title=f"Orders schema change #{i} with Flyway",
+        )
+        for i in range(1, 4)
+    ]
+    mig = OperationType.MIGRATION
+    ranked = select(runs, mig, "orders schema change")
+    assert {e.id for e, _ in ranked} == {e.id for e in runs if "orders" in e.id}
+    kept, notes = select_procedure(runs, mig, "orders schema change")
+    assert {e.id for e, _ in kept} == {e.id for e in runs if "orders-alembic" in e.id}
+    assert len(notes) == 1 and notes[0].startswith("left out 3 runs of another procedure")

@@ -1396,7 +1396,7 @@ def _focus(
     if sum(1 for m in members.values() if m.full) < 2:
         return ranked, ()
     scope_text = normalize_scope(scope) if scope and scope.strip() else ""
-    members.update(_reference_members(executions, pool, scope_text, cls))
+    members.update(_reference_members(executions, pool, op_type, scope_text, cls))
     hit = _request_hit(scope_text)
     groups: list[_Group] = []
     for ids in group(sorted(members.values(), key=lambda m: m.id)):
@@ -1480,10 +1480,15 @@ def _name_words(ex: Execution) -> set[str]:
 def _reference_members(
     executions: Sequence[Execution],
     pool: Mapping[str, tuple[Execution, float]],
+    op_type: OperationType,
     scope_text: str,
     cls: Mapping[str, Classification],
 ) -> dict[str, Member]:
-    """Complete runs outside the request that share its area (bounded, in id order)."""
+    """Complete runs of other operations that share the request's area (bounded, id order).
+
+    Runs of the same operation left out of the pool (below a free-text relevance cut) are no
+    reference: their procedure is this one, and they would outvote the pool's own runs.
+    """
     wanted = scope_text.replace("_", "-")
     pool_scopes = {s.replace("_", "-") for ex, _ in pool.values() for s in cls[ex.id].scopes}
     area = {wanted} if wanted in pool_scopes else pool_scopes
@@ -1492,7 +1497,7 @@ def _reference_members(
     for ex in sorted(executions, key=lambda e: e.id):
         if len(out) >= limit:
             break
-        if ex.id in pool or not ex.commands:
+        if ex.id in pool or not ex.commands or cls[ex.id].operation_type is op_type:
             continue
         if not area & {s.replace("_", "-") for s in cls[ex.id].scopes}:
             continue

@@ -489,15 +489,15 @@ def parse(text: str, rel: str, config: Config) -> ParsedFile:
     # Keystrokes arrive a few characters per event, so a typed secret is never whole in the
     # file text that was redacted on the way in: redact again what the screen showed.
     # A secret seen once on the screen is redacted wherever else it shows (the title too).
-    known = secret_values(
+    secrets = secret_values(
         "\n".join([header.title, header.command, *(ln.text for ln in term.lines)])
     )
     redactions = 0
     for ln in term.lines:
-        ln.text, n = redact(ln.text, known)
+        ln.text, n = redact(ln.text, secrets)
         redactions += n
-    title, n_title = redact(header.title, known)
-    command, n_command = redact(header.command, known)
+    title, n_title = redact(header.title, secrets)
+    command, n_command = redact(header.command, secrets)
     header = replace(header, title=title, command=command)
     redactions += n_title + n_command
     found = commands_from(term)

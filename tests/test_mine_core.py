@@ -552,3 +552,26 @@ def test_measured_durations_beat_timeline_gaps_that_include_idle_time() -> None:
     restart = _find(p, "kubectl rollout restart")
     assert restart.duration is not None and restart.duration.median_s == 1.0
     assert p.total is not None and p.total.median_s == 49.0  # wall time keeps the pause
+
+
+def test_an_occasional_command_in_a_large_corpus_is_not_an_optional_step() -> None:
+    base = [
+        ("kubectl config use-context prod", 1),
+        ("docker build -t ghcr.io/acme/api:v1 .", 60),
+        ("helm upgrade api charts/api -n prod --wait", 90),
+        ("kubectl rollout status deploy/api -n prod", 20),
+    ]
+    runs = []
+    for i in range(40):
+        extra = [("npm run lint", 8)] if i in (3, 17) else []  # 2 of 40: a habit
+        diff = [("helm diff upgrade api charts/api -n prod", 6)] if i % 4 == 0 else []  # 10/40
+        cmds = [base[0], *extra, base[1], *diff, base[2], base[3]]
+        runs.append(run(f"r{i:02d}", cmds, start=T0 + timedelta(days=i)))
+    p = mine(runs, OperationType.DEPLOYMENT)
+    texts = _texts(p)
+    assert not any("npm run lint" in t for t in texts)
+    assert _find(p, "helm diff").optional
+    assert p.rare_dropped == 1
+    # in a small corpus, two runs are enough
+    small = mine(runs[:18], OperationType.DEPLOYMENT)  # runs 3 and 17 of 18
+    assert any("npm run lint" in t for t in _texts(small))

@@ -1870,6 +1870,11 @@ def _notes(
         dropped.append(
             f"{_n(procedure.one_offs_dropped, 'one-off command')} (seen in one run only)"
         )
+    if procedure.rare_dropped:
+        dropped.append(
+            f"{_n(procedure.rare_dropped, 'occasional command')} "
+            "(seen in a few runs, fewer than one in ten)"
+        )
     if dropped:
         notes.append(f"Dropped {' and '.join(dropped)}.")
     timed = procedure.total.n if procedure.total else 0

@@ -487,6 +487,8 @@ class Procedure:
     noise_dropped: int = 0
     one_offs_dropped: int = 0
     pre_checks: tuple[MinedCommand, ...] = ()
+    # commands seen in a few runs, but fewer than OPTIONAL_MIN_SHARE of them (not steps)
+    rare_dropped: int = 0
     monitoring: tuple[MinedCommand, ...] = ()
 
 

@@ -12,6 +12,7 @@ Sample: 12 deploy runs of ``docker build -t api:{sha} .`` ... -> Procedure(steps
 from __future__ import annotations
 
 import heapq
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -46,6 +47,7 @@ MAX_EVIDENCE = 8
 MAX_OUTPUT_RUNS = 40
 MIN_GAP_CAP_S = 60.0
 MIN_MEASURED = 3  # measured durations needed before gap-derived ones are ignored
+OPTIONAL_MIN_SHARE = 0.1  # an optional step is in at least this share of the runs (and 2)
 
 Item = tuple[str, int]  # (normalize key, occurrence number within the run)
 
@@ -157,12 +159,18 @@ def mine(
     alias.update(_merge_flag_variants({k: v for k, v in units.items() if k not in alias}, need))
     kept: dict[Item, _Unit] = {}
     one_offs = 0
+    rare = 0
+    # An optional step recurs: in two runs at least, and in a tenth of them in a large
+    # corpus (a habit or a fix seen in 2 of 44 histories is not part of the procedure).
+    floor = max(2, math.ceil(OPTIONAL_MIN_SHARE * n))
     for item, unit in units.items():
         if item in alias:
             continue
         support = len(unit.runs)
-        if support >= need or support >= 2:
+        if support >= need or support >= floor:
             kept[item] = unit
+        elif support >= 2:
+            rare += 1
         else:
             one_offs += 1
 
@@ -228,6 +236,7 @@ def mine(
         total=durations.summarize(totals),
         noise_dropped=noise,
         one_offs_dropped=one_offs,
+        rare_dropped=rare,
         pre_checks=grouped.pre_checks,
         monitoring=grouped.monitoring,
     )

@@ -31,7 +31,12 @@ from runbook.errors import ExitStatus, UsageError
 from runbook.model import ParsedCommand, ParsedIssue, ParsedRunbook, ParsedStep
 from runbook.observe import Captured, Clock, Recorder, run_captured, utc_now
 from runbook.redact import is_secret_key, redacted_marker
-from runbook.runbook_parse import PLACEHOLDER
+from runbook.runbook_parse import (
+    PLACEHOLDER,
+    command_placeholders,
+    declared_parameters,
+    stray_placeholders,
+)
 from runbook.timeparse import parse_duration
 
 __all__ = [
@@ -515,6 +520,7 @@ class Session:
         self.options = options
         self.io = io
         self.examples = param_examples(text)
+        self.declared, self.closed = declared_parameters(parsed)
         self.state = _State()
         self.recorder: Recorder | None = None
         steps = [s for s in parsed.steps]
@@ -532,12 +538,23 @@ class Session:
 
     # ---------------------------------------------------------------- parameters
 
-    def placeholders(self, steps: Sequence[ParsedStep]) -> list[str]:
-        """Placeholder names used by the commands of ``steps``, in order of first use."""
+    def placeholders(self, steps: Sequence[ParsedStep], *, stray: bool = False) -> list[str]:
+        """Parameter names used by the commands of ``steps``, in order of first use.
+
+        A runbook with a Parameters section has those and no others; braces of a jsonpath or
+        jq expression (``{end}``) are never parameters. ``stray``: the ``{names}`` a
+        Parameters section left out, which run as written.
+        """
         seen: list[str] = []
         for step in steps:
             for block in (*step.commands, *step.verification):
-                for m in PLACEHOLDER.finditer("\n".join(block.commands)):
+                text = "\n".join(block.commands)
+                found = (
+                    stray_placeholders(text, self.declared)
+                    if stray
+                    else command_placeholders(text, self.declared, closed=self.closed)
+                )
+                for m in found:
                     if m.group(1) not in seen:
                         seen.append(m.group(1))
         return seen
@@ -573,6 +590,11 @@ class Session:
         used = set(self.placeholders([*self._all(), *self.parsed.rollback_steps]))
         for name in sorted(set(given) - used):
             io.say(f"  note: --param {name} is not used by this runbook's commands")
+        if self.closed:
+            for name in self.placeholders([*self._all(), *self.parsed.rollback_steps], stray=True):
+                io.say(
+                    f"  note: {{{name}}} is not among the runbook's Parameters: it runs as written"
+                )
         self._collect(self.placeholders(self._all()), given, ask=not opts.dry_run)
 
     def _collect(self, names: Sequence[str], given: dict[str, str], *, ask: bool) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -41,12 +41,15 @@ __all__ = [
     "PLACEHOLDER",
     "SECTION_KEYS",
     "apply_sidecar",
+    "command_placeholders",
+    "declared_parameters",
     "heading_lines",
     "operation_from_text",
     "parse_runbook",
     "parse_runbook_file",
     "placeholders_in",
     "shell_commands",
+    "stray_placeholders",
     "written_date",
 ]
 
@@ -54,6 +57,66 @@ _MD = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
 
 # `{image-tag}`, `{function_name}`; not `${VAR}`, curl's `%{http_code}`, `{{ jinja }}` or JSON.
 PLACEHOLDER = re.compile(r"(?<![$%{])\{([a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*)\}(?!\})")
+
+# Braces that are another language's syntax, not placeholders: a jsonpath / Go-template word
+# (kubectl get pods -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}') and the
+# program of a JSON processor (jq '.[] | {name}').
+_TEMPLATE_EXPR = re.compile(r"\{(?:\.|@|\$\.|range\s)")
+_SHELL_WORD = re.compile(r"""(?:'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"])+""")
+_JSON_TOOLS = frozenset({"jq", "yq", "gojq", "jaq"})
+_LIST_OPERATOR = re.compile(r"^(?:\|\|?|&&|;)$")
+
+
+def _template_spans(command: str) -> list[tuple[int, int]]:
+    if "{" not in command:
+        return []
+    spans: list[tuple[int, int]] = []
+    in_tool = False  # the words after jq: its program and files
+    for m in _SHELL_WORD.finditer(command):
+        word = m.group(0)
+        if _LIST_OPERATOR.match(word):
+            in_tool = False
+        elif in_tool or _TEMPLATE_EXPR.search(word):
+            spans.append(m.span())
+        if word.rsplit("/", 1)[-1] in _JSON_TOOLS:
+            in_tool = True
+    return spans
+
+
+def command_placeholders(
+    command: str, explained: Collection[str] = (), *, closed: bool = False
+) -> list[re.Match[str]]:
+    """The ``{name}`` parameters of ``command``: the ``explained`` names, and unless the runbook
+    declares its full set (``closed``: a Parameters section) every other ``{name}`` outside
+    jsonpath / template / jq expressions, whose braces are syntax (``{end}``)."""
+    spans = () if closed else _template_spans(command)
+    return [
+        m
+        for m in PLACEHOLDER.finditer(command)
+        if m.group(1) in explained or (not closed and not any(a <= m.start() < b for a, b in spans))
+    ]
+
+
+def stray_placeholders(command: str, explained: Collection[str]) -> list[re.Match[str]]:
+    """``{name}``s of ``command`` that look like parameters but are not ``explained`` (outside
+    jsonpath / template / jq expressions)."""
+    spans = _template_spans(command)
+    return [
+        m
+        for m in PLACEHOLDER.finditer(command)
+        if m.group(1) not in explained and not any(a <= m.start() < b for a, b in spans)
+    ]
+
+
+def declared_parameters(parsed: ParsedRunbook) -> tuple[frozenset[str], bool]:
+    """(every ``{name}`` the runbook explains, whether that is its full set of parameters).
+
+    A Parameters section declares the full set; ``**Parameters**:`` lists under steps only
+    explain their own step's names, so other ``{names}`` are still parameters.
+    """
+    names = frozenset(name for name, _line in parsed.parameters)
+    return names, bool(names) and parsed.section("parameters") is not None
+
 
 # Canonical section keys and the heading words that name them (first match wins, so the
 # more specific names come first).

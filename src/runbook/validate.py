@@ -508,13 +508,14 @@ def _code_blocks(parsed: ParsedRunbook) -> list[ParsedCommand]:
 
 
 def _placeholder_rules(parsed: ParsedRunbook) -> list[Finding]:
-    from runbook.runbook_parse import PLACEHOLDER
+    from runbook.runbook_parse import command_placeholders
 
     explained = dict(parsed.parameters)
     used: dict[str, int] = {}
     for block in _code_blocks(parsed):
         for command, line in zip(block.commands, block.lines, strict=False):
-            for m in PLACEHOLDER.finditer(command):
+            # the explained names and any other {name} (a jsonpath's `{end}` is neither)
+            for m in command_placeholders(command, explained):
                 used.setdefault(m.group(1), line)
     out = []
     for name, line in sorted(used.items(), key=lambda kv: (kv[1], kv[0])):

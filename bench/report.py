@@ -294,7 +294,7 @@ def format_misses(formats: dict[str, list[ScenarioResult]]) -> list[str]:
             if s is not None and s.details.get("double_counted"):
                 out.append(
                     f"format {name}: {r.scenario.name}: {s.details['double_counted']} of "
-                    f"{s.details['duplicated_runs']} runs recorded twice were counted twice"
+                    f"{s.details['duplicated_runs']} runs recorded twice were not merged"
                 )
     return out
 
@@ -308,8 +308,9 @@ def _formats_md(formats: dict[str, list[ScenarioResult]]) -> list[str]:
         "time, each scenario in its own corpus; each cell is the tool's worst figure over the",
         "scenarios the format applies to (CI logs: not incident responses). ts.cov is `–` where the",
         "format cannot hold an error text and its fix (CI logs hold no hand-typed fix; histories",
-        "hold no output). `dbl` = runs counted twice / runs recorded twice on purpose (a cast whose",
-        "commands are also in the operator's shell history).",
+        "hold no output). `dbl` = runs recorded twice on purpose (a cast whose commands are also in",
+        "the operator's shell history) that the tool did not merge, per its own duplicate report",
+        "(`runbook sources --json`) / runs recorded twice.",
         "",
         "| format | what it is | scenarios | " + " | ".join(c for _, c in COLUMNS) + " | dbl |",
         "|---|---|---|" + "|".join("---" for _ in COLUMNS) + "|---|",

@@ -384,20 +384,19 @@ def score(output: dict[str, Any], sim: Simulation, raw_text: str | None = None) 
         if sid not in true_verifies:
             continue
         pair_total += 1
-        si = step_of.get(sid)
-        if si is not None and any(
-            commands_match(true_verifies[sid], v) for v in _verification_lines(steps[si])
+        at: int | None = step_of.get(sid)
+        if at is not None and any(
+            commands_match(true_verifies[sid], v) for v in _verification_lines(steps[at])
         ):
             pair_ok += 1
         else:
             where = (
                 "missing step"
-                if si is None
-                else f"output step {si + 1} verification = {steps[si].get('verification')}"
+                if at is None
+                else f"output step {at + 1} verification = {steps[at].get('verification')}"
             )
-            unpaired.append(
-                f"{sid}: {sc.step(sid).verify.command if sc.step(sid).verify else ''} ({where})"
-            )  # type: ignore[union-attr]
+            verify = sc.step(sid).verify
+            unpaired.append(f"{sid}: {verify.command if verify else ''} ({where})")
     res.verification_pairing = pair_ok / pair_total if pair_total else None
     d["unpaired_verifications"] = unpaired
 

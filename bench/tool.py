@@ -101,6 +101,22 @@ def generate(
     return res
 
 
+def duplicates(
+    root: Path, *, timeout: float = 900.0, pythonpath: Path | None = None
+) -> list[tuple[str, str]] | None:
+    """(dropped, kept) execution ids the tool merged as one run (``runbook sources --json``)."""
+    args = [sys.executable, "-m", "runbook", "sources", "--root", str(root), "--json"]
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    res = measure(args, env=env, timeout=timeout)
+    try:
+        data = json.loads(res.stdout)
+    except json.JSONDecodeError:
+        return None
+    return [(d["dropped"], d["kept"]) for d in data.get("duplicates", [])]
+
+
 def snapshot(out: Path) -> tuple[Path | None, str]:
     """Freeze the tool's committed code (``git archive HEAD src/runbook``) under `out`.
 

@@ -180,3 +180,20 @@ def test_a_history_fragment_of_a_recorded_session_is_the_same_run() -> None:
     kept, pairs = deduplicate([cast, part, other])
     assert [e.id for e in kept] == [cast.id, other.id]
     assert pairs == ((part.id, cast.id),)
+
+
+def test_a_failed_ci_attempt_and_its_rerun_are_two_runs() -> None:
+    steps = ["go test ./...", "docker build -t api:v1 .", "docker push api:v1", "helm upgrade api"]
+    first = _ex(
+        "ci-logs/run-42.log", T0, steps[:3], minutes=2, timed=True, kind=EvidenceKind.CI_LOG
+    )
+    again = _ex(
+        "ci-logs/run-42-attempt-2.log",
+        T0 + timedelta(minutes=3),
+        steps,
+        minutes=4,
+        timed=True,
+        kind=EvidenceKind.CI_LOG,
+    )
+    kept, pairs = deduplicate([first, again])
+    assert len(kept) == 2 and pairs == ()

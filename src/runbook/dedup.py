@@ -25,6 +25,10 @@ from runbook.model import EvidenceKind, Execution
 MIN_SIMILARITY = 0.6
 # ...or, when their time ranges overlap, one holds this share of the other's (≥ 3) commands
 MIN_CONTAINMENT = 0.8
+# kinds that record each run exactly once: two of them are the same run only when they start
+# together (the same log saved twice)
+ONE_RECORD_PER_RUN = frozenset({EvidenceKind.CI_LOG, EvidenceKind.CAST})
+SAME_START = timedelta(seconds=2)
 MIN_PART_COMMANDS = 3
 START_SLACK = timedelta(minutes=5)
 # commands that say nothing about which operation ran (navigation, screen, shell state)
@@ -41,6 +45,7 @@ class _Facts:
     keys: frozenset[str]
     rank: tuple[int, int, int, int, int, int, int]
     history: bool = False  # a shell-history session: the kind of record that gets cut
+    kind: EvidenceKind | None = None
 
 
 def command_keys(execution: Execution) -> frozenset[str]:
@@ -100,7 +105,9 @@ def _facts(index: int, ex: Execution) -> _Facts | None:
     if not keys:
         return None
     history = ex.kind is EvidenceKind.SHELL_HISTORY
-    return _Facts(index, ex.started_at, _end(ex, ex.started_at), keys, richness(ex), history)
+    return _Facts(
+        index, ex.started_at, _end(ex, ex.started_at), keys, richness(ex), history, ex.kind
+    )
 
 
 def containment(a: frozenset[str], b: frozenset[str]) -> float:
@@ -113,6 +120,9 @@ def _same_run(a: _Facts, b: _Facts) -> bool:
     overlap = a.start <= b.end and b.start <= a.end
     near = abs(a.start - b.start) <= START_SLACK
     if not (overlap or near):
+        return False
+    if a.kind is b.kind and a.kind in ONE_RECORD_PER_RUN and abs(a.start - b.start) > SAME_START:
+        # two CI logs are two attempts (a failed run and its re-run), two casts two sessions
         return False
     if jaccard(a.keys, b.keys) >= MIN_SIMILARITY:
         return True

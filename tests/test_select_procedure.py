@@ -357,3 +357,15 @@ def test_same_operation_runs_below_a_free_text_cut_do_not_outvote_the_pool() -> 
     kept, notes = select_procedure(runs, mig, "orders schema change")
     assert {e.id for e, _ in kept} == {e.id for e in runs if "orders-alembic" in e.id}
     assert len(notes) == 1 and notes[0].startswith("left out 3 runs of another procedure")
+
+
+def test_the_suggested_scope_asks_for_the_runs_left_out() -> None:
+    # no scope: both services' deploys match; whichever is left out, the note says how to ask
+    # for it, even when its scopes ("infrastructure" from terraform) are the other one's too
+    runs = two_services()
+    kept, notes = select_procedure(runs, D, None)
+    assert len(notes) == 1
+    suggested = re.search(r"ask for scope '([^']+)' to mine them$", notes[0])
+    assert suggested is not None
+    again, _ = select_procedure(runs, D, suggested.group(1))
+    assert {e.id for e, _ in again} == {e.id for e in runs} - {e.id for e, _ in kept}

@@ -1581,25 +1581,38 @@ def _scope_apart(
     pool: Mapping[str, tuple[Execution, float]],
     cls: Mapping[str, Classification],
 ) -> str:
-    """The scope most of ``g``'s runs have and most runs of every other group lack."""
+    """A scope that asks for ``g``'s runs: most of them have it and other groups' runs lack it.
+
+    Failing that, one their own names say (title, file name) and other groups' names do not:
+    terraform runs of another service imply "infrastructure", they do not name it.
+    """
+    others = [o for o in own if o is not g]
+
+    def named(ids: Sequence[str], scope: str) -> int:
+        rx = _words_re([scope])
+        return sum(1 for i in ids if rx is not None and rx.search(_names_text(pool[i][0])))
+
+    def held(ids: Sequence[str], scope: str) -> int:
+        return sum(1 for i in ids if scope in cls[i].scopes)
+
     theirs = Counter(s for i in g.candidates for s in cls[i].scopes)
+    common = [s for s, n in theirs.items() if n * 2 >= len(g.candidates)]
+    names = {s: named(g.candidates, s) for s in common}
     apart = [
+        s for s in common if all(held(o.candidates, s) * 2 < len(o.candidates) for o in others)
+    ] or [
         s
-        for s, n in theirs.items()
-        if n * 2 >= len(g.candidates)
-        and all(
-            sum(1 for i in o.candidates if s in cls[i].scopes) * 2 < len(o.candidates)
-            for o in own
-            if o is not g
-        )
+        for s in common
+        if names[s] * 2 >= len(g.candidates)
+        and all(named(o.candidates, s) * 2 < len(o.candidates) for o in others)
     ]
-    if not apart:
-        return ""
-    # a scope the runs' own titles name reads best ("lambda" of "Deploy report-worker Lambda")
-    texts = [_names_text(pool[i][0]) for i in g.candidates]
-    named = Counter(s for s in apart if (rx := _words_re([s])) for t in texts if rx.search(t))
+    # a scope the runs' own titles name reads best ("lambda" of "Deploy report-worker Lambda"),
     # then the most specific: a service name (checkout-api) before a word inside it (api)
-    return min(apart, key=lambda s: (-named[s], s not in CANONICAL_SCOPES, -theirs[s], -len(s), s))
+    return min(
+        apart,
+        key=lambda s: (-names[s], s not in CANONICAL_SCOPES, -theirs[s], -len(s), s),
+        default="",
+    )
 
 
 def _other_runs_note(

@@ -35,6 +35,7 @@ NAME_WEIGHT = 0.25
 FRAGMENT_HELD = 0.7
 FRAGMENT_MARGIN = 0.2
 CORE_SHARE = 0.5  # a group's usual commands: run by at least this share of its runs
+SEED_LOOKS = 400  # distinct complete looks that may found a group (bounded work)
 
 _Look = tuple[frozenset[str], frozenset[str]]  # (commands, names)
 
@@ -182,9 +183,10 @@ def group(members: Sequence[Member], *, join: float = JOIN) -> list[list[str]]:
             fresh[scores.index(max(scores))].add(look, looks[look])
         return [g for g in fresh if g.size]
 
-    # Greedy pass, most common look first; then each run to its best group once more.
+    # Greedy pass, most common look first; then each run to its best group once more. Past
+    # SEED_LOOKS distinct looks (a huge varied corpus) the rarer ones only join a group.
     groups: list[_Group] = []
-    for look in full:
+    for look in full[:SEED_LOOKS]:
         scores = [score(look, g) for g in groups]
         top = max(scores, default=0.0)
         if top >= join:

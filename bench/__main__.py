@@ -18,6 +18,7 @@ from bench.formats import (
     RECORDS_FIXES,
     applies,
     ci_simulation,
+    mixed_simulation,
     write_format_corpus,
 )
 from bench.render_evidence import write_corpus
@@ -240,6 +241,8 @@ def run_format(
         return None
     if fmt == "ci-log":
         sim = ci_simulation(sim)  # CI has no think time: the truth is CI-shaped too
+    elif fmt == "mixed-format":
+        sim = mixed_simulation(sim)  # the runs a pipeline ran, on both sides of the split
     root = out / "formats" / fmt / sc.name
     corpus = write_format_corpus(sim, root, fmt)
     res = ScenarioResult(

@@ -32,7 +32,7 @@ import json
 import random
 import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -117,15 +117,19 @@ def _ci_step_name(sc: Scenario, e: Event) -> str:
     return f"Verify: {step.name}" if e.kind == "verify" else step.name
 
 
-def ci_simulation(sim: Simulation) -> Simulation:
+def ci_simulation(sim: Simulation, only: Callable[[Run], bool] | None = None) -> Simulation:
     """The same runs as a CI pipeline runs them: no noise, typos, retries or think time.
 
     Every run (held-out ones too, so the truth the scorer compares with is CI-shaped) keeps
     its commands, outputs and command durations; steps follow each other after a short
-    runner gap. A hand fix between attempts keeps the operator's own pace.
+    runner gap. A hand fix between attempts keeps the operator's own pace. ``only``: the
+    runs a pipeline ran (the others stay as typed).
     """
     runs: list[Run] = []
     for run in sim.runs:
+        if only is not None and not only(run):
+            runs.append(run)
+            continue
         rng = _rng(sim, "ci-time", run.index)
         kept = [e for e in run.events if e.kind in ("step", "verify", "fail", "fix")]
         clock = kept[0].start if kept else run.started
@@ -538,6 +542,11 @@ def _cast_files(sim: Simulation, runs: Iterable[Run]) -> list[tuple[str, str | b
 # ------------------------------------------------------------------------------ corpora
 
 
+def mixed_simulation(sim: Simulation) -> Simulation:
+    """The runs as the mixed-format corpus has them: the CI-habit operators' runs CI-shaped."""
+    return ci_simulation(sim, only=lambda run: _mixed_habit(sim, run.author) == "ci-log")
+
+
 def _mixed_habit(sim: Simulation, author: str) -> str:
     """Each operator's habit in the mixed-format corpus (CI only where the type runs in CI)."""
     habits = ["observations", "ci-log", "cast", "shell-history"]
@@ -621,5 +630,8 @@ __all__ = [
     "RECORDS_FIXES",
     "FormatCorpus",
     "applies",
+    "ci_simulation",
+    "mixed_simulation",
+    "typed_events",
     "write_format_corpus",
 ]

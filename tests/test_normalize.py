@@ -420,3 +420,31 @@ def test_constants_never_masked(pairs: list[tuple[str, str]], positional: str) -
     t = normalize(" ".join(words))
     assert t.key == " ".join(words)
     assert all(tok.slot is None for tok in t.tokens)
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [
+        # a four-part version after a version flag, key or word is a version
+        (
+            "dotnet tool update -g x --version 2.14.0.1",
+            "dotnet tool update -g x --version {version}",
+        ),
+        ("nuget install Foo -Version 2.14.0.1", "nuget install Foo -Version {version}"),
+        ("msbuild /p:Version=2.14.0.1", "msbuild /p:Version={version}"),
+        ("deploy.sh release 2.14.0.1", "deploy.sh release {version}"),
+        ("VERSION=2.14.0.1 make deploy", "VERSION={version} make deploy"),
+        # real addresses are still addresses
+        ("ssh 10.0.1.23", "ssh {ip}"),
+        ("curl http://10.0.1.23:8080/health", "curl http://{ip}:8080/health"),
+        ("nc -zv 10.2.3.4 5432", "nc -zv {ip} {number}"),
+        ("ping -c 3 192.168.1.254", "ping -c 3 {ip}"),
+    ],
+)
+def test_four_part_versions_are_not_addresses(command: str, key: str) -> None:
+    assert normalize(command).key == key
+
+
+def test_error_signature_tells_build_numbers_from_addresses() -> None:
+    sig = error_signature("Version: 10.0.19045.1 could not connect to 10.1.2.3:443")
+    assert sig == "Version: {version} could not connect to {ip}:{number}"

@@ -87,6 +87,22 @@ _NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
 _NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
 
 
+# Words after which a dotted quad is a four-part version (.NET / Windows build numbers such as
+# ``--version 2.14.0.1``), not an IPv4 address: as the flag or key before a value, or just
+# before it in running text.
+_VERSION_WORDS = ("version", "ver", "release", "tag", "build", "revision", "rev")
+_VERSION_KEY = re.compile(
+    rf"-{{0,2}}(?:[\w.-]*[-_.])?(?:{'|'.join(_VERSION_WORDS)})|v", re.IGNORECASE
+)
+_NOT_AFTER_VERSION_WORD = "".join(
+    f"(?<!{spelling}{sep})"
+    for word in _VERSION_WORDS
+    for spelling in (word, word.capitalize(), word.upper())
+    for sep in (" ", "=", ":", ": ")
+)
+_VERSION_ONLY = frozenset({"ip"})  # the rules a version key turns off
+
+
 def _m(kind: str, pattern: str, flags: int = 0) -> MaskRule:
     return MaskRule(kind, re.compile(pattern, flags))
 
@@ -134,9 +150,12 @@ MASKS: tuple[MaskRule, ...] = (
         r"(?<!\d)(?:19|20)\d{2}([-/.]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?!\d)",
     ),
     _m("time", r"(?<![\d:])(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:[.,]\d+)?(?![\d:])"),
+    # Octets <= 255, and not right after a version word: "Version: 10.0.19045.1" is a build
+    # number (a flag or key before the word is looked at by _template_word).
     _m(
         "ip",
-        r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)",
+        rf"(?<![\w.]){_NOT_AFTER_VERSION_WORD}"
+        r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)",
     ),
     _m(
         "ip",
@@ -749,8 +768,11 @@ def _looks_path(value: str) -> bool:
     return "/" in value and not value.startswith(("http://", "https://"))
 
 
-def _template_value(value: str, name: str | None) -> tuple[str, list[str]]:
-    """Template a flag/key value (``name`` from the flag or key) or a bare word."""
+def _template_value(
+    value: str, name: str | None, skip: frozenset[str] = frozenset()
+) -> tuple[str, list[str]]:
+    """Template a flag/key value (``name`` from the flag or key) or a bare word; ``skip``: mask
+    rules that do not apply here (a version key's value is no IP address)."""
     slot = _SLOT_WORD.fullmatch(value)
     if slot:
         return value, [slot.group(1)]
@@ -760,14 +782,14 @@ def _template_value(value: str, name: str | None) -> tuple[str, list[str]]:
     if name is not None:
         kv = _KEY_EQ.fullmatch(value)
         if kv:
-            inner, slots = _template_value(kv.group(2), _kebab(kv.group(1)))
+            inner, slots = _template_value(kv.group(2), _kebab(kv.group(1)), _key_skip(kv.group(1)))
             return kv.group(1) + "=" + inner, slots
         if _V_ONLY.fullmatch(value):
             return "{" + name + "}", [name]
     document = _json_numbers(value)
     if document is not None:
         return document
-    templ, slots = _mask_inside(value)
+    templ, slots = _mask_inside(value, skip)
     if not (len(slots) == 1 and templ == "{" + slots[0] + "}"):
         image = _image_ref(value)
         if image is not None:
@@ -820,19 +842,24 @@ def _json_numbers(value: str) -> tuple[str, list[str]] | None:
     return "".join(pieces), slots
 
 
-def _template_word(text: str, hint: str | None) -> tuple[str, list[str]]:
-    """Template one shell word; ``hint`` is the long flag this word is the value of."""
+def _key_skip(key: str) -> frozenset[str]:
+    return _VERSION_ONLY if _VERSION_KEY.fullmatch(key) else frozenset()
+
+
+def _template_word(text: str, hint: str | None, before: str = "") -> tuple[str, list[str]]:
+    """Template one shell word; ``hint`` is the long flag this word is the value of, ``before``
+    the word before it (``--version``, ``-Version``, ``release``: a dotted quad is a version)."""
     m = _FLAG_EQ.fullmatch(text)
     if m and not text.startswith("---"):
-        inner, slots = _template_value(m.group(2), _kebab(m.group(1)))
+        inner, slots = _template_value(m.group(2), _kebab(m.group(1)), _key_skip(m.group(1)))
         return m.group(1) + "=" + inner, slots
     if _KV_LIST.fullmatch(text):
         return _template_value(text, hint)  # Name=x,Value=y: each key names its value
     m = _KEY_EQ.fullmatch(text)
     if m:
-        inner, slots = _template_value(m.group(2), _kebab(m.group(1)))
+        inner, slots = _template_value(m.group(2), _kebab(m.group(1)), _key_skip(m.group(1)))
         return m.group(1) + "=" + inner, slots
-    return _template_value(text, hint)
+    return _template_value(text, hint, _key_skip(before) if before else frozenset())
 
 
 # Long flags that take no value, so the next word is a positional argument.
@@ -1202,7 +1229,9 @@ def _normalize(command: str) -> CommandTemplate:
             count += extra
             if extra:
                 spelling = ""  # the spelling still holds the glued pieces
-        templ, slots = _template_word(text, _flag_hint(prev))
+        templ, slots = _template_word(
+            text, _flag_hint(prev), prev.text if prev is not None and not prev.op else ""
+        )
         if slots == ["number"] and templ == "{number}" and _RUN_WORDS & set(recent[-2:]):
             templ, slots = "{run-id}", ["run-id"]
         if slots:

@@ -210,14 +210,72 @@ def _check_value(name: str, value: str, shape: ParamShape | None) -> str | None:
     return None
 
 
+_HEREDOC = re.compile(r"(?<!<)<<(-?)[ \t]*(['\"]?)([A-Za-z_][\w-]*)\2")
+
+
 def substitute(command: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` placeholders, quoting each value for where it sits in the command.
 
     Outside quotes (and inside ``$( )``) the value is ``shlex.quote``d; inside double quotes
     ``$ ` \\ "`` are escaped; inside single quotes a ``'`` closes, escapes and reopens; inside
-    backticks the quoted value is escaped once more for the backtick layer. No value can end a
-    quote, start a command substitution or add a command. Unknown placeholders stay as written.
+    backticks the quoted value is escaped once more for the backtick layer. In a heredoc body
+    the value is written as it is (``$ ` \\`` escaped when the body expands). No value can end
+    a quote, start a command substitution or add a command. Unknown placeholders stay as
+    written.
     """
+    out: list[str] = []
+    for kind, part in _heredoc_parts(command):
+        if kind == "code":
+            out.append(_substitute_code(part, values))
+        else:
+            out.append(_fill_body(part, values, expanding=kind == "expanding"))
+    return "".join(out)
+
+
+def _fill_body(body: str, values: dict[str, str], *, expanding: bool) -> str:
+    def value(m: re.Match[str]) -> str:
+        if m.group(1) not in values:
+            return m.group(0)
+        text = values[m.group(1)]
+        # an unquoted delimiter lets the shell expand $, ` and \ in the body
+        return re.sub(r"([\\$`])", r"\\\1", text) if expanding else text
+
+    return PLACEHOLDER.sub(value, body)
+
+
+def _heredoc_parts(command: str) -> list[tuple[str, str]]:
+    """``command`` cut into shell code and heredoc bodies ("literal": a quoted delimiter,
+    "expanding": an unquoted one), each body with its closing line."""
+    parts: list[tuple[str, str]] = []
+    lines = command.split("\n")
+    code: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        code.append(line)
+        i += 1
+        pending = [
+            (m.group(1) == "-", m.group(2) != "", m.group(3)) for m in _HEREDOC.finditer(line)
+        ]
+        for strip, quoted, delim in pending:
+            body: list[str] = []
+            while i < len(lines):
+                body.append(lines[i])
+                i += 1
+                if (body[-1].lstrip("\t") if strip else body[-1]).rstrip("\r") == delim:
+                    break
+            parts.append(("code", "\n".join(code) + "\n"))
+            code = []
+            text = "\n".join(body)
+            parts.append(
+                ("literal" if quoted else "expanding", text + ("\n" if i < len(lines) else ""))
+            )
+    if code:
+        parts.append(("code", "\n".join(code)))
+    return [(k, p) for k, p in parts if p]
+
+
+def _substitute_code(command: str, values: dict[str, str]) -> str:
     out: list[str] = []
     # quoting contexts, innermost last: "" (unquoted), "'", '"', "(" for $( ), "`"
     stack = [""]

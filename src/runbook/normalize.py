@@ -61,6 +61,7 @@ __all__ = [
     "MaskRule",
     "error_signature",
     "flag_takes_value",
+    "join_words",
     "normalize",
     "program_name",
     "quote_contexts",
@@ -254,6 +255,20 @@ _OP_START = frozenset(op[0] for op in _OPERATORS)
 _PLAIN = re.compile(r"[^\s'\"\\$`|&;<>()]+")
 
 
+# A heredoc body's spelling starts with the line break before it (no other word's can).
+HEREDOC_MARK = "\n"
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Display words joined by spaces, except around line breaks (heredoc bodies)."""
+    out: list[str] = []
+    for word in words:
+        if out and not word.startswith("\n") and not out[-1].endswith("\n"):
+            out.append(" ")
+        out.append(word)
+    return "".join(out)
+
+
 class _Unbalanced(Exception):
     """An unclosed quote: the caller falls back to a whitespace split."""
 
@@ -325,18 +340,25 @@ def _lex(text: str) -> list[_Word]:
         elif c == "\n":
             flush(i)
             i += 1
+            bodies = bool(heredocs)
             while heredocs:
                 delim, strip = heredocs.pop(0)
                 body: list[str] = []
+                closing = ""
                 while i < n:
                     end = text.find("\n", i)
                     line = text[i:] if end < 0 else text[i:end]
                     i = n if end < 0 else end + 1
                     if (line.lstrip("\t") if strip else line).rstrip("\r") == delim:
+                        closing = "\n" + line
                         break
                     body.append(line)
-                words.append(_Word("\n".join(body)))
-            words.append(_Word(";", op=True))
+                # The spelling is the body as recorded, from the newline that starts it to
+                # its closing line: display shows it there, not as one quoted word.
+                content = "\n".join(body)
+                words.append(_Word(content, spelling=HEREDOC_MARK + content + closing))
+            # after a heredoc the line break must stay a line break (the delimiter line ends it)
+            words.append(_Word(";", op=True, spelling="\n" if bodies else ""))
         elif c == "#" and not in_word:
             end = text.find("\n", i)
             i = n if end < 0 else end
@@ -619,6 +641,13 @@ def shell_word(
     (``rm -rf dist/*``, not after a flag that takes a value): the shell expanding them is
     what was recorded then. Without a spelling the word gets ``shlex.quote`` quoting.
     """
+    if spelling.startswith(HEREDOC_MARK):
+        # a heredoc body (or the line break after one) shows as recorded, values in place
+        body = text
+        for start, end, name in sorted(slots, reverse=True):
+            if 0 <= start <= end <= len(text):
+                body = body[:start] + name + body[end:]
+        return spelling.replace(HEREDOC_MARK + text, HEREDOC_MARK + body, 1)
     parsed = quote_contexts(spelling) if spelling else None
     # A command with unbalanced quotes was split on white space: its words are shown
     # exactly as recorded (quote characters included), placeholders put in place.
@@ -1216,7 +1245,9 @@ def _normalize(command: str) -> CommandTemplate:
     recent: list[str] = []
     for w in words:
         if w.op:
-            tokens.append(Token(text=w.text, slot=None, template=w.text, spelling=w.text))
+            tokens.append(
+                Token(text=w.text, slot=None, template=w.text, spelling=w.spelling or w.text)
+            )
             prev = w
             recent.clear()
             continue

@@ -36,7 +36,7 @@ from runbook.model import (
     Stat,
     Token,
 )
-from runbook.normalize import flag_takes_value, shell_word, unquoted_globs
+from runbook.normalize import flag_takes_value, join_words, shell_word, unquoted_globs
 
 __all__ = ["is_guide", "mine", "render_commands", "shape_of"]
 
@@ -793,7 +793,7 @@ def _render(
     for name in used:
         if name not in seen:
             seen.append(name)
-    return " ".join(pieces), seen
+    return join_words(pieces), seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -960,7 +960,7 @@ def _render_single(t: CommandTemplate) -> str:
             plans.append(_Plan(template, labels=names, fill=fill))
         else:
             plans.append(_Plan(template))
-    return " ".join(_spell(plans, [t.tokens])) if plans else t.raw
+    return join_words(_spell(plans, [t.tokens])) if plans else t.raw
 
 
 # ----------------------------------------------------------------- durations

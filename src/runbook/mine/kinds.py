@@ -218,6 +218,25 @@ def role(t: CommandTemplate) -> str:
     return ""
 
 
+_WRITERS = frozenset({"cat", "tee", "printf", "echo"})
+
+
+def _written_file(segs: list[list[str]]) -> str:
+    """The file the first segment writes: ``> file`` / ``>> file`` or ``tee``'s argument."""
+    if not segs:
+        return ""
+    words = segs[0]
+    for i, word in enumerate(words):
+        if word in {">", ">>"} and i + 1 < len(words):
+            target = words[i + 1]
+            if target != "/dev/null" and not target.startswith(("&", "-")):
+                return target
+    if len(segs) > 1 and tb.segment_program(segs[1]) == "tee":
+        after = segs[1][[w.rsplit("/", 1)[-1] for w in segs[1]].index("tee") + 1 :]
+        return next((w for w in after if not w.startswith("-")), "")
+    return ""
+
+
 def _display(word: str) -> str:
     return tb.DISPLAY_NAMES.get(word, word)
 
@@ -243,6 +262,11 @@ def title_for(t: CommandTemplate, text: str) -> str:
     segs = tb.segments(text) or [[t.program]]
     seg = segs[0]
     program = t.program or tb.segment_program(seg)
+    if program in _WRITERS:
+        # cat <<EOF > values.yaml (a heredoc body follows): the step writes that file
+        target = _written_file(tb.segments(text.split("\n", 1)[0]))
+        if target:
+            return f"Write {target}"
     start = seg.index(program) + 1 if program in seg else 1
     rest = seg[start:]
     sub = _sub(t)

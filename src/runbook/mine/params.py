@@ -75,11 +75,17 @@ def _template_regex(template: str) -> tuple[re.Pattern[str] | None, tuple[str, .
     pieces: list[str] = []
     last = 0
     for m in _PLACEHOLDER.finditer(body):
-        pieces.append(re.escape(body[last : m.start()]))
+        pieces.append(_literal(body[last : m.start()]))
         pieces.append("(.+?)" if m.end() < len(body) else "(.+)")
         last = m.end()
-    pieces.append(re.escape(body[last:]))
+    pieces.append(_literal(body[last:]))
     return re.compile("".join(pieces) + r"\Z", re.DOTALL), names
+
+
+def _literal(text: str) -> str:
+    # Keys collapse white space (a heredoc body's line breaks, runs of spaces): any run of it
+    # in the text stands for one space of the template.
+    return r"\s+".join(re.escape(part) for part in re.split(r"\s+", text))
 
 
 def slot_names(template: str) -> tuple[str, ...]:

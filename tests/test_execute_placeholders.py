@@ -112,3 +112,10 @@ def test_validate_does_not_flag_jsonpath_braces_but_flags_undeclared_names(
     rb108 = [f.message for f in result.findings if f.rule == "RB108"]
     assert rb108 == ["placeholder `{rollout-timeout}` is used but never explained"]
     assert not [f for f in result.findings if f.rule == "RB109"]  # both declared names used
+
+
+def test_a_here_string_is_not_a_heredoc() -> None:
+    from runbook.runbook_parse import shell_commands
+
+    body = 'redis-cli -h {host} <<< "PING"\nredis-cli -h {host} INFO memory'
+    assert [text for _line, text in shell_commands(body, "bash")] == body.split("\n")

@@ -37,6 +37,7 @@ from runbook.runbook_parse import (
     declared_parameters,
     stray_placeholders,
 )
+from runbook.sources.shell import HEREDOC
 from runbook.timeparse import parse_duration
 
 __all__ = [
@@ -210,9 +211,6 @@ def _check_value(name: str, value: str, shape: ParamShape | None) -> str | None:
     return None
 
 
-_HEREDOC = re.compile(r"(?<!<)<<(-?)[ \t]*(['\"]?)([A-Za-z_][\w-]*)\2")
-
-
 def substitute(command: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` placeholders, quoting each value for where it sits in the command.
 
@@ -255,7 +253,7 @@ def _heredoc_parts(command: str) -> list[tuple[str, str]]:
         code.append(line)
         i += 1
         pending = [
-            (m.group(1) == "-", m.group(2) != "", m.group(3)) for m in _HEREDOC.finditer(line)
+            (m.group(1) == "-", m.group(2) != "", m.group(3)) for m in HEREDOC.finditer(line)
         ]
         for strip, quoted, delim in pending:
             body: list[str] = []

@@ -35,6 +35,7 @@ from runbook.model import (
     ParsedStep,
     SourceRef,
 )
+from runbook.sources.shell import HEREDOC
 from runbook.timeparse import parse_duration
 
 __all__ = [
@@ -401,9 +402,9 @@ def shell_commands(body: str, language: str = "") -> list[tuple[int, str]]:
                 line = line[m.end() :]
             start = index
         current.append(line.strip() if not current else line)
-        doc = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+        doc = HEREDOC.search(line)
         if doc:
-            heredoc = doc.group(1)
+            heredoc = doc.group(3)
             continue
         if line.endswith("\\"):
             continue

@@ -44,7 +44,8 @@ _AGENT_OUTPUT = re.compile(r"^(\s*)⎿")
 _AGENT_MARK = re.compile(r"^\s*[●⏺]\s")
 _ROOT_SHELL = re.compile(r"^\s*(?:sudo\s+(?:-i|-s|su\b|-u\s+root\s+-i)|su\b)")
 _PS2 = re.compile(r"^\s*>\s?")
-_HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
+# `<<EOF`, `<<-EOF`, `<< 'EOF'` (not a `<<<` here-string): group 1 "-", 2 the quote, 3 the word
+HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
 _OPENERS = re.compile(r"(?:^|[;&|(]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
 _CLOSERS = re.compile(r"(?:^|[;&|]\s*|\s)(fi|done|esac)\b(?=\s*(?:[;&|)]|$))")
 # Words that begin English prose, not a command: a "# ..." line starting with one is a
@@ -287,7 +288,7 @@ def _gather(lines: list[str], i: int, first: str, ps2: bool) -> tuple[str, int]:
         state, _ = _scan(current, quote)
         code = current if quote else _strip_comment(current, None)
         if quote is None:
-            heredocs.extend((m.group(1) == "-", m.group(3)) for m in _HEREDOC.finditer(code))
+            heredocs.extend((m.group(1) == "-", m.group(3)) for m in HEREDOC.finditer(code))
             depth = max(depth + _depth_change(current), 0)
         joined_cont = state is None and _continues(code)
         if joined_cont:

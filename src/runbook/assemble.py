@@ -53,7 +53,7 @@ from runbook.model import (
     TroubleshootingEntry,
     Verification,
 )
-from runbook.normalize import resolve_program, secret_wrapper
+from runbook.normalize import join_continuations, resolve_program, secret_wrapper
 
 DEFAULT = "default"
 DERIVED = "derived"
@@ -407,14 +407,13 @@ def _first_segment(text: str) -> list[str]:
     return segs[0] if segs else []
 
 
-_CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
 _HEREDOC_OPEN = re.compile(r"(?<!<)<<(?!<)")
 
 
 def _command_lines(text: str) -> list[str]:
     """The shell lines of ``text``, continuations joined, up to a heredoc body (data, not code)."""
     out: list[str] = []
-    for line in _CONTINUATION.sub(" ", text).strip().splitlines():
+    for line in join_continuations(text).strip().splitlines():
         if line.strip():
             out.append(line)
         if _HEREDOC_OPEN.search(line):

@@ -61,6 +61,7 @@ __all__ = [
     "MaskRule",
     "error_signature",
     "flag_takes_value",
+    "join_continuations",
     "join_words",
     "normalize",
     "program_name",
@@ -1215,6 +1216,13 @@ def _program(words: list[_Word], masked: set[str]) -> tuple[str, str]:
 # ---------------------------------------------------------------------- public API
 
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
+
+
+def join_continuations(text: str) -> str:
+    """``text`` with backslash-newline line continuations joined into one line."""
+    return _CONTINUATION.sub(" ", text)
+
+
 # A copied "$ " shell prompt is not part of the command.
 _PROMPT = re.compile(r"\A[ \t]*\$[ \t]+(?=[\w./~])")
 
@@ -1229,7 +1237,7 @@ def normalize(command: str) -> CommandTemplate:
 # and a sweep longer than the cache evicts everything before the next stage can reuse it.
 @functools.lru_cache(maxsize=1 << 16)
 def _normalize(command: str) -> CommandTemplate:
-    joined = _CONTINUATION.sub(" ", command.replace("\x00", ""))
+    joined = join_continuations(command.replace("\x00", ""))
     joined = _PROMPT.sub("", joined, count=1)
     raw, count = redact(joined)
     raw = raw.strip()
@@ -1314,7 +1322,7 @@ def slot_values(token: Token) -> dict[str, str]:
 
 def split_env(command: str) -> tuple[dict[str, str], str]:
     """Leading ``NAME=value`` assignments of ``command`` (redacted) and the rest of the text."""
-    text, _ = redact(_CONTINUATION.sub(" ", command))
+    text, _ = redact(join_continuations(command))
     env: dict[str, str] = {}
     rest = text.lstrip()
     while True:

@@ -7,13 +7,15 @@ kubectl set image / rollout undo, bash history without titles).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from runbook import api
-from runbook.classify import select, select_procedure
+from runbook.classify import classify, select, select_procedure
 from runbook.config import Config
 from runbook.model import (
+    Classification,
     Command,
     EvidenceKind,
     Execution,
@@ -369,3 +371,57 @@ def test_the_suggested_scope_asks_for_the_runs_left_out() -> None:
     assert suggested is not None
     again, _ = select_procedure(runs, D, suggested.group(1))
     assert {e.id for e, _ in again} == {e.id for e in runs} - {e.id for e, _ in kept}
+
+
+def as_rollback(runs: list[Execution], ids: set[str]) -> dict[str, Classification]:
+    """Classifications with ``ids`` read as rollbacks, as a classifier may read a deploy whose
+    recorded output is mostly its rollback ("Rollback was a success!")."""
+    out = {e.id: classify(e) for e in runs}
+    return {i: replace(c, operation_type=R) if i in ids else c for i, c in out.items()}
+
+
+def test_with_no_rollback_procedure_in_view_deploys_that_rolled_back_are_left_out() -> None:
+    # every "rollback" here is a deploy that undid itself half-way: there is no rollback
+    # procedure to mine, and the request must not mine the deploy under a rollback title
+    runs = [deploy(i) for i in range(1, 6)]
+    undone = [
+        deploy(20 + i, undo=True, path=f"runs/deploys/2025-06-0{i}-orders.md") for i in (1, 2)
+    ]
+    cls = as_rollback([*runs, *undone], {e.id for e in undone})
+    assert len(select([*runs, *undone], R, "orders", cls)) == 2
+    kept, notes = select_procedure([*runs, *undone], R, "orders", cls)
+    assert kept == []
+    assert len(notes) == 1 and "they repeat the procedure of 5 deployment runs" in notes[0]
+    # a run its author called a rollback stays, whatever it ran
+    named = deploy(
+        30, undo=True, path="runs/deploys/2025-06-30-orders.md", title="Roll back orders"
+    )
+    cls = as_rollback([*runs, *undone, named], {e.id for e in (*undone, named)})
+    kept, _ = select_procedure([*runs, *undone, named], R, "orders", cls)
+    assert [e.id for e, _ in kept] == [named.id]
+
+
+def test_a_deploy_read_as_a_rollback_is_counted_with_the_deploys() -> None:
+    # the same deploys that rolled back half-way: asked for the deployment, they are its runs
+    # (with the failure and the fix they recorded), said so on one line
+    runs = [deploy(i) for i in range(1, 6)]
+    undone = [
+        deploy(20 + i, undo=True, path=f"runs/deploys/2025-06-0{i}-orders.md") for i in (1, 2)
+    ]
+    cls = as_rollback([*runs, *undone], {e.id for e in undone})
+    assert {e.id for e, _ in select([*runs, *undone], D, "orders", cls)} == {e.id for e in runs}
+    kept, notes = select_procedure([*runs, *undone], D, "orders", cls)
+    assert {e.id for e, _ in kept} == {e.id for e in (*runs, *undone)}
+    assert [e.id for e, _ in kept[-2:]] == [e.id for e in undone]  # ranked after the deploys
+    assert notes == (
+        "counted 2 runs read as rollback (runs/deploys/2025-06-01-orders.md, "
+        "runs/deploys/2025-06-02-orders.md) as runs of this procedure: they repeat its "
+        "commands and their names say deployment",
+    )
+    # a run whose names say rollback stays a rollback, whatever it ran
+    named = deploy(
+        30, undo=True, path="runs/deploys/2025-06-30-orders.md", title="Roll back orders"
+    )
+    cls = as_rollback([*runs, named], {named.id})
+    kept, notes = select_procedure([*runs, named], D, "orders", cls)
+    assert {e.id for e, _ in kept} == {e.id for e in runs} and notes == ()

@@ -306,7 +306,7 @@ def generate(
     label = f"{op.value}" + (f" {scope_text!r}" if scope_text else "")
     # an incident may be recorded only in error journals: they are looked at below
     if not selected and op is not OperationType.INCIDENT:
-        raise _no_evidence(label, op, scope_text)
+        raise _no_evidence(label, op, scope_text, left_out=selection_notes)
     failed = sorted(
         (e for e in selected if _outcome(e, classes.get(e.id)) is Outcome.FAILURE), key=_sort_key
     )
@@ -358,8 +358,12 @@ def generate(
     rollback_procedure: Procedure | None = None
     rollback_runs: list[Execution] = []
     if op is not OperationType.ROLLBACK:
+        # deploys that rolled back half-way repeat this procedure: they are not rollback runs
         candidates = [
-            e for e, _ in select(executions, OperationType.ROLLBACK, scope_text or None, classes)
+            e
+            for e, _ in select_procedure(
+                executions, OperationType.ROLLBACK, scope_text or None, classes
+            )[0]
         ]
         # Only rollbacks of the same thing: they must share a scope with the mined runs
         # (a Lambda rollback says nothing about reverting an Aurora migration).
@@ -545,11 +549,19 @@ def _kind_label(kind: EvidenceKind, n: int) -> str:
 
 
 def _no_evidence(
-    label: str, op: OperationType, scope: str, failures: int = 0, guides: int = 0
+    label: str,
+    op: OperationType,
+    scope: str,
+    failures: int = 0,
+    guides: int = 0,
+    left_out: Sequence[str] = (),
 ) -> NoEvidenceError:
     slug = slug_for(scope) or "SCOPE"
     found = ""
-    if failures:
+    if left_out:
+        # runs matched the type and scope but all belong to another procedure: say which
+        found = f" ({'; '.join(left_out)})"
+    elif failures:
         found = f" (only {failures} failure record(s), no successful run)"
     elif guides:
         found = f" (only {guides} guide(s) describing it, no recorded run)"

@@ -1379,7 +1379,7 @@ def select_procedure(
     cls = {e.id: (classifications or {}).get(e.id) or classify(e) for e in executions}
     ranked = select(executions, op_type, scope, cls)
     # Incident evidence (failure reports, journals) is grouped into incidents elsewhere.
-    if op_type is INC or len(ranked) < 3:
+    if op_type is INC or len(ranked) < 2:
         return ranked, ()
     return _focus(ranked, executions, op_type, scope, cls)
 
@@ -1411,10 +1411,8 @@ def _focus(
         )
     # A procedure of the request: two complete runs at least, and mostly runs of the request.
     own = [g for g in groups if g.complete >= 2 and g.complete >= len(g.others)]
-    if not own:
-        return ranked, ()
     # groups come largest first: on a tie the larger one wins
-    best = max(own, key=lambda g: g.match)
+    best = max(own, key=lambda g: g.match) if own else None
     dropped: set[str] = set()
     notes: list[str] = []
     for g in groups:
@@ -1422,27 +1420,78 @@ def _focus(
             continue
         if sum(1 for i in (*g.candidates, *g.others) if members[i].full) < 2:
             continue  # a lone odd run is no evidence of another procedure
-        if g in own:
+        if best is not None and g in own:
             dropped.update(g.candidates)
             notes.append(_another_procedure_note(g, best, own, pool, cls))
             continue
         # Runs that repeat another request's procedure, unless their own names say they are
-        # this operation and not that one (a deploy retried as update-function-code alone
-        # looks like a rollback; "Ship 1.3 (retry after undo)" names both and is a deploy).
+        # this operation (a deploy retried as update-function-code alone looks like a
+        # rollback) and, beside a procedure of the request, not that one too ("Ship 1.3
+        # (retry after undo)" names both and is a deploy). With no procedure of the request
+        # in view, only runs whose names never call them this operation are left out.
+        if len(g.others) < 2:
+            continue  # one other run is no recurring procedure either
         theirs = Counter(cls[i].operation_type for i in g.others)
         kind = min(theirs, key=lambda t: (-theirs[t], t.value)) if theirs else None
         strays = tuple(
             i
             for i in g.candidates
             if not _names_operation(pool[i][0], op_type)
-            or (kind is not None and kind is not op_type and _names_operation(pool[i][0], kind))
+            or (
+                best is not None
+                and kind is not None
+                and kind is not op_type
+                and _names_operation(pool[i][0], kind)
+            )
         )
         if strays:
             dropped.update(strays)
             notes.append(_other_runs_note(replace(g, candidates=strays), pool, executions, cls))
-    if not dropped:
+    adopted = _adopted(best, executions, op_type, cls) if best is not None else []
+    if adopted:
+        # after the request's own runs: they rank below every run classified as asked
+        floor = min(pool[i][1] for i in best.candidates) if best is not None else 0.0
+        notes.append(_adopted_note(adopted, op_type, cls))
+        ranked = [*ranked, *((ex, floor) for ex in adopted)]
+    if not dropped and not adopted:
         return ranked, ()
     return [(ex, s) for ex, s in ranked if ex.id not in dropped], tuple(notes)
+
+
+def _adopted(
+    best: _Group,
+    executions: Sequence[Execution],
+    op_type: OperationType,
+    cls: Mapping[str, Classification],
+) -> list[Execution]:
+    """Runs classified otherwise that repeat the chosen procedure and whose names call them
+    this operation, not the one they were classified as (a deploy whose rollback half-way
+    outvoted its deploy commands): runs of this procedure, with their failures and fixes."""
+    others = set(best.others)
+    return sorted(
+        (
+            e
+            for e in executions
+            if e.id in others
+            and _names_operation(e, op_type)
+            and not _names_operation(e, cls[e.id].operation_type)
+        ),
+        key=lambda e: e.id,
+    )
+
+
+def _adopted_note(
+    adopted: Sequence[Execution], op_type: OperationType, cls: Mapping[str, Classification]
+) -> str:
+    """``counted 2 runs read as rollback (a.md, b.md) as runs of this procedure: …``."""
+    kinds = sorted({cls[e.id].operation_type.value for e in adopted})
+    paths = [e.source.path for e in adopted]
+    shown = ", ".join(paths[:2]) + (f" and {len(paths) - 2} more" if len(paths) > 2 else "")
+    return (
+        f"counted {_plural(len(adopted), 'run')} read as {' or '.join(kinds)} ({shown}) as runs "
+        f"of this procedure: {'it repeats' if len(adopted) == 1 else 'they repeat'} its "
+        f"commands and {'its' if len(adopted) == 1 else 'their'} names say {op_type.value}"
+    )
 
 
 def _procedure_member(ex: Execution, c: Classification) -> Member:

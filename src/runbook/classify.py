@@ -1348,6 +1348,7 @@ REFERENCE_FACTOR = 2
 HIT_NAMED = 1.0
 HIT_IMPLIED = 0.6
 HIT_COMMANDS = 0.3
+CONTEXT_CHARS = 200  # of a run's context read for the scope (a line, not a note's body)
 _NAME_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
 _TITLE_PREFIX = re.compile(r"^\s*(?:execution|failure|session notes|run)\s*:\s*", re.IGNORECASE)
 
@@ -1570,7 +1571,8 @@ def _request_hit(scope_text: str) -> Callable[[Execution, Classification], float
     implied_re = _words_re(implied)
 
     def hit(ex: Execution, c: Classification) -> float:
-        text = f"{_names_text(ex)} {ex.context.lower()}"
+        # a context line, not a body: a session note's context is all of it, commands too
+        text = f"{_names_text(ex)} {ex.context[:CONTEXT_CHARS].lower()}"
         if named_re is not None and named_re.search(text):
             return HIT_NAMED
         if implied_re is not None and implied_re.search(text):

@@ -9,6 +9,9 @@ file slug, title, tags, parent directories and body text, and the command famili
 executes (matched on ``normalize()``'s program + the words after it). A rollback re-deploys
 an old version, so deployment commands inside a run that calls itself a rollback do not
 make it a deployment. Free-text scopes ("API timeout") are ranked with SQLite FTS5 + bm25.
+`select_procedure` then keeps the runs of one procedure among those (runbook.cluster groups
+them by what they ran): another service's deploy that also runs ``terraform apply`` is not a
+run of "deployment infrastructure", and says so on stderr.
 """
 
 from __future__ import annotations

@@ -316,3 +316,36 @@ def test_a_bare_number_is_not_a_symptom() -> None:
         outcome=Outcome.FAILURE,
     )
     assert cluster([r], []) == ()
+
+
+def test_a_later_success_with_no_remedy_says_so() -> None:
+    # The smoke test failed and the run was abandoned; the next run passed it with nothing
+    # new done: the only "fix" on record is running it again, and the entry says so.
+    smoke = "./scripts/smoke.sh https://checkout.example.com"
+    failure = run(
+        "2025-11-03/failure-smoke",
+        [
+            ("helm upgrade api charts/api -n prod --wait", 90),
+            (smoke, 20, 1, "smoke: FAIL /api/cart returned 500 (expected 200)"),
+        ],
+        start=T0 + timedelta(days=2),
+        outcome=Outcome.FAILURE,
+        mode=ObservationMode.FAILURE,
+    )
+    ok = [
+        run(f"ok{i}", [("helm upgrade api charts/api -n prod --wait", 90), (smoke, 20)],
+            start=T0 + timedelta(days=i))
+        for i in (0, 1, 3, 4)
+    ]  # fmt: skip
+    (c,) = cluster([*ok, failure], [])
+    assert c.solution == (smoke,)
+    assert c.solution_note.startswith("Only evidence: a later run ran this command again")
+
+
+def test_a_recorded_remedy_carries_no_note() -> None:
+    runs = [
+        run(f"r{i}", _deploy(i, expired=i in (1, 4, 6)), start=T0 + timedelta(days=i))
+        for i in range(8)
+    ]
+    (c,) = cluster(runs, [])
+    assert c.solution_note == ""

@@ -65,6 +65,7 @@ TOP: dict[str, Any] = {
             "symptoms": [STR],
             "cause": STR,
             "solution": [STR],
+            "solution_note": STR,
             "prevention": STR,
             "occurrences": INT,
             "evidence": [STR],

@@ -1752,6 +1752,7 @@ def _troubleshooting(cluster: FailureCluster) -> TroubleshootingEntry:
         evidence=_dedupe_refs(cluster.evidence),
         solution_is_commands=cluster.solution_is_commands and bool(cluster.solution),
         verification=cluster.verification,
+        solution_note=cluster.solution_note,
     )
 
 

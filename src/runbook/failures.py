@@ -497,6 +497,13 @@ class _Successes:
         return None
 
 
+# The only "fix" on record is a later run that ran the failing command again and succeeded.
+RETRY_ONLY_NOTE = (
+    "Only evidence: a later run ran this command again and it succeeded, with no remedy "
+    "recorded in between — the cause may be transient, or was fixed outside these records."
+)
+
+
 def _next_run_fix(
     ev: _Event, successes: _Successes, tpl: _Templates, normal: dict[str, set[str]]
 ) -> list[tuple[Command, str]] | None:
@@ -753,6 +760,7 @@ def cluster(
                 candidates[_shapes(fix, normalize)].append(fix)
         solution: tuple[str, ...] = ()
         is_commands = True
+        note = ""
         # Evidence order: a fix seen in the failing run itself, then the journal's recorded
         # solution, then what the next successful run did differently (the weakest).
         if journal is not None and (journal.solution_commands or journal.solution.strip()):
@@ -775,6 +783,8 @@ def cluster(
             )
             instances = [cmd for fix in candidates[best] for cmd, _k in fix]
             solution = render_commands(instances, normalize)[:MAX_SOLUTION]
+            if len(set(best)) == 1 and best not in same_run:
+                note = RETRY_ONLY_NOTE
         elif journal is not None:
             solution, is_commands = _journal_solution(journal, normalize)
         cause = journal.root_cause.strip() if journal is not None else ""
@@ -806,6 +816,7 @@ def cluster(
                 rolled_back=rolled,
                 evidence=tuple(sorted(refs)[:MAX_EVIDENCE]),
                 verification=journal.verification.strip() if journal is not None else "",
+                solution_note=note,
             )
         )
     # A journal about a failure already listed (a second write-up of the same lock, say)

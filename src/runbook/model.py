@@ -508,6 +508,8 @@ class FailureCluster:
     rolled_back: int = 0  # how many of these failures were followed by a rollback
     evidence: tuple[SourceRef, ...] = ()
     verification: str = ""
+    # how far the solution can be trusted, when the evidence is thin ("" = it was recorded)
+    solution_note: str = ""
 
 
 # ------------------------------------------------------------------ the runbook
@@ -639,6 +641,7 @@ class TroubleshootingEntry:
     evidence: tuple[SourceRef, ...] = ()
     solution_is_commands: bool = True
     verification: str = ""
+    solution_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

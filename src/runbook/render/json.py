@@ -82,6 +82,7 @@ def _issue(entry: TroubleshootingEntry) -> dict[str, Any]:
         "symptoms": list(entry.symptoms),
         "cause": entry.cause,
         "solution": list(entry.solution),
+        "solution_note": entry.solution_note,
         "prevention": entry.prevention,
         "occurrences": entry.occurrences,
         "evidence": _evidence(entry.evidence),

@@ -6,8 +6,9 @@ Stages are imported here and nowhere above: model <- stages <- api <- {cli, mcp_
 from __future__ import annotations
 
 import re
+import shlex
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -19,6 +20,7 @@ from runbook.model import (
     AlarmDef,
     AlertRunbook,
     Classification,
+    Corpus,
     Count,
     Duplicate,
     EntryReport,
@@ -304,9 +306,29 @@ def generate(
     ranked, selection_notes = select_procedure(executions, op, scope_text or None, classes)
     selected = [e for e, _ in ranked]
     label = f"{op.value}" + (f" {scope_text!r}" if scope_text else "")
+    scope_note = ""
+    if not selected and scope_text and op is not OperationType.INCIDENT:
+        # Machine records (histories, CI logs) carry no title that could name the scope. When
+        # every run of the type is one procedure, that is the one asked for: mine it and say so.
+        unscoped, others = select_procedure(executions, op, None, classes)
+        if unscoped and not others and not selection_notes:
+            ranked, selected = unscoped, [e for e, _ in unscoped]
+            scope_note = (
+                f"no {op.value} run names {scope_text!r} (shell histories, casts and CI logs "
+                f"carry no title); mined the only {op.value} procedure on record "
+                f"({len(selected)} runs): check that it is the one meant"
+            )
+            selection_notes = (scope_note,)
     # an incident may be recorded only in error journals: they are looked at below
     if not selected and op is not OperationType.INCIDENT:
-        raise _no_evidence(label, op, scope_text, left_out=selection_notes)
+        raise _no_evidence(
+            label,
+            op,
+            scope_text,
+            left_out=selection_notes,
+            elsewhere=_elsewhere(executions, op, scope_text, classes),
+            workflows=_undownloaded_workflows(corpus),
+        )
     failed = sorted(
         (e for e in selected if _outcome(e, classes.get(e.id)) is Outcome.FAILURE), key=_sort_key
     )
@@ -338,7 +360,14 @@ def generate(
             pattern_runs = sorted(common_response_runs([i.run for i in incidents]), key=_sort_key)
             classes.update({i.run.id: classify(i.run) for i in incidents})
     if not pattern_runs:
-        raise _no_evidence(label, op, scope_text, failures=len(failed), guides=len(guides_only))
+        raise _no_evidence(
+            label,
+            op,
+            scope_text,
+            failures=len(failed),
+            guides=len(guides_only),
+            workflows=_undownloaded_workflows(corpus),
+        )
     if len(incidents) == 1 and not allow_single_run:
         raise _single_incident(incidents[0], label, root, corpus.executions)
     if len(pattern_runs) == 1 and not allow_single_run:
@@ -481,6 +510,10 @@ def generate(
     )
     if incidents:
         runbook = _incident_runbook(runbook, incidents, corpus.executions)
+    if scope_note:
+        runbook = replace(
+            runbook, notes=(scope_note[0].upper() + scope_note[1:] + ".", *runbook.notes)
+        )
     by_kind = Counter(e.kind for e in used)
     successful = sum(1 for e in used if _outcome(e, classes.get(e.id)) is Outcome.SUCCESS)
     counts = GenerateCounts(
@@ -555,6 +588,8 @@ def _no_evidence(
     failures: int = 0,
     guides: int = 0,
     left_out: Sequence[str] = (),
+    elsewhere: Sequence[str] = (),
+    workflows: Sequence[str] = (),
 ) -> NoEvidenceError:
     slug = slug_for(scope) or "SCOPE"
     found = ""
@@ -565,14 +600,55 @@ def _no_evidence(
         found = f" (only {failures} failure record(s), no successful run)"
     elif guides:
         found = f" (only {guides} guide(s) describing it, no recorded run)"
+    hints = []
+    if elsewhere:
+        hints.append("runs that match are recorded as another operation: " + "; ".join(elsewhere))
+    for path in workflows[:3]:
+        # the runs of a declared pipeline are one command away
+        name = path.rsplit("/", 1)[-1]
+        stem = slug_for(name.rsplit(".", 1)[0]) or "ci"
+        hints.append(
+            f"{path} declares a pipeline whose run logs are evidence: mkdir -p ci-logs/{stem} && "
+            f"gh run list --workflow {name} --limit 20 --json databaseId --jq '.[].databaseId' | "
+            f'while read -r id; do gh run view "$id" --log > "ci-logs/{stem}/run-$id.log"; done'
+        )
+    hints.append(
+        "record runs as .claude/observations/YYYY-MM-DD/execution-HHMMSS-"
+        f"{op.value}-{slug}.md (front matter `mode: execution`, a `## Tool Calls` or "
+        "`**Commands Executed**:` section); `runbook observe` will do this for you"
+    )
     return NoEvidenceError(
         f"no recorded execution of {label} was found{found}: there is no pattern to mine",
-        hint=(
-            "record runs first as .claude/observations/YYYY-MM-DD/execution-HHMMSS-"
-            f"{op.value}-{slug}.md (front matter `mode: execution`, a `## Tool Calls` or "
-            "`**Commands Executed**:` section); `runbook observe` will do this for you"
-        ),
+        hint="\n  hint: ".join(hints),
     )
+
+
+def _elsewhere(
+    executions: Sequence[Execution],
+    op: OperationType,
+    scope: str,
+    classes: Mapping[str, Classification],
+) -> list[str]:
+    """For a request that found nothing: the other operation types whose runs match its scope."""
+    from runbook.classify import select
+
+    out = []
+    for other in OperationType:
+        if other is op or other is OperationType.INCIDENT:
+            continue
+        hits = select(executions, other, scope or None, classes)
+        if hits:
+            ask = f"runbook {other.value}" + (f" {shlex.quote(scope)}" if scope else "")
+            out.append(f"{len(hits)} {other.value} run(s) (`{ask}`)")
+    return out
+
+
+def _undownloaded_workflows(corpus: Corpus) -> list[str]:
+    """Workflow files of a repository whose run logs are not under the root."""
+    kinds = {p.kind for p in corpus.files}
+    if EvidenceKind.CI_LOG in kinds:
+        return []
+    return sorted(p.path for p in corpus.files if p.kind is EvidenceKind.CI_WORKFLOW)
 
 
 def _incident_records(

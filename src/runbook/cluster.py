@@ -94,6 +94,18 @@ def _idf(sets: Sequence[frozenset[str]]) -> dict[str, float]:
     return {f: math.sqrt(math.log(1.0 + n / c)) for f, c in df.items()}
 
 
+def cluster_weights(sets: Sequence[frozenset[str]]) -> dict[str, float]:
+    """Feature weights (square-rooted idf) over these command sets, as ``group`` uses them."""
+    return _idf(sets)
+
+
+def command_profile(members: Sequence[Member]) -> dict[str, float]:
+    """Share of the members that ran each command (a group's command profile)."""
+    counts: Counter[str] = Counter(f for m in members for f in m.commands)
+    n = len(members) or 1
+    return {f: c / n for f, c in counts.items()}
+
+
 def similarity(
     features: frozenset[str], profile: Mapping[str, float], weight: Mapping[str, float]
 ) -> float:

@@ -69,6 +69,7 @@ BODY_LIMIT = 20_000  # characters of context/notes/errors searched for operation
 # (type, pattern, factor): factor scales the field weight; weak words (error, failure) count less.
 TEXT_PATTERNS: tuple[tuple[OperationType, str, float], ...] = (
     (R, r"roll(?:ed|ing)?[ _-]?backs?|revert(?:s|ed|ing)?|undo|downgrad\w*|restore[ds]?", 1.0),
+    (R, r"swap(?:ped|ping)?[ _-]back|back[ _-]to[ _-](?:the[ _-])?(?:previous|last[ _-]good)", 1.0),
     (D, r"deploy\w*|releas(?:e|es|ed|ing)|rollouts?|ship(?:ped|ping)?|publish\w*|promot\w*", 1.0),
     (D, r"canary|blue[ _-]?green|go[ _-]?live", 1.0),
     (MIG, r"migrat\w*|backfill\w*|cut[ _-]?over", 1.0),
@@ -102,6 +103,12 @@ W_TITLE = 2.0
 W_TAGS = 1.5
 W_DIRS = 1.0
 W_BODY = 0.75  # context, notes, error text: mentioned, not named
+W_ARGS = 2.0  # words the operator typed into a command: an issue title, a label, a notes file
+
+# A timestamp in a title ("zsh history 2025-06-27 17:40") is when, not a release number.
+_DATES = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[ t]\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b"
+)
 
 # Directory names that say nothing about the operation.
 _GENERIC_DIRS = frozenset(
@@ -218,6 +225,7 @@ class Family:
     any_of: tuple[str, ...] = ()  # at least one of these flags/words must be present
     none_of: tuple[str, ...] = ()  # none of these may be present
     pattern: re.Pattern[str] | None = None  # must match the command text
+    new: bool = False  # builds or publishes a new artifact: what a deploy does, a rollback not
 
 
 def _fam(
@@ -227,6 +235,7 @@ def _fam(
     any_of: tuple[str, ...] = (),
     none_of: tuple[str, ...] = (),
     pattern: str | None = None,
+    new: bool = False,
 ) -> Family:
     head, *rest = spec.split()
     return Family(
@@ -238,11 +247,16 @@ def _fam(
         any_of=any_of,
         none_of=none_of,
         pattern=re.compile(pattern, re.IGNORECASE) if pattern else None,
+        new=new,
     )
 
 
 # Words in a command that point at an older version: the mark of a rollback.
-PREVIOUS = r"(?<![a-z])(?:prev(?:ious)?|last[-_]?(?:known[-_]?)?good|rollback|roll-back|revert\w*|older)(?![a-z])"
+PREVIOUS = (
+    r"(?<![a-z])(?:prev(?:ious)?|last[-_]?(?:known[-_]?)?good|rollback|roll-back|revert\w*|older"
+    r"|to-revision)(?![a-z])"
+    r"|\[\s*-\s*2\s*\]"  # Versions[-2], revisions[-2]: the one before the current one
+)
 _PREVIOUS_RE = re.compile(PREVIOUS, re.IGNORECASE)
 
 # Ordered: the first family that matches a command decides its votes, so specific rules
@@ -251,8 +265,8 @@ FAMILIES: tuple[Family, ...] = (
     # --- AWS Lambda
     _fam("aws lambda update-alias", (R, 2.0), scopes=("lambda",), pattern=PREVIOUS),
     _fam("aws lambda update-alias", (D, 1.0), scopes=("lambda",)),
-    _fam("aws lambda update-function-code", (D, 1.5), scopes=("lambda",)),
-    _fam("aws lambda publish-version|create-function", (D, 1.0), scopes=("lambda",)),
+    _fam("aws lambda update-function-code", (D, 1.5), scopes=("lambda",), new=True),
+    _fam("aws lambda publish-version|create-function", (D, 1.0), scopes=("lambda",), new=True),
     _fam(
         "aws lambda put-provisioned-concurrency-config|put-function-concurrency|delete-function-concurrency",
         (SC, 2.0),
@@ -270,12 +284,12 @@ FAMILIES: tuple[Family, ...] = (
     _fam("aws ecs update-service", (SC, 2.0), scopes=("ecs",), any_of=("--desired-count",)),
     _fam("aws ecs update-service", (R, 2.0), scopes=("ecs",), pattern=PREVIOUS),
     _fam("aws ecs update-service", (D, 1.5), scopes=("ecs",)),
-    _fam("aws ecs register-task-definition", (D, 1.0), scopes=("ecs",)),
+    _fam("aws ecs register-task-definition", (D, 1.0), scopes=("ecs",), new=True),
     _fam("aws ecs", (D, 0.0), scopes=("ecs",)),
-    _fam("aws ecr get-login-password|batch-get-image|put-image", (D, 0.5)),
+    _fam("aws ecr get-login-password|batch-get-image|put-image", (D, 0.5), new=True),
     _fam("aws eks update-nodegroup-config", (SC, 2.0), scopes=("kubernetes",)),
     # --- static frontends
-    _fam("aws s3 sync", (D, 1.0), scopes=("frontend",)),
+    _fam("aws s3 sync", (D, 1.0), scopes=("frontend",), new=True),
     _fam("aws cloudfront create-invalidation", (D, 1.0), scopes=("frontend", "cloudfront")),
     # --- infrastructure as code on AWS
     _fam(
@@ -368,6 +382,8 @@ FAMILIES: tuple[Family, ...] = (
     _fam("kubectl|oc scale|autoscale", (SC, 2.0), scopes=("kubernetes",)),
     _fam("kubectl|oc patch hpa|horizontalpodautoscaler", (SC, 1.5), scopes=("kubernetes",)),
     _fam("kubectl|oc logs", (INC, 0.75), scopes=("kubernetes",)),
+    # deleting a pod makes its controller replace it: a restart of a stuck or crashing pod
+    _fam("kubectl|oc delete pod|pods|po", (INC, 1.0), scopes=("kubernetes",)),
     _fam("kubectl|oc top", (INC, 0.5), (SC, 0.5), scopes=("kubernetes",)),
     _fam("kubectl|oc describe", (INC, 0.5), scopes=("kubernetes",)),
     _fam("kubectl|oc get events", (INC, 0.5), scopes=("kubernetes",)),
@@ -427,17 +443,43 @@ FAMILIES: tuple[Family, ...] = (
     _fam("gcloud artifacts docker tags add", (D, 0.5)),
     _fam("heroku rollback|releases:rollback", (R, 2.5)),
     _fam("heroku ps:scale", (SC, 2.0)),
+    _fam("heroku pg:kill|pg:killall", (INC, 1.5), scopes=("database",)),
+    _fam("heroku logs", (INC, 0.75)),
+    # --- Azure
+    _fam("az webapp deployment slot swap", (D, 1.5), scopes=("azure",)),
+    _fam("az webapp deploy|up", (D, 1.5), scopes=("azure",)),
+    _fam("az webapp log tail", (INC, 0.75), scopes=("azure",)),
+    _fam("az aks scale", (SC, 2.0), scopes=("kubernetes", "aks")),
+    _fam(
+        "az aks nodepool scale|update",
+        (SC, 2.0),
+        scopes=("kubernetes", "aks"),
+        any_of=("scale", "--node-count", "--max-count", "--min-count"),
+    ),
+    _fam(
+        "az appservice plan update",
+        (SC, 1.5),
+        scopes=("azure",),
+        any_of=("--number-of-workers", "--sku"),
+    ),
+    _fam("az monitor metrics list", (INC, 0.5), scopes=("azure",)),
+    # --- Nomad
+    _fam("nomad job revert", (R, 2.5), scopes=("nomad",)),
+    _fam("nomad job scale", (SC, 2.0), scopes=("nomad",)),
+    _fam("nomad job run", (D, 1.5), scopes=("nomad",)),
+    _fam("nomad alloc logs", (INC, 0.75), scopes=("nomad",)),
+    _fam("nomad alloc restart|stop", (INC, 1.0), scopes=("nomad",)),
     _fam("git push", (D, 1.0), any_of=("heroku", "dokku")),
     _fam("cap|capistrano * deploy:rollback", (R, 2.5)),
     _fam("cap|capistrano * deploy", (D, 1.5)),
     # --- CI/CD and git
     _fam("gh workflow run", (R, 2.0), pattern=r"rollback|revert"),
     _fam("gh workflow run", (D, 1.5), pattern=r"deploy|release"),
-    _fam("gh release create", (D, 1.0)),
+    _fam("gh release create", (D, 1.0), new=True),
     _fam("git revert", (R, 2.0)),
     # --- containers
-    _fam("docker|podman push", (D, 1.0), scopes=("docker",)),
-    _fam("docker|podman build|buildx", (D, 0.5), scopes=("docker",)),
+    _fam("docker|podman push", (D, 1.0), scopes=("docker",), new=True),
+    _fam("docker|podman build|buildx", (D, 0.5), scopes=("docker",), new=True),
     _fam("docker service scale", (SC, 2.0), scopes=("docker",)),
     _fam("docker service update", (R, 2.0), scopes=("docker",), any_of=("--rollback",)),
     _fam("docker service update", (D, 1.0), scopes=("docker",)),
@@ -483,7 +525,8 @@ FAMILIES: tuple[Family, ...] = (
         "psql|mysql",
         (INC, 1.5),
         scopes=("database",),
-        pattern=r"pg_stat_activity|pg_terminate_backend|pg_cancel_backend|show\s+(?:full\s+)?processlist|pg_locks",
+        pattern=r"pg_stat_activity|pg_terminate_backend|pg_cancel_backend|show\s+(?:full\s+)?processlist|pg_locks"
+        r"|information_schema\.processlist|\bkill\s+(?:query\s+|connection\s+)?\d+",
     ),
     _fam(
         "psql|mysql",
@@ -560,6 +603,9 @@ class _CommandFacts:
     scopes: tuple[str, ...]
     env: tuple[tuple[str, float], ...]
     previous: bool
+    prose: str = ""  # what the operator wrote into it: titles, messages, labels, notes files
+    new: bool = False  # builds or publishes a new artifact
+    triage: bool = False  # reads for a fault: logs, alarms, sessions, error metrics
 
 
 def resolved_outcome(execution: Execution, cls: Classification | None) -> Outcome:
@@ -589,22 +635,13 @@ def classify(execution: Execution) -> Classification:
     body = body[:BODY_LIMIT]  # mentions, not names: the start of a long record is enough
     _text_votes(votes, "text", body, W_BODY)
 
-    families: set[str] = set()
-    previous = False
-    for cmd in execution.commands:
-        for facts in command_facts(cmd.text):
-            scopes.update(facts.scopes)
-            for env, w in facts.env:
-                env_votes[env] += w
-            previous = previous or facts.previous
-            if facts.family in families:
-                continue  # a family counts once per run, however often it is retried
-            families.add(facts.family)
-            for op, w in facts.votes:
-                if w > 0:
-                    votes.add(op, w, f"command: {facts.family}", command=True)
-    if previous:
-        votes.add(R, 1.0, "command: previous version", command=True)
+    sequence = [f for cmd in execution.commands for f in command_facts(cmd.text)]
+    for facts in sequence:
+        scopes.update(facts.scopes)
+        for env, w in facts.env:
+            env_votes[env] += w
+    _text_votes(votes, "argument", " ".join(f.prose for f in sequence if f.prose), W_ARGS)
+    _command_votes(votes, sequence)
 
     planned_named = any(votes.named.get(op, 0.0) >= ROLLBACK_OVER_DEPLOY for op in PLANNED)
     if execution.kind is EvidenceKind.JOURNAL and (execution.errors or execution.severity):
@@ -633,6 +670,93 @@ def classify(execution: Execution) -> Classification:
         confidence=confidence,
         reasons=reasons,
     )
+
+
+# Phase order: what a run did before its first change says why it made the change.
+TRIAGE_FIRST = 1.5  # error triage, then a capacity change: the change mitigates an incident
+_ERROR_WORDS = re.compile(
+    r"(?<![a-z])(?:errors?|exceptions?|faults?|timeouts?|timed[ _-]?out|alarms?|alerts?"
+    r"|fatal|panic\w*|crash\w*|oom\w*|throttl\w*|unhealthy|fail(?:ed|ing|ures?)?)(?![a-z])"
+    r"|5xx|(?<!\d)5\d\d(?!\d)"  # Http5xx, 5XXError, 502
+)
+_CAPACITY_READ = re.compile(r"metric|top|stat|describe")
+
+
+def _op_from_prose(text: str) -> OperationType | None:
+    """The rollback a note names ("Rollback api v41", rollback-notes.md), else None."""
+    rx = _TEXT_RES[0][1]
+    return R if rx.search(_DATES.sub(" ", text.lower())) else None
+
+
+def _change_op(facts: _CommandFacts) -> OperationType | None:
+    """The planned operation a command carries out, if it changes something (weight >= 1)."""
+    planned = [(w, -PRIORITY.index(op), op) for op, w in facts.votes if op in PLANNED and w >= 1.0]
+    return max(planned)[2] if planned else None
+
+
+def _is_triage(family: Family, text: str) -> bool:
+    """A read that looks for a fault: logs, alarms, sessions; a metric read only of errors."""
+    positive = [op for op, w in family.votes if w > 0]
+    if not positive or any(op is not INC for op in positive):
+        return False
+    if _CAPACITY_READ.search(family.label) and "alarm" not in text:
+        return bool(_ERROR_WORDS.search(text))
+    return True
+
+
+def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
+    """Family votes of a run's commands, read in order.
+
+    A deployment command after a command that points at an older version (``Versions[-2]``,
+    ``--to-revision``, ``previous``) re-deploys that version: a rollback, unless the run also
+    builds something new; so does one in a run whose notes call it a rollback and that has no
+    rollback command of its own. A rollback command after the run's own deployment change
+    undoes that deploy: the run stays a deployment (failed half-way, often re-run). Error
+    triage before the first change makes a capacity change an incident's mitigation and
+    re-pointing at an existing version (nothing built) a rollback.
+    """
+    builds = any(f.new for f in sequence)
+    named = not any(_change_op(f) is R for f in sequence) and any(
+        _op_from_prose(f.prose) is R for f in sequence if f.prose
+    )
+    families: set[str] = set()
+    previous = False  # a command so far pointed at an older version
+    first_change: OperationType | None = None
+    triaged = False
+    own_rollback = False
+    for facts in sequence:
+        change = _change_op(facts)
+        if change is R and first_change is D:
+            own_rollback = True
+            continue  # the deploy's own rollback: part of the deployment
+        previous = previous or facts.previous
+        reroute = change is D and (previous or named) and not builds
+        if reroute:
+            change = R
+        if first_change is None and change is not None:
+            first_change = change
+            if triaged and change is SC:
+                votes.add(INC, TRIAGE_FIRST, "command: triage before the change", command=True)
+            elif triaged and change is D and not builds:
+                votes.add(
+                    R, TRIAGE_FIRST, "command: triage, then an existing version", command=True
+                )
+        elif first_change is None and facts.triage:
+            triaged = True
+        if facts.family in families:
+            continue  # a family counts once per run, however often it is retried
+        families.add(facts.family)
+        for op, w in facts.votes:
+            if w <= 0:
+                continue
+            if reroute and op is D:
+                votes.add(R, w, f"command: {facts.family} (older version)", command=True)
+            else:
+                votes.add(op, w, f"command: {facts.family}", command=True)
+    if previous:
+        votes.add(R, 1.0, "command: previous version", command=True)
+    if own_rollback:
+        votes.add(D, 0.0, "command: rolled back its own deploy", command=True)
 
 
 def classify_journal(journal: Journal) -> Classification:
@@ -719,7 +843,7 @@ def _slug_and_dirs(path: str) -> tuple[str, list[str]]:
 def _text_votes(votes: _Votes, field: str, text: str, weight: float) -> None:
     if not text:
         return
-    low = text.lower()
+    low = _DATES.sub(" ", text.lower())
     best: dict[OperationType, tuple[float, str]] = {}
     for op, rx, factor in _TEXT_RES:
         m = rx.search(low)
@@ -820,6 +944,7 @@ def _simple_facts(text: str, depth: int = 0) -> list[_CommandFacts]:
     low_text = text.lower()
     scopes = list(_resource_names(program, rest, flags))
     previous = bool(_PREVIOUS_RE.search(" ".join(rest)))
+    prose = _prose(rest, flags)
 
     for fam in FAMILIES:
         if program not in fam.programs or not any(_words_match(fam.words, r) for r in readings):
@@ -832,25 +957,66 @@ def _simple_facts(text: str, depth: int = 0) -> list[_CommandFacts]:
             continue
         scopes.extend(fam.scopes)
         scopes.extend(_aws_service(program, words))
-        return [
-            _CommandFacts(fam.label, fam.votes, tuple(scopes), tuple(env_votes), previous),
-            *nested,
-        ]
+        # Reading a crashed container's earlier logs (kubectl logs --previous) names no version.
+        triage = _is_triage(fam, low_text)
+        facts = _CommandFacts(
+            fam.label,
+            fam.votes,
+            tuple(scopes),
+            tuple(env_votes),
+            previous and not triage,
+            prose,
+            fam.new,
+            triage,
+        )
+        return [facts, *nested]
 
     scopes.extend(_aws_service(program, words))
     script_votes = _script_votes(program, words)
     if script_votes:
         label = f"script: {program} {' '.join(words[:1])}".strip()
         return [
-            _CommandFacts(label, script_votes, tuple(scopes), tuple(env_votes), previous),
+            _CommandFacts(label, script_votes, tuple(scopes), tuple(env_votes), previous, prose),
             *nested,
         ]
-    if scopes or env_votes:
-        return [
-            _CommandFacts(f"other: {program}", (), tuple(scopes), tuple(env_votes), False),
-            *nested,
-        ]
+    if scopes or env_votes or prose or previous:
+        # jq '.[-2]' after a listing of releases: a lookup of the one before the current one
+        other = _CommandFacts(
+            f"other: {program}", (), tuple(scopes), tuple(env_votes), previous, prose
+        )
+        return [other, *nested]
     return nested
+
+
+# Flags whose value is prose the operator wrote: what they called the work at the time.
+PROSE_FLAGS = frozenset(
+    {
+        "-m",
+        "--message",
+        "--title",
+        "--subject",
+        "--summary",
+        "--description",
+        "--reason",
+        "--comment",
+        "--note",
+        "--notes",
+        "--body",
+        "--body-file",
+        "--notes-file",
+        "--label",
+        "--labels",
+        "--change-cause",
+    }
+)
+_NOTES_FILE = re.compile(r"[\w./-]+\.(?:md|txt|markdown|rst)$", re.IGNORECASE)
+
+
+def _prose(rest: list[str], flags: Mapping[str, str]) -> str:
+    # gh issue create --title "Rollback api v41" --label incident --body-file rollback-notes.md
+    parts = [v for f, v in flags.items() if f in PROSE_FLAGS and v]
+    parts += [t for t in rest if _NOTES_FILE.fullmatch(t) and t not in parts]
+    return " ".join(parts)
 
 
 def _base(program: str) -> str:

@@ -162,6 +162,10 @@ _BUILD = frozenset(
         "sha256sum", "gh", "glab", "k6", "hey", "ab", "vegeta", "locust", "artillery", "newman",
         "playwright", "cypress", "jest", "vitest", "eslint", "tsc", "vite", "webpack",
         "cosign", "trivy", "grype", "syft", "skopeo", "crane", "sleep", "openssl",
+        # linters and policy checks a pipeline runs before the change
+        "tflint", "tfsec", "checkov", "terrascan", "kubeconform", "kubeval",
+        "conftest", "hadolint", "shellcheck", "yamllint", "ansible-lint", "golangci-lint",
+        "ruff", "flake8", "mypy", "black", "prettier", "sqlfluff", "squawk", "atlas",
     }
 )  # fmt: skip
 _CHECKS = frozenset(

@@ -39,7 +39,7 @@ from bench.scale import load_results, run_scale, save_results
 from bench.score import score
 from bench.simulate import Simulation, simulate
 from bench.spec import SCENARIO_DIR, SpecError, load_scenario, load_scenarios
-from bench.tool import duplicates, generate, snapshot
+from bench.tool import ToolResult, duplicates, generate, snapshot
 
 HERE = Path(__file__).parent
 
@@ -146,6 +146,29 @@ def truth_json(sim: Simulation) -> dict[str, Any]:
     }
 
 
+def _tool_result(
+    sim: Simulation, root: Path, files: int, today: str, timeout: float, pythonpath: Path | None
+) -> tuple[ScenarioResult, ToolResult]:
+    """Run the tool on `root` for the scenario's request; the result is filled with its
+    time (and its error, when it wrote no runbook), the tool's output is returned as is."""
+    sc = sim.scenario
+    res = ScenarioResult(
+        scenario=sc,
+        visible=len(sim.visible),
+        visible_success=sum(1 for r in sim.visible if r.outcome == "success"),
+        held_out=len(sim.held_out),
+        files=files,
+    )
+    tool = generate(
+        sc.operation_type, sc.scope, root, today=today, timeout=timeout, pythonpath=pythonpath
+    )
+    res.tool_seconds = tool.seconds
+    if tool.output is None:
+        tail = tool.stderr.strip().splitlines()[-1:] or ["no JSON on stdout"]
+        res.tool_error = f"exit {tool.exit_code}: {tail[0][:200]}"
+    return res, tool
+
+
 def run_scenario(
     sim: Simulation, out: Path, today: str, timeout: float, pythonpath: Path | None = None
 ) -> ScenarioResult:
@@ -155,25 +178,12 @@ def run_scenario(
     files = write_corpus(sim, root)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     (out / "truth" / f"{sc.name}.json").write_text(json.dumps(truth_json(sim), indent=1))
-    res = ScenarioResult(
-        scenario=sc,
-        visible=len(sim.visible),
-        visible_success=sum(1 for r in sim.visible if r.outcome == "success"),
-        held_out=len(sim.held_out),
-        files=len(files),
-    )
-    tool = generate(
-        sc.operation_type, sc.scope, root, today=today, timeout=timeout, pythonpath=pythonpath
-    )
-    res.tool_seconds = tool.seconds
+    res, tool = _tool_result(sim, root, len(files), today, timeout, pythonpath)
     (out / "output").mkdir(parents=True, exist_ok=True)
     (out / "output" / f"{sc.name}.json").write_text(tool.stdout)
     (out / "output" / f"{sc.name}.stderr").write_text(tool.stderr)
     if tool.output is not None:
         res.scores["tool"] = score(tool.output, sim, raw_text=tool.stdout)
-    else:
-        tail = tool.stderr.strip().splitlines()[-1:] or ["no JSON on stdout"]
-        res.tool_error = f"exit {tool.exit_code}: {tail[0][:200]}"
     for name, fn in BASELINES.items():
         output = fn(sim)
         res.scores[name] = score(output, sim, raw_text=json.dumps(output))
@@ -192,22 +202,8 @@ def run_mixed(
     everyone = sorted({s for sim in sims for s in sim.planted_secrets()})
     out: list[ScenarioResult] = []
     for sim in sims:
-        sc = sim.scenario
-        res = ScenarioResult(
-            sc,
-            len(sim.visible),
-            sum(1 for r in sim.visible if r.outcome == "success"),
-            len(sim.held_out),
-            files,
-        )
-        tool = generate(
-            sc.operation_type, sc.scope, root, today=today, timeout=timeout, pythonpath=pythonpath
-        )
-        res.tool_seconds = tool.seconds
-        if tool.output is None:
-            tail = tool.stderr.strip().splitlines()[-1:] or ["no JSON on stdout"]
-            res.tool_error = f"exit {tool.exit_code}: {tail[0][:200]}"
-        else:
+        res, tool = _tool_result(sim, root, files, today, timeout, pythonpath)
+        if tool.output is not None:
             s = score(tool.output, sim, raw_text=tool.stdout)
             # Any scenario's secret leaking counts here: they all live in this one corpus.
             s.leaked_secrets = sum(1 for x in everyone if x in tool.stdout)
@@ -245,20 +241,8 @@ def run_format(
         sim = mixed_simulation(sim)  # the runs a pipeline ran, on both sides of the split
     root = out / "formats" / fmt / sc.name
     corpus = write_format_corpus(sim, root, fmt)
-    res = ScenarioResult(
-        sc,
-        len(sim.visible),
-        sum(1 for r in sim.visible if r.outcome == "success"),
-        len(sim.held_out),
-        len(corpus.files),
-    )
-    tool = generate(
-        sc.operation_type, sc.scope, root, today=today, timeout=timeout, pythonpath=pythonpath
-    )
-    res.tool_seconds = tool.seconds
+    res, tool = _tool_result(sim, root, len(corpus.files), today, timeout, pythonpath)
     if tool.output is None:
-        tail = tool.stderr.strip().splitlines()[-1:] or ["no JSON on stdout"]
-        res.tool_error = f"exit {tool.exit_code}: {tail[0][:200]}"
         return res
     s = score(tool.output, sim, raw_text=tool.stdout)
     if not (RECORDS_ERRORS[fmt] and RECORDS_FIXES[fmt]):

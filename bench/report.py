@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,16 +331,19 @@ def _formats_md(formats: dict[str, list[ScenarioResult]]) -> list[str]:
             + " | runs used (tool's summary) |",
             "|---|---|" + "|".join("---" for _ in COLUMNS) + "|---|",
         ]
-        for r in results:
-            s = r.scores.get("tool")
-            used = "; ".join(s.details.get("runs_used") or []) if s else r.tool_error
-            cells = [_cell(r, "tool", n, True) for n, _ in COLUMNS]
-            lines.append(
-                f"| `{r.scenario.name}` | {r.files} | "
-                + " | ".join(cells)
-                + f" | {used.replace('|', '/')} |"
-            )
+        lines += _used_rows(results, lambda r: f"`{r.scenario.name}` | {r.files}")
     return lines
+
+
+def _used_rows(results: list[ScenarioResult], first: Callable[[ScenarioResult], str]) -> list[str]:
+    """Table rows: the first cells, the tool's figures, and its own summary of the runs used."""
+    rows = []
+    for r in results:
+        s = r.scores.get("tool")
+        used = "; ".join(s.details.get("runs_used") or []) if s else r.tool_error
+        cells = [_cell(r, "tool", n, True) for n, _ in COLUMNS]
+        rows.append(f"| {first(r)} | " + " | ".join(cells) + f" | {used.replace('|', '/')} |")
+    return rows
 
 
 def scale_misses(scale: list[ScaleResult]) -> list[str]:
@@ -615,15 +619,10 @@ def results_markdown(
             + " | runs used (tool's summary) |",
             "|---|---|" + "|".join("---" for _ in COLUMNS) + "|---|",
         ]
-        for r in mixed:
-            s = r.scores.get("tool")
-            used = "; ".join(s.details.get("runs_used") or []) if s else r.tool_error
-            cells = [_cell(r, "tool", n, True) for n, _ in COLUMNS]
-            lines.append(
-                f'| `{r.scenario.name}` | `{r.scenario.operation_type} "{r.scenario.scope}"` | '
-                + " | ".join(cells)
-                + f" | {used.replace('|', '/')} |"
-            )
+        lines += _used_rows(
+            mixed,
+            lambda r: f'`{r.scenario.name}` | `{r.scenario.operation_type} "{r.scenario.scope}"`',
+        )
     if formats and len(formats) > 1:
         lines += _formats_md(formats)
     lines += ["", "### Missed targets", ""]

@@ -238,3 +238,40 @@ def test_error_metrics_before_a_replica_change_make_it_a_mitigation() -> None:
         )
         is OT.INCIDENT
     )
+
+
+def test_a_capacity_cap_removed_later_in_the_run_is_a_mitigation() -> None:
+    c = classify(
+        session(
+            "aws lambda put-provisioned-concurrency-config --function-name ingest"
+            " --qualifier live --provisioned-concurrent-executions 0",
+            "watch -n 10 'aws sqs get-queue-attributes --queue-url $Q'",
+            "aws lambda delete-provisioned-concurrency-config --function-name ingest"
+            " --qualifier live",
+        )
+    )
+    assert c.operation_type is OT.INCIDENT
+    assert any("undone in the same run" in r for r in c.reasons)
+
+
+def test_a_capacity_change_that_stays_is_scaling() -> None:
+    assert (
+        kind_of(
+            "aws lambda put-provisioned-concurrency-config --function-name ingest"
+            " --qualifier live --provisioned-concurrent-executions 50",
+            "aws lambda get-provisioned-concurrency-config --function-name ingest --qualifier live",
+        )
+        is OT.SCALING
+    )
+
+
+def test_an_incident_note_after_a_replica_change_names_the_run() -> None:
+    # the triage happened in an earlier session; the note says what this one was
+    assert (
+        kind_of(
+            "kubectl scale statefulset/kafka -n data --replicas=5",
+            "kubectl rollout status statefulset/kafka -n data",
+            "gh issue comment 212 --body-file outage-notes.md",
+        )
+        is OT.INCIDENT
+    )

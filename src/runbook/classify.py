@@ -606,6 +606,7 @@ class _CommandFacts:
     prose: str = ""  # what the operator wrote into it: titles, messages, labels, notes files
     new: bool = False  # builds or publishes a new artifact
     triage: bool = False  # reads for a fault: logs, alarms, sessions, error metrics
+    action: tuple[str, str, str] = ("", "", "")  # (program, verb, object): put function-concurrency
 
 
 def resolved_outcome(execution: Execution, cls: Classification | None) -> Outcome:
@@ -704,6 +705,50 @@ def _is_triage(family: Family, text: str) -> bool:
     return True
 
 
+# Verbs and the verbs that undo them (put-function-concurrency / delete-function-concurrency).
+INVERSE_VERBS: dict[str, frozenset[str]] = {
+    "put": frozenset({"delete", "remove"}),
+    "set": frozenset({"unset", "delete", "remove", "clear"}),
+    "add": frozenset({"remove", "delete"}),
+    "enable": frozenset({"disable"}),
+    "disable": frozenset({"enable"}),
+    "suspend": frozenset({"resume"}),
+    "pause": frozenset({"resume", "unpause"}),
+    "cordon": frozenset({"uncordon"}),
+    "attach": frozenset({"detach"}),
+}
+_UNDO_VERBS = frozenset(v for undo in INVERSE_VERBS.values() for v in undo)
+
+
+def _action(program: str, words: Sequence[str]) -> tuple[str, str, str]:
+    """(program, verb, object) of a command whose subcommand starts with a reversible verb."""
+    for word in words[:3]:
+        verb, _, obj = word.partition("-")
+        if verb in INVERSE_VERBS or verb in _UNDO_VERBS:
+            return (program, verb, obj)
+    return ("", "", "")
+
+
+def _temporary(sequence: Sequence[_CommandFacts]) -> set[int]:
+    """Capacity changes the run itself undoes later (put ... then delete ...), and their undo."""
+    out: set[int] = set()
+    for i, facts in enumerate(sequence):
+        program, verb, obj = facts.action
+        undo = INVERSE_VERBS.get(verb, frozenset())
+        if not program or not undo or _change_op(facts) is not SC:
+            continue
+        later = [
+            j
+            for j in range(i + 1, len(sequence))
+            if sequence[j].action[0] == program
+            and sequence[j].action[2] == obj
+            and sequence[j].action[1] in undo
+        ]
+        if later:
+            out.update((i, *later))
+    return out
+
+
 def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
     """Family votes of a run's commands, read in order.
 
@@ -713,7 +758,9 @@ def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
     rollback command of its own. A rollback command after the run's own deployment change
     undoes that deploy: the run stays a deployment (failed half-way, often re-run). Error
     triage before the first change makes a capacity change an incident's mitigation and
-    re-pointing at an existing version (nothing built) a rollback.
+    re-pointing at an existing version (nothing built) a rollback. A capacity change the run
+    itself undoes later (a concurrency cap put on, then removed) is a stop-gap: its votes are
+    the incident's.
     """
     builds = any(f.new for f in sequence)
     named = not any(_change_op(f) is R for f in sequence) and any(
@@ -724,8 +771,11 @@ def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
     first_change: OperationType | None = None
     triaged = False
     own_rollback = False
-    for facts in sequence:
+    temporary = _temporary(sequence)
+    for i, facts in enumerate(sequence):
         change = _change_op(facts)
+        if i in temporary:
+            change = INC
         if change is R and first_change is D:
             own_rollback = True
             continue  # the deploy's own rollback: part of the deployment
@@ -751,6 +801,8 @@ def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
                 continue
             if reroute and op is D:
                 votes.add(R, w, f"command: {facts.family} (older version)", command=True)
+            elif i in temporary and op is SC:
+                votes.add(INC, w, f"command: {facts.family} (undone in the same run)", command=True)
             else:
                 votes.add(op, w, f"command: {facts.family}", command=True)
     if previous:
@@ -804,7 +856,11 @@ def journal_execution(journal: Journal) -> Execution:
 
 def _decide(votes: _Votes) -> tuple[OperationType, float, tuple[str, ...]]:
     totals = {op: votes.total(op) for op in PRIORITY}
-    ranked = sorted(PRIORITY, key=lambda op: (-totals[op], PRIORITY.index(op)))
+    # On a tie, the operation the run's words name beats one only its commands carry out
+    # (scaled up, then filed incident-notes.md: the scale-up was the incident's mitigation).
+    ranked = sorted(
+        PRIORITY, key=lambda op: (-totals[op], -votes.text.get(op, 0.0), PRIORITY.index(op))
+    )
     best = ranked[0]
     notes: list[str] = []
     # A rollback re-deploys a known-good version: its deployment commands are expected.
@@ -968,6 +1024,7 @@ def _simple_facts(text: str, depth: int = 0) -> list[_CommandFacts]:
             prose,
             fam.new,
             triage,
+            _action(program, readings[-1]),
         )
         return [facts, *nested]
 

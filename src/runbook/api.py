@@ -5,6 +5,7 @@ Stages are imported here and nowhere above: model <- stages <- api <- {cli, mcp_
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections import Counter
@@ -238,6 +239,21 @@ def _guides(files: Sequence[ParsedFile], words: set[str], used: set[str]) -> tup
         ):
             out.append(parsed.path)
     return tuple(sorted(out))
+
+
+def output_dir(root: Path, config: Config | None, out_dir: Path | None = None) -> Path:
+    """Where runbooks are written: ``out_dir`` if given, else the config's under the root."""
+    if out_dir is not None:
+        return out_dir
+    return root / (config.out_dir if config else "runbooks")
+
+
+def root_link(root: Path, out_dir: Path) -> str | None:
+    """The root as seen from the output directory, for relative links inside the runbook."""
+    try:
+        return os.path.relpath(root.resolve(), out_dir.resolve()).replace(os.sep, "/")
+    except ValueError:  # different drives on Windows: fall back to the default layout
+        return None
 
 
 def generate(

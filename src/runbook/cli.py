@@ -147,9 +147,7 @@ def generate_cmd(
 
     try:
         config = load_config(root) if root.is_dir() else None
-        target_dir = (
-            out_dir if out_dir is not None else root / (config.out_dir if config else "runbooks")
-        )
+        target_dir = api.output_dir(root, config, out_dir)
         with _ReadProgress() as progress:
             result = api.generate(
                 root,
@@ -158,7 +156,7 @@ def generate_cmd(
                 today=today(),
                 config=config,
                 allow_single_run=allow_single_run,
-                root_link=_root_link(root, target_dir),
+                root_link=api.root_link(root, target_dir),
                 progress=progress,
             )
         text = result.markdown if fmt == "md" else result.json
@@ -253,14 +251,6 @@ class _ReadProgress:
         if self._bar is None:
             self._bar = _Bar(total)
         self._bar.progress.update(self._bar.task, completed=done)
-
-
-def _root_link(root: Path, out_dir: Path) -> str | None:
-    """The root as seen from the output directory, for relative links inside the runbook."""
-    try:
-        return os.path.relpath(root.resolve(), out_dir.resolve()).replace(os.sep, "/")
-    except ValueError:  # different drives on Windows: fall back to the default layout
-        return None
 
 
 def _display_path(path: Path) -> str:

@@ -275,3 +275,26 @@ def test_an_incident_note_after_a_replica_change_names_the_run() -> None:
         )
         is OT.INCIDENT
     )
+
+
+def test_a_commit_message_alone_does_not_make_an_operation() -> None:
+    assert (
+        kind_of(
+            "git checkout -b fix/rollback-script",
+            'git commit -am "add rollback script for the billing worker"',
+            "npm test",
+        )
+        is OT.NONE
+    )
+
+
+def test_reading_logs_before_a_sync_is_not_yet_a_rollback() -> None:
+    # no fault named in what was read: a look before deploying, not a reaction to errors
+    assert (
+        kind_of(
+            "kubectl logs deploy/web -n shop --since=5m",
+            "argocd app sync web",
+            "argocd app wait web --health",
+        )
+        is OT.DEPLOYMENT
+    )

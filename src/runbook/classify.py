@@ -606,6 +606,7 @@ class _CommandFacts:
     prose: str = ""  # what the operator wrote into it: titles, messages, labels, notes files
     new: bool = False  # builds or publishes a new artifact
     triage: bool = False  # reads for a fault: logs, alarms, sessions, error metrics
+    faults: bool = False  # ... and names one: an ERROR filter, a 5xx metric, an alarm
     action: tuple[str, str, str] = ("", "", "")  # (program, verb, object): put function-concurrency
 
 
@@ -641,7 +642,9 @@ def classify(execution: Execution) -> Classification:
         scopes.update(facts.scopes)
         for env, w in facts.env:
             env_votes[env] += w
-    _text_votes(votes, "argument", " ".join(f.prose for f in sequence if f.prose), W_ARGS)
+    if any(w > 0 for f in sequence for _, w in f.votes):
+        # Names a run gave an operation it carried out; a commit message alone is development.
+        _text_votes(votes, "argument", " ".join(f.prose for f in sequence if f.prose), W_ARGS)
     _command_votes(votes, sequence)
 
     planned_named = any(votes.named.get(op, 0.0) >= ROLLBACK_OVER_DEPLOY for op in PLANNED)
@@ -770,6 +773,7 @@ def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
     previous = False  # a command so far pointed at an older version
     first_change: OperationType | None = None
     triaged = False
+    faults = False
     own_rollback = False
     temporary = _temporary(sequence)
     for i, facts in enumerate(sequence):
@@ -787,12 +791,14 @@ def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
             first_change = change
             if triaged and change is SC:
                 votes.add(INC, TRIAGE_FIRST, "command: triage before the change", command=True)
-            elif triaged and change is D and not builds:
+            elif faults and change is D and not builds:
                 votes.add(
                     R, TRIAGE_FIRST, "command: triage, then an existing version", command=True
                 )
         elif first_change is None and facts.triage:
             triaged = True
+            # a fault seen (an ERROR filter, a 5xx metric, an alarm), not only a log read
+            faults = faults or facts.faults
         if facts.family in families:
             continue  # a family counts once per run, however often it is retried
         families.add(facts.family)
@@ -805,7 +811,8 @@ def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
                 votes.add(INC, w, f"command: {facts.family} (undone in the same run)", command=True)
             else:
                 votes.add(op, w, f"command: {facts.family}", command=True)
-    if previous:
+    if previous and any(w > 0 for f in sequence for _, w in f.votes):
+        # an older version named by a run that operates (not a branch called fix/rollback)
         votes.add(R, 1.0, "command: previous version", command=True)
     if own_rollback:
         votes.add(D, 0.0, "command: rolled back its own deploy", command=True)
@@ -1024,6 +1031,7 @@ def _simple_facts(text: str, depth: int = 0) -> list[_CommandFacts]:
             prose,
             fam.new,
             triage,
+            triage and bool(_ERROR_WORDS.search(low_text)),
             _action(program, readings[-1]),
         )
         return [facts, *nested]

@@ -575,3 +575,17 @@ def test_an_occasional_command_in_a_large_corpus_is_not_an_optional_step() -> No
     # in a small corpus, two runs are enough
     small = mine(runs[:18], OperationType.DEPLOYMENT)  # runs 3 and 17 of 18
     assert any("npm run lint" in t for t in _texts(small))
+
+
+def test_expected_output_marks_where_varying_lines_were_left_out() -> None:
+    from runbook.mine.output import ELISION, expected_output
+
+    docs = [
+        f'{{\n    "FunctionName": "w",\n    "CodeSha256": "{sha}",\n    "LastModified": "{t}",\n'
+        '    "State": "Active"\n}'
+        for sha, t in (("aa11", "2025-01-01"), ("bb22", "2025-02-02"), ("cc33", "2025-03-03"))
+    ]
+    shown = expected_output(docs, lambda line: line if "Code" not in line else "{sha}").split("\n")
+    assert shown[:2] == ["{", '    "FunctionName": "w",']
+    assert ELISION in shown  # LastModified differs in every run: left out, and marked
+    assert shown[-2:] == ['    "State": "Active"', "}"]

@@ -2,7 +2,8 @@
 
 Each line is masked with the same rules as error signatures (digests, ids, timestamps,
 numbers); a masked line present in a majority of the runs that recorded output is kept. The
-line is shown literally when every run printed it identically, else in its masked form.
+line is shown literally when every run printed it identically, else in its masked form;
+``…`` marks where the representative run printed lines the others did not share.
 Sample: ``{"status":"ok","version":"1.23.0"}`` and ``{"status":"ok","version":"1.24.1"}``
 -> ``{"status":"ok","version":"{version}"}``.
 """
@@ -12,9 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-__all__ = ["MAX_LINES", "expected_output"]
+__all__ = ["ELISION", "MAX_LINES", "expected_output"]
 
 MAX_LINES = 12
+ELISION = "…"  # stands for lines that differ between the runs
 # Lines authors use to mark trimmed output; never part of what a run printed.
 _ELISIONS = frozenset({"[...]", "...", "…", "[…]", "[snip]", "[trimmed]", "(truncated)"})
 
@@ -54,9 +56,16 @@ def expected_output(outputs: Sequence[str], mask: Callable[[str], str]) -> str:
                     bucket.add(line)
     shown: list[str] = []
     emitted: set[str] = set()
+    skipped = False  # lines of the representative run left out since the last shown line
     for line, m in zip(runs[best], masked_runs[best], strict=True):
         if m not in common or m in emitted:
+            skipped = True
             continue
+        if skipped and shown:
+            # mark where lines that differ between runs were left out, so a JSON document
+            # or a table keeps its shape instead of reading as adjacent fragments
+            shown.append(ELISION)
+        skipped = False
         emitted.add(m)
         variants = originals.get(m, {line})
         shown.append(line if len(variants) == 1 else m)

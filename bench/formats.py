@@ -194,7 +194,7 @@ def _ci_log(sc: Scenario, events: list[Event], job: str, rng: random.Random) -> 
     def row(step: str, t: datetime, text: str, micro: int = 0) -> None:
         rows.append(f"{job}\t{step}\t{_gh_ts(t, micro)} {text}\n")
 
-    start = events[0].start - timedelta(seconds=rng.uniform(6.0, 14.0))
+    start = events[0].start - timedelta(seconds=rng.uniform(2.0, 5.0))  # set up job, checkout
     for i, line in enumerate(_SETUP):
         row("Set up job", start, line, micro=i * 37)
     row("Set up job", start + timedelta(seconds=1), f"Complete job name: {job}")

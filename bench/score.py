@@ -112,11 +112,20 @@ def _token_match(a: str, b: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def words(text: str) -> tuple[str, ...]:
-    """Shell words of a command (quotes removed); plain split when the quoting is unbalanced."""
+    """Shell words of a command (quotes removed); plain split when the quoting is unbalanced.
+
+    A redirection is its own word whether or not a space follows it (``2>/dev/null`` and
+    ``2> /dev/null`` are the same command to the shell).
+    """
+    text = _REDIRECT.sub(lambda m: f" {m.group(1)} ", text)
     try:
         return tuple(shlex.split(text))
     except ValueError:
         return tuple(text.split())
+
+
+# an unquoted redirection operator glued to its target: 2>/dev/null, >>log, &>out, 2>&1
+_REDIRECT = re.compile(r"(?<![\w'\"=])(\d?>>?|&>>?|<)(?=[^\s>&])")
 
 
 def commands_match(a: str, b: str) -> bool:

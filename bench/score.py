@@ -125,7 +125,8 @@ def words(text: str) -> tuple[str, ...]:
 
 
 # an unquoted redirection operator glued to its target: 2>/dev/null, >>log, &>out, 2>&1
-_REDIRECT = re.compile(r"(?<![\w'\"=])(\d?>>?|&>>?|<)(?=[^\s>&])")
+# (the scorer's own wildcard <*> is no redirection)
+_REDIRECT = re.compile(r"(?<![\w'\"=*])(\d?>>?|&>>?|<(?!\*>))(?=[^\s>&])")
 
 
 def commands_match(a: str, b: str) -> bool:

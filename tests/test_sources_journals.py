@@ -165,3 +165,38 @@ def test_reader_never_raises(parts: list[str]) -> None:
     n = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     for cmd in parsed.journals[0].solution_commands + parsed.journals[0].verification_commands:
         assert 1 <= cmd.source.line <= n
+
+
+def test_a_title_that_starts_with_a_section_word_is_still_the_title() -> None:
+    # "# Investigation ..." / "# Analysis failed ..." is what happened, not the Investigation
+    # section: the sections below it must still be read.
+    text = """---
+category: error
+date: 2025-07-25
+---
+
+# Investigation of the stuck Nomad allocation on worker-3
+
+## What we saw
+
+Allocation 5f2c stayed in `pending`; `nomad alloc status 5f2c` printed:
+
+```
+Placement Failure: Resources exhausted on 3 nodes
+```
+
+## Root cause
+
+The job asked for 4 GB while the pool had 3.5 GB free per client.
+
+## Fix
+
+```bash
+nomad job scale batch-export worker 2
+nomad job status batch-export
+```
+"""
+    pf = parse(text, ".claude/journals/error/2025-07-25-nomad-pending.md", Config())
+    [j] = pf.journals
+    assert j.root_cause.startswith("The job asked for 4 GB")
+    assert j.solution_commands[0].text == "nomad job scale batch-export worker 2"

@@ -298,3 +298,38 @@ def test_reading_logs_before_a_sync_is_not_yet_a_rollback() -> None:
         )
         is OT.DEPLOYMENT
     )
+
+
+def test_an_online_schema_change_is_a_migration() -> None:
+    assert (
+        kind_of(
+            'mysql -h db1 -e "SHOW CREATE TABLE shop.invoices"',
+            "pt-online-schema-change --alter 'ADD COLUMN vat_id VARCHAR(32)' D=shop,t=invoices"
+            " --execute",
+            'mysql -h db1 -e "SHOW CREATE TABLE shop.invoices"',
+        )
+        is OT.MIGRATION
+    )
+
+
+def test_promoting_an_argo_rollout_is_a_deployment() -> None:
+    assert (
+        kind_of(
+            "kubectl argo rollouts set image api api=ghcr.io/acme/api:v5.2.0 -n web",
+            "kubectl argo rollouts get rollout api -n web --watch",
+            "kubectl argo rollouts promote api -n web",
+        )
+        is OT.DEPLOYMENT
+    )
+
+
+def test_the_records_after_a_rollback_name_it() -> None:
+    # verification and paperwork after the rollback, cut into a session of their own
+    assert (
+        kind_of(
+            "curl -fsS https://shop.example.com/healthz",
+            "kubectl annotate deploy/web -n shop ops.example.com/last-action=revert --overwrite",
+            'gh issue create --title "Post-mortem: web rolled back to 7.1" --label postmortem',
+        )
+        is OT.ROLLBACK
+    )

@@ -375,6 +375,7 @@ FAMILIES: tuple[Family, ...] = (
     # --- Kubernetes
     _fam("kubectl|oc rollout undo", (R, 2.5), scopes=("kubernetes",)),
     _fam("kubectl|oc argo rollouts undo|abort", (R, 2.5), scopes=("kubernetes",)),
+    _fam("kubectl|oc argo rollouts promote|set", (D, 1.5), scopes=("kubernetes",)),
     _fam("kubectl|oc rollout status", (D, 0.25), scopes=("kubernetes",)),
     _fam("kubectl|oc rollout restart", (D, 0.5), (INC, 0.5), scopes=("kubernetes",)),
     _fam("kubectl|oc set image", (D, 1.5), scopes=("kubernetes",)),
@@ -404,6 +405,12 @@ FAMILIES: tuple[Family, ...] = (
     _fam("helm upgrade|install", (D, 1.5), scopes=("kubernetes", "helm")),
     _fam("argocd app rollback", (R, 2.5), scopes=("kubernetes",)),
     _fam("argocd app sync", (D, 1.5), scopes=("kubernetes",)),
+    _fam(
+        "argocd app set",
+        (D, 1.0),
+        scopes=("kubernetes",),
+        pattern=r"--kustomize-image|image\.(?:tag|repository)|--helm-set\S*\s+\S*image",
+    ),
     _fam("skaffold run|deploy", (D, 1.5), scopes=("kubernetes",)),
     # --- infrastructure as code
     _fam("terraform|tofu|terragrunt apply", (D, 1.5), scopes=("infrastructure", "terraform")),
@@ -514,6 +521,8 @@ FAMILIES: tuple[Family, ...] = (
     _fam("atlas migrate|schema apply", (MIG, 2.0), scopes=("database",)),
     _fam("sqitch deploy", (MIG, 2.0), scopes=("database",)),
     _fam("sqitch revert", (R, 1.5), (MIG, 1.0), scopes=("database",)),
+    # online schema change tools: copy the table, apply the ALTER, swap
+    _fam("gh-ost|pt-online-schema-change", (MIG, 2.0), scopes=("database",)),
     # --- database clients: what the SQL says decides
     _fam(
         "psql|mysql",
@@ -642,7 +651,7 @@ def classify(execution: Execution) -> Classification:
         scopes.update(facts.scopes)
         for env, w in facts.env:
             env_votes[env] += w
-    if any(w > 0 for f in sequence for _, w in f.votes):
+    if _operates(sequence):
         # Names a run gave an operation it carried out; a commit message alone is development.
         _text_votes(votes, "argument", " ".join(f.prose for f in sequence if f.prose), W_ARGS)
     _command_votes(votes, sequence)
@@ -690,6 +699,11 @@ def _op_from_prose(text: str) -> OperationType | None:
     """The rollback a note names ("Rollback api v41", rollback-notes.md), else None."""
     rx = _TEXT_RES[0][1]
     return R if rx.search(_DATES.sub(" ", text.lower())) else None
+
+
+def _operates(sequence: Sequence[_CommandFacts]) -> bool:
+    """Whether a run runs an operations tool we know (kubectl, aws, helm...), not only git."""
+    return any(not f.family.startswith("other:") for f in sequence)
 
 
 def _change_op(facts: _CommandFacts) -> OperationType | None:
@@ -811,7 +825,7 @@ def _command_votes(votes: _Votes, sequence: Sequence[_CommandFacts]) -> None:
                 votes.add(INC, w, f"command: {facts.family} (undone in the same run)", command=True)
             else:
                 votes.add(op, w, f"command: {facts.family}", command=True)
-    if previous and any(w > 0 for f in sequence for _, w in f.votes):
+    if previous and _operates(sequence):
         # an older version named by a run that operates (not a branch called fix/rollback)
         votes.add(R, 1.0, "command: previous version", command=True)
     if own_rollback:

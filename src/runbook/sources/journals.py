@@ -209,11 +209,11 @@ def _journal(doc: Document, rel: str, config: Config) -> Journal:
     # The document's title ("# Analysis failed during the canary") names the incident: it
     # is no section, even when its first word is a section word, if sections follow it.
     heads = doc.sections[1:]
-    title = heads[0] if len(heads) > 1 and heads[0].level == 1 else None
+    heading = heads[0] if len(heads) > 1 and heads[0].level == 1 else None
     for sec in heads:
         if any(a <= sec.line - 1 < b for a, b in handled):
             continue
-        role = None if sec is title else _role(sec)
+        role = None if sec is heading else _role(sec)
         if role is None:
             if sec.level > 1:
                 body = _prose_text(doc, sec.start, sec.body_end, 300).replace("\n", " ")

@@ -149,3 +149,16 @@ def test_shell_wrapped_sql_read_is_a_check() -> None:
 
 def test_dry_run_flag_wins_over_a_redirect() -> None:
     assert check_kind(normalize("alembic upgrade head --sql > /tmp/upgrade.sql")) == "dryrun"
+
+
+def test_a_secret_read_chained_to_real_work_is_a_step() -> None:
+
+    def noise(text: str) -> bool:
+        return is_noise(normalize(text), Command(text, SourceRef("x")))
+
+    assert noise("vault kv get -field=password secret/kafka/client")
+    assert noise("aws secretsmanager get-secret-value --secret-id db && echo ok")
+    assert not noise(
+        "vault kv get -field=password secret/kafka/client > /dev/null && "
+        "./scripts/render-client-properties.sh prod"
+    )

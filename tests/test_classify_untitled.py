@@ -333,3 +333,25 @@ def test_the_records_after_a_rollback_name_it() -> None:
         )
         is OT.ROLLBACK
     )
+
+
+def test_adding_kafka_partitions_is_scaling() -> None:
+    assert (
+        kind_of(
+            "kafka-topics --bootstrap-server b1:9092 --describe --topic clicks",
+            "kafka-topics --bootstrap-server b1:9092 --alter --topic clicks --partitions 48",
+            "kafka-consumer-groups --bootstrap-server b1:9092 --describe --group rollup",
+        )
+        is OT.SCALING
+    )
+
+
+def test_a_forced_certificate_renewal_filed_as_an_incident_is_an_incident() -> None:
+    assert (
+        kind_of(
+            "openssl s_client -connect shop.example.com:443 -servername shop.example.com",
+            "cmctl renew shop-tls -n web",
+            'jira issue create --project SRE --type Incident --summary "shop TLS expired"',
+        )
+        is OT.INCIDENT
+    )

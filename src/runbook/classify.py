@@ -553,6 +553,17 @@ FAMILIES: tuple[Family, ...] = (
         any_of=("info", "slowlog", "client", "latency", "memory"),
     ),
     _fam("redis-cli", (D, 0.0), scopes=("redis",)),
+    # --- Kafka: moving partitions onto brokers, adding partitions
+    _fam("kafka-reassign-partitions|kafka-reassign-partitions.sh", (SC, 2.0), scopes=("kafka",)),
+    _fam(
+        "kafka-topics|kafka-topics.sh",
+        (SC, 2.0),
+        scopes=("kafka",),
+        pattern=r"--alter\b.*--partitions",
+    ),
+    # --- certificates: a renewal forced by hand, a look at what a server presents
+    _fam("cmctl renew", (INC, 1.0), scopes=("kubernetes",)),
+    _fam("openssl s_client", (INC, 0.5)),
     # --- host triage
     _fam("top|htop|vmstat|iostat|mpstat|free|uptime|sar", (INC, 0.5)),
     _fam("journalctl|dmesg", (INC, 0.75)),
@@ -1086,6 +1097,8 @@ PROSE_FLAGS = frozenset(
         "--label",
         "--labels",
         "--change-cause",
+        "--type",  # jira issue create --type Incident
+        "--issue-type",
     }
 )
 _NOTES_FILE = re.compile(r"[\w./-]+\.(?:md|txt|markdown|rst)$", re.IGNORECASE)

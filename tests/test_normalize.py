@@ -448,3 +448,21 @@ def test_four_part_versions_are_not_addresses(command: str, key: str) -> None:
 def test_error_signature_tells_build_numbers_from_addresses() -> None:
     sig = error_signature("Version: 10.0.19045.1 could not connect to 10.1.2.3:443")
     assert sig == "Version: {version} could not connect to {ip}:{number}"
+
+
+@pytest.mark.parametrize(
+    ("command", "subcommand"),
+    [
+        ("az webapp deployment slot swap -g rg -n shop --slot staging", "webapp deployment slot swap"),
+        ("az webapp config container show -g rg -n shop", "webapp config container show"),
+        ("gcloud container clusters get-credentials prod --region europe-west1", "container clusters get-credentials"),
+        ("gcloud run deploy checkout --image europe-docker.pkg.dev/x/y:1", "run deploy"),
+        ("gcloud run services describe billing-api --region europe-west4", "run services describe"),
+        ("doctl kubernetes cluster kubeconfig save prod", "kubernetes cluster kubeconfig save"),
+        ("kubectl argo rollouts promote payments-api -n payments", "argo rollouts promote"),
+        ("kubectl get pods web-1 -n prod", "get pods"),
+        ("kubectl rollout status deployment/web -n prod", "rollout status"),
+    ],
+)  # fmt: skip
+def test_nested_command_groups_keep_their_verb(command: str, subcommand: str) -> None:
+    assert normalize(command).subcommand == subcommand

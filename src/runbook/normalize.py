@@ -984,6 +984,24 @@ _GLOBAL_VALUE_FLAGS = _words(
 _GLOBAL_BOOL_FLAGS = _words(
     "-v --verbose --debug -q --quiet --no-cli-pager --dry-run -y --yes --no-color"
 )
+# CLIs whose commands are nested groups ending in a verb: a subcommand may be 4 words deep
+_DEEP_GROUPS = _words("az gcloud doctl oci ibmcloud aliyun linode-cli scw exo")
+_DEEP_LIMIT = 4
+_KUBECTL_BUILTINS = _words(
+    "get describe apply delete create edit patch replace rollout scale autoscale logs exec "
+    "port-forward cp top label annotate config cluster-info api-resources api-versions explain "
+    "run expose set wait drain cordon uncordon taint certificate auth diff kustomize debug "
+    "events attach proxy version plugin completion"
+)
+_GROUP_VERBS = _words(
+    "list show create delete update set swap start stop restart tail download upload wait "
+    "add remove deploy run invoke browse assign enable disable get import export reset scale "
+    "sync purge renew rotate login logout describe submit promote abort retry rollback resize "
+    "attach detach lock unlock ssh scp status history undo pause resume apply plan execute "
+    "approve cancel trigger build push pull tag untag promote-revision watch"
+)
+# hyphenated verbs: get-credentials, set-iam-policy, update-traffic, list-tags, add-iam-...
+_GROUP_VERB_PREFIXES = _words("get set add remove update list describe create delete")
 _SUBCOMMAND_WORD = re.compile(r"[a-z][a-z0-9_-]*(?::[a-z0-9_-]+)*")
 _SUDO_VALUE_FLAGS = _words("-u -g -C -D -h -p -r -t -U --user --group")
 _ENV_VALUE_FLAGS = _words("-u -C -S --unset --chdir --split-string")
@@ -1181,6 +1199,12 @@ def _subcommand(program: str, rest: list[str], masked: set[str]) -> str:
     out: list[str] = []
     j = 0
     limit = 2
+    if base in _DEEP_GROUPS or (
+        base in ("kubectl", "oc") and rest and rest[0] not in _KUBECTL_BUILTINS
+    ):
+        # command groups nest: `az webapp deployment slot swap`, `gcloud container clusters
+        # get-credentials`, `kubectl argo rollouts promote` (a plugin); the verb ends them
+        limit = _DEEP_LIMIT
     while j < len(rest) and len(out) < limit:
         w = rest[j]
         if w.startswith("-") and len(w) > 1:
@@ -1200,8 +1224,15 @@ def _subcommand(program: str, rest: list[str], masked: set[str]) -> str:
         out.append(w)
         if len(out) == 1 and base in _ONE_LEVEL and w not in _ONE_LEVEL[base]:
             limit = 1
+        if limit == _DEEP_LIMIT and len(out) >= 2 and _is_verb(w):
+            break  # what follows the verb is its arguments (a service or resource name)
         j += 1
     return " ".join(out)
+
+
+def _is_verb(word: str) -> bool:
+    """A command-group CLI's verb: ``swap``, ``list``, ``get-credentials``, ``update-traffic``."""
+    return word in _GROUP_VERBS or word.split("-", 1)[0] in _GROUP_VERB_PREFIXES
 
 
 def _program(words: list[_Word], masked: set[str]) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -287,3 +288,24 @@ def test_repository_scripts_after_the_change_are_its_checks() -> None:
         "./scripts/smoke.sh",
         "kubectl",
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pt-online-schema-change --alter 'ADD INDEX ix_ref (ref)' D=shop,t=orders --execute",
+        "kafka-reassign-partitions.sh --bootstrap-server b:9092 --reassignment-json-file r.json --execute",
+        "cmctl renew api-tls -n prod",
+        "az webapp deployment slot swap -g rg -n shop --slot staging",
+        "nomad job scale batch-export worker 4",
+    ],
+)  # fmt: skip
+def test_operations_of_tools_outside_the_table_are_changes(command: str) -> None:
+    assert is_operational_change(command)
+
+
+@pytest.mark.parametrize(
+    "command", ["brew upgrade", "git commit -am 'release notes'", "pip install -U deploy-tools"]
+)
+def test_personal_tools_are_never_operations(command: str) -> None:
+    assert not is_operational_change(command)

@@ -139,9 +139,34 @@ _SQL_CHANGE = re.compile(
 _SEGMENT = re.compile(r"\s*(?:&&|\|\||;|\n)\s*")
 # shell keywords that lead a segment of a loop or condition: "do helm rollback ..."
 _KEYWORD = re.compile(r"^(?:(?:do|then|else|elif|\{|\()\s+)+")
+# tools run for oneself -- package managers, editors, version control -- and text tools:
+# never an operation themselves
+_PERSONAL_TOOLS = frozenset(
+    {
+        "git", "brew", "apt", "apt-get", "yum", "dnf", "pacman", "pip", "pip3", "pipx", "npm",
+        "yarn", "pnpm", "cargo", "go", "gem", "bundle", "poetry", "conda", "uv", "code", "vim",
+        "nvim", "vi", "emacs", "nano", "open", "xdg-open", "man", "spotify", "tldr",
+        # text tools take any word as an argument ("grep rollout notes.txt")
+        "grep", "egrep", "fgrep", "rg", "ag", "echo", "printf", "cat", "less", "more", "head",
+        "tail", "sed", "awk", "find", "ls", "ll", "which", "history", "tee", "wc", "sort",
+        "uniq", "cut", "tr", "xargs", "jq", "yq", "bat", "fzf", "diff",
+    }
+)  # fmt: skip
+# flags that turn a dry run into the real thing
+_DO_IT_FLAGS = frozenset({"--execute", "--apply", "--commit", "--auto-approve", "--confirm"})
+# subcommands that change a running system whatever the tool
+_GENERIC_CHANGES = frozenset(
+    {
+        "deploy", "rollback", "promote", "sync", "swap", "scale", "renew", "rotate", "failover",
+        "reassign", "migrate", "release", "restart", "drain", "cordon", "abort", "undo",
+        "rollout", "publish", "provision", "decommission", "reboot", "resize", "evacuate",
+    }
+)  # fmt: skip
 _DB_CLIENTS = frozenset({"psql", "mysql", "sqlcmd", "mongosh", "mongo", "redis-cli", "cqlsh"})
 _OPS_WORD = re.compile(
-    r"(?:deploy|rollback|roll-back|release|migrat|failover|rollout|scale|promote)", re.I
+    r"(?:deploy|rollback|roll-back|release|migrat|failover|rollout|scale|promote|reassign|"
+    r"renew|rotate)",
+    re.I,
 )
 _SETUP = frozenset(
     {
@@ -230,13 +255,18 @@ def _one_changes(command: str) -> bool:
     if not prog:
         return False
     args = [w for w in words[1:] if not w.startswith("-")]
+    if prog in _PERSONAL_TOOLS:
+        return False
+    if any(w in _DO_IT_FLAGS for w in words[1:]):
+        return True  # gh-ost/pt-online-schema-change/kafka-reassign-partitions --execute
     if prog in _CHANGES:
         subs = _CHANGES[prog]
         if "*" in subs:
             return len(words) > 1
         return any(a in subs for a in args[:3]) or any(w in subs for w in words[1:4])
     if prog in _CLOUD:
-        return any(_CHANGE_VERB.match(a) for a in args[1:3])
+        # az webapp deployment slot swap: nested groups put the verb up to 4 words in
+        return any(_CHANGE_VERB.match(a) for a in args[1:5])
     if prog in _DB_CLIENTS:
         if any(w in ("-f", "--file") or w.startswith("--file=") for w in words):
             return True
@@ -246,6 +276,9 @@ def _one_changes(command: str) -> bool:
     if prog.startswith("npm-run:") or prog in ("make", "just", "task", "invoke", "mage"):
         target = prog.split(":", 1)[1] if ":" in prog else " ".join(args[:2])
         return bool(_OPS_WORD.search(target))
+    # an operations verb as the tool's subcommand: cmctl renew, argocd app sync, fly deploy
+    if any(a in _GENERIC_CHANGES for a in args[:3]):
+        return True
     # scripts named for what they do: ./deploy.sh, bin/rollback, scripts/migrate-db
     return bool(_OPS_WORD.search(prog))
 

@@ -162,3 +162,8 @@ def test_a_secret_read_chained_to_real_work_is_a_step() -> None:
         "vault kv get -field=password secret/kafka/client > /dev/null && "
         "./scripts/render-client-properties.sh prod"
     )
+
+
+def test_aborting_a_canary_is_a_revert_but_aborting_a_rebase_is_not() -> None:
+    assert role(normalize("kubectl argo rollouts abort payments-api -n payments")) == "revert"
+    assert role(normalize("git rebase --abort")) != "revert"

@@ -151,7 +151,7 @@ MONITOR_PATTERNS = (
 ROLE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (role, re.compile(pattern))
     for role, pattern in (
-        ("revert", r"\b(?:rollout undo|rollback|roll-back|revert|downgrade|undo)\b"),
+        ("revert", r"\b(?:rollout undo|rollback|roll-back|revert|downgrade|undo|(?<!-)abort)\b"),
         ("backup", r"\b(?:pg_dump|pg_dumpall|pg_basebackup|mysqldump|mongodump|create-db-snapshot|create-db-cluster-snapshot|create-snapshot|create-backup|start-backup-job|backup|bgsave|snapshot create|velero backup)\b"),
         ("auth", r"\b(?:login|get-login-password|auth|configure sso|sso login|assume-role)\b"),
         ("optimize", r"\b(?:put-scaling-policy|register-scalable-target|autoscale|put-scheduled-update-group-action|set resources|hpa|vpa|put-provisioned-concurrency-config|tune|optimi[sz]e)\b"),

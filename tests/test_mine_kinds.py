@@ -167,3 +167,16 @@ def test_a_secret_read_chained_to_real_work_is_a_step() -> None:
 def test_aborting_a_canary_is_a_revert_but_aborting_a_rebase_is_not() -> None:
     assert role(normalize("kubectl argo rollouts abort payments-api -n payments")) == "revert"
     assert role(normalize("git rebase --abort")) != "revert"
+
+
+@pytest.mark.parametrize(
+    ("command", "check"),
+    [
+        ("kubectl argo rollouts status payments-api -n payments --timeout 15m", True),
+        ("kubectl argo rollouts promote payments-api -n payments", False),
+        ("zcat backups/orders-2025-06-01.sql.gz | tail -1", True),
+        ("sha256sum -c release.sha256", True),
+    ],
+)
+def test_reads_of_nested_groups_and_backups_are_checks(command: str, check: bool) -> None:
+    assert is_check(normalize(command)) is check

@@ -182,6 +182,8 @@ def check_kind(t: CommandTemplate) -> str | None:
     words = sub[1:2] if program in {"aws", "gcloud", "az"} and len(sub) > 1 else sub[:2]
     if program in {"gcloud", "az"}:
         words = sub[:4]
+    elif len(sub) > 2:
+        words = [*words, sub[-1]]  # nested groups end in the verb: kubectl argo rollouts status
     for word in words:
         if word in tb.CHECK_WORDS or (
             word.startswith(tb.CHECK_PREFIXES) and word not in tb.NOT_CHECK_WORDS

@@ -96,7 +96,9 @@ NOT_CHECK_WORDS = frozenset(
 # Programs whose every invocation is a read / probe.
 CHECK_PROGRAMS = frozenset(
     {"curl", "wget", "http", "https", "httpie", "dig", "nslookup", "host", "ping", "nc", "hey", "ab", "wrk",
-     "telnet", "traceroute", "openssl", "grpcurl", "xh", "journalctl", "stern", "k9s"}
+     "telnet", "traceroute", "openssl", "grpcurl", "xh", "journalctl", "stern", "k9s",
+     # reading back what a step wrote: a backup's tail, a checksum
+     "zcat", "xzcat", "bzcat", "zgrep", "zless", "sha256sum", "sha1sum", "md5sum", "b2sum"}
 )  # fmt: skip
 # Dry runs / pre-checks: read-only, but never the verification of the step before them.
 # (``terraform show`` reads the state or a saved plan: a read, not a dry run.)

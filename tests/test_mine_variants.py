@@ -267,3 +267,18 @@ def test_a_check_the_procedure_runs_before_and_after_is_not_a_retry() -> None:
     repeats = usual_repeats(runs, normalize)
     kept = [o.command.text for o in clean_run(runs[0], normalize, repeats).occurrences]
     assert kept.count(version) == 2
+
+
+def test_an_unknown_change_typed_again_after_a_restart_was_a_retry() -> None:
+    swap = "az webapp deployment slot swap -n shop -g rg --slot staging --target-slot production"
+    e = _history_run(
+        [
+            "az account set -s prod",
+            swap,
+            "az webapp restart -n shop -g rg --slot staging",
+            swap,
+            "az webapp log tail -n shop -g rg",
+        ]
+    )
+    kept = [o.command.text for o in clean_run(e, normalize).occurrences]
+    assert kept == ["az account set -s prod", swap, "az webapp log tail -n shop -g rg"]

@@ -148,7 +148,9 @@ def _rerun_later(
 ) -> bool:
     """The i-th command (a change, not a read) is typed again verbatim after other commands."""
     t, c = kept[i][0], kept[i][1]
-    if is_check(t) or role(t) in ("check", "monitor", ""):
+    # reads are run again on purpose (before and after a change); an unknown command is not
+    # known to read (az webapp deployment slot swap has no role): a retry when typed again
+    if is_check(t) or role(t) in ("check", "monitor"):
         return False
     text = c.text.strip()
     later = [k[1].text.strip() for k in kept[i + 1 :]]

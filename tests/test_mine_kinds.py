@@ -180,3 +180,10 @@ def test_aborting_a_canary_is_a_revert_but_aborting_a_rebase_is_not() -> None:
 )
 def test_reads_of_nested_groups_and_backups_are_checks(command: str, check: bool) -> None:
     assert is_check(normalize(command)) is check
+
+
+def test_titles_of_nested_command_groups_lead_with_the_verb() -> None:
+    cmd = "az webapp deployment slot swap --name shop-web -g rg --slot staging"
+    assert title_for(normalize(cmd), cmd) == "webapp: swap deployment slot"
+    cmd = "kubectl argo rollouts promote payments-api -n payments"
+    assert title_for(normalize(cmd), cmd) == "Run kubectl argo rollouts promote"

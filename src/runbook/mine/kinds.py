@@ -309,10 +309,14 @@ def title_for(t: CommandTemplate, text: str) -> str:
             where = parts.path if parts.path not in {"", "/"} else parts.netloc
             return f"Check {where} endpoint"
         return "Check HTTP endpoint"
+    if program in {"gcloud", "az"} and len(sub) >= 3:
+        # nested groups end in the verb: "webapp deployment slot swap" -> "swap deployment slot"
+        middle = " ".join(sub[1:-1])
+        return f"{_display(sub[0])}: {sub[-1].replace('-', ' ')} {middle}"
     if program in {"aws", "gcloud", "az"} and len(sub) >= 2:
         return f"{_display(sub[0])}: {sub[1].replace('-', ' ')}"
     if sub:
-        words = " ".join(w for w in sub[:2] if "{" not in w and "/" not in w) or sub[0]
+        words = " ".join(w for w in sub[:3] if "{" not in w and "/" not in w) or sub[0]
         return f"Run {_display(program)} {words}".strip()
     obj = _object_after(rest, 0)
     return f"Run {program} {obj}".strip() if obj and len(obj) <= 40 else f"Run {program}"

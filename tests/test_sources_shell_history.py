@@ -309,3 +309,19 @@ def test_operations_of_tools_outside_the_table_are_changes(command: str) -> None
 )
 def test_personal_tools_are_never_operations(command: str) -> None:
     assert not is_operational_change(command)
+
+
+def test_a_vendors_admin_cli_before_the_change_is_part_of_the_run() -> None:
+    t = 1_750_000_000
+    rows = [
+        (t, 600, "vim reassignment.json"),
+        (t + 900, 3, "kafka-topics.sh --bootstrap-server b:9092 --describe --topic orders"),
+        (t + 910, 2, "kafka-reassign-partitions.sh --bootstrap-server b:9092 --reassignment-json-file r.json --execute"),
+        (t + 920, 20, "kafka-reassign-partitions.sh --bootstrap-server b:9092 --reassignment-json-file r.json --verify"),
+    ]  # fmt: skip
+    pf = parse("".join(f": {a}:{d};{c}\n" for a, d, c in rows), "h/.zsh_history", Config())
+    assert [c.text.split()[0] for c in pf.executions[0].commands] == [
+        "kafka-topics.sh",
+        "kafka-reassign-partitions.sh",
+        "kafka-reassign-partitions.sh",
+    ]

@@ -152,6 +152,8 @@ _PERSONAL_TOOLS = frozenset(
         "uniq", "cut", "tr", "xargs", "jq", "yq", "bat", "fzf", "diff",
     }
 )  # fmt: skip
+# desktop and interactive programs: never part of an operation's lead-in
+_DESKTOP = frozenset({"htop", "top", "btop", "tmux", "screen", "slack", "zoom", "firefox"})
 # flags that turn a dry run into the real thing
 _DO_IT_FLAGS = frozenset({"--execute", "--apply", "--commit", "--auto-approve", "--confirm"})
 # subcommands that change a running system whatever the tool
@@ -308,8 +310,17 @@ def _is_work(command: str) -> bool:
     if first and _REPO_SCRIPT.match(first[0]):
         return True  # ./scripts/smoke.sh, bin/release: the repository's own procedure
     progs = _programs(command)
-    return bool(progs) and all(
+    if progs and all(
         p in _SETUP or p in _BUILD or p in _CHECKS or _ops_family(p) or raw in _BUILD for p in progs
+    ):
+        return True
+    # A vendor's admin CLI is in no table: kafka-topics.sh, etcdctl, rabbitmqctl, kubeadm,
+    # redis-cli -- named for what it is, never a tool people use for themselves.
+    return (
+        bool(progs)
+        and raw not in _PERSONAL_TOOLS
+        and raw not in _DESKTOP
+        and raw.endswith((".sh", "ctl", "adm", "-cli", "-admin"))
     )
 
 

@@ -267,7 +267,7 @@ def test_two_procedures_that_match_equally_keep_one_and_name_the_other() -> None
     assert {e.id for e, _ in again} == {e.id for e in runs} - {e.id for e, _ in kept}
 
 
-def test_incident_requests_are_not_narrowed() -> None:
+def test_incident_failure_reports_are_not_narrowed() -> None:
     inc = OperationType.INCIDENT
     runs = [
         run(
@@ -281,6 +281,39 @@ def test_incident_requests_are_not_narrowed() -> None:
         for i in range(1, 5)
     ]
     assert select_procedure(runs, inc, "API timeout") == (select(runs, inc, "API timeout"), ())
+
+
+def test_response_runs_of_another_kind_of_incident_are_left_out() -> None:
+    # Both kinds of response mention the words of the request: the TLS one renews a
+    # certificate on api.example.net after a webhook *timeout*.
+    inc = OperationType.INCIDENT
+    timeouts = [
+        run(
+            f"ops/notes/2025-0{i}-02-api-timeout-response.md",
+            "kubectl -n shop top pods",
+            "kubectl -n shop logs deploy/orders --since=10m",
+            "psql orders -c 'select pid, state from pg_stat_activity'",
+            "kubectl -n shop scale deploy/orders --replicas=6",
+            "hey -z 30s https://shop.example.net/api/orders",
+            title=f"API timeout response #{i}",
+        )
+        for i in range(1, 5)
+    ]
+    certs = [
+        run(
+            f"ops/notes/2025-0{i}-03-tls-expiry.md",
+            "openssl s_client -connect api.example.net:443 -servername api.example.net",
+            "kubectl -n cert-manager logs deploy/cert-manager --since=30m",
+            "cmctl renew api-example-net-tls -n shop",
+            "kubectl -n shop get certificate api-example-net-tls",
+            title=f"API certificate expiring, webhook timeout on renew #{i}",
+        )
+        for i in range(1, 4)
+    ]
+    kept, notes = select_procedure([*timeouts, *certs], inc, "API timeout")
+    ids = {e.id for e, _ in kept}
+    assert ids == {e.id for e in timeouts}
+    assert len(notes) == 1 and "another procedure" in notes[0]
 
 
 # ------------------------------------------------------------ end to end, on files

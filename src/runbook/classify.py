@@ -1649,9 +1649,18 @@ def select_procedure(
     """
     cls = {e.id: (classifications or {}).get(e.id) or classify(e) for e in executions}
     ranked = select(executions, op_type, scope, cls)
-    # Incident evidence (failure reports, journals) is grouped into incidents elsewhere.
-    if op_type is INC or len(ranked) < 2:
+    if len(ranked) < 2:
         return ranked, ()
+    if op_type is INC:
+        # Failure reports and journals are grouped into incidents elsewhere; the response runs
+        # are narrowed like any runs, so that another kind of incident whose notes share a
+        # word with the request ("timeout" of a certificate webhook) stays out.
+        reports = [(ex, w) for ex, w in ranked if _is_failure_evidence(ex, cls[ex.id])]
+        runs = [(ex, w) for ex, w in ranked if not _is_failure_evidence(ex, cls[ex.id])]
+        if len(runs) < 2:
+            return ranked, ()
+        kept, notes = _focus(runs, executions, op_type, scope, cls)
+        return _ordered([*reports, *kept]), notes
     return _focus(ranked, executions, op_type, scope, cls)
 
 
@@ -1787,6 +1796,7 @@ def _kin(
         for e in executions
         if e.id not in pool
         and e.commands
+        and not _is_failure_evidence(e, cls[e.id])  # a failure report is no run of it
         # of the type, or of none (a record whose commands alone did not say what it was)
         and cls[e.id].operation_type in (op_type, OperationType.NONE)
     ]

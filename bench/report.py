@@ -196,18 +196,7 @@ def robustness_table(base: list[ScenarioResult], extra: dict[int, list[ScenarioR
             fmt(n, worst[n]) + ("✗" if passes(n, worst[n]) is False else "") for n, _ in COLUMNS
         ]
         rows.append([name + (" (a seed failed)" if broken else ""), *cells])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    out = []
-    for i, row in enumerate(rows):
-        out.append(
-            "  ".join(
-                c.ljust(w) if j == 0 else c.rjust(w)
-                for j, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return _plain(rows)
 
 
 def robustness_misses(
@@ -265,11 +254,9 @@ def _format_rows(formats: dict[str, list[ScenarioResult]]) -> list[list[str]]:
     return rows
 
 
-def format_table(formats: dict[str, list[ScenarioResult]]) -> str:
-    """Plain-text table: per evidence format, the tool's worst figure over the scenarios."""
-    head = ["format (worst of scenarios)", "scen.", *[c for _, c in COLUMNS], "dbl"]
-    rows = [head, *_format_rows(formats)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+def _plain(rows: list[list[str]]) -> str:
+    """Rows (the first is the head) as aligned plain text: first column left, others right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for i, row in enumerate(rows):
         out.append(
@@ -281,6 +268,13 @@ def format_table(formats: dict[str, list[ScenarioResult]]) -> str:
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def format_table(formats: dict[str, list[ScenarioResult]]) -> str:
+    """Plain-text table: per evidence format, the tool's worst figure over the scenarios."""
+    head = ["format (worst of scenarios)", "scen.", *[c for _, c in COLUMNS], "dbl"]
+    rows = [head, *_format_rows(formats)]
+    return _plain(rows)
 
 
 def format_misses(formats: dict[str, list[ScenarioResult]]) -> list[str]:

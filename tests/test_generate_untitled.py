@@ -69,6 +69,7 @@ def test_runs_recorded_as_another_operation_are_pointed_at(tmp_path: Path) -> No
     with pytest.raises(NoEvidenceError) as err:
         generate(tmp_path, "migration", "checkout", today=TODAY)
     assert "deployment run(s) (`runbook deployment checkout`)" in err.value.hint
+    assert "runbook none" not in err.value.hint
 
 
 def test_a_workflow_without_run_logs_says_how_to_download_them(tmp_path: Path) -> None:

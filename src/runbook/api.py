@@ -650,8 +650,8 @@ def _elsewhere(
 
     out = []
     for other in OperationType:
-        if other is op or other is OperationType.INCIDENT:
-            continue
+        if other in (op, OperationType.INCIDENT, OperationType.NONE):
+            continue  # "none" is no operation to ask for
         hits = select(executions, other, scope or None, classes)
         if hits:
             ask = f"runbook {other.value}" + (f" {shlex.quote(scope)}" if scope else "")

@@ -282,3 +282,21 @@ def test_an_unknown_change_typed_again_after_a_restart_was_a_retry() -> None:
     )
     kept = [o.command.text for o in clean_run(e, normalize).occurrences]
     assert kept == ["az account set -s prod", swap, "az webapp log tail -n shop -g rg"]
+
+
+def test_a_mistyped_program_corrected_at_once_is_noise_in_a_history() -> None:
+    sync = "aws s3 sync dist/ s3://shop-web --delete"
+    e = _history_run(
+        [
+            "npm run build",
+            "asw" + sync[3:],
+            sync,
+            "aws cloudfront create-invalidation --distribution-id E1 --paths '/*'",
+        ]
+    )
+    kept = [o.command.text for o in clean_run(e, normalize).occurrences]
+    assert kept == [
+        "npm run build",
+        sync,
+        "aws cloudfront create-invalidation --distribution-id E1 --paths '/*'",
+    ]

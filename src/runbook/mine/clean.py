@@ -172,6 +172,30 @@ def _rolled_back_at(
     return None
 
 
+def mistyped(text: str, corrected: str) -> bool:
+    """``text`` is ``corrected`` with its program mistyped (``asw s3 sync …`` then ``aws s3
+    sync …``): without an exit code (a history) only the correction next to it tells."""
+    a, _, rest_a = text.strip().partition(" ")
+    b, _, rest_b = corrected.strip().partition(" ")
+    if a == b or rest_a != rest_b or min(len(a), len(b)) < 2:
+        return False
+    return _one_edit(a, b)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One insertion, deletion, substitution or swap of neighbours turns ``a`` into ``b``."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        i = diff[0] if len(diff) == 2 else -1
+        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
 def usual_repeats(runs: Sequence[Execution], normalize: Normalizer) -> frozenset[str]:
     """Command keys that many runs type twice (``migrate version`` before and after ``up``).
 
@@ -202,11 +226,15 @@ def clean_run(
     durations = command_durations(execution)
     kept: list[tuple[CommandTemplate, Command, float | None, bool]] = []
     noise = 0
-    for cmd, (dur, gap) in zip(execution.commands, durations, strict=True):
+    commands = execution.commands
+    for k, (cmd, (dur, gap)) in enumerate(zip(commands, durations, strict=True)):
         if not cmd.text.strip():
             continue
         template = normalize(cmd.text)
-        if is_noise(template, cmd):
+        nxt = commands[k + 1] if k + 1 < len(commands) else None
+        if is_noise(template, cmd) or (
+            cmd.exit_code is None and nxt is not None and mistyped(cmd.text, nxt.text)
+        ):
             noise += 1
             continue
         kept.append((template, cmd, dur, gap))

@@ -325,3 +325,14 @@ def test_a_vendors_admin_cli_before_the_change_is_part_of_the_run() -> None:
         "kafka-reassign-partitions.sh",
         "kafka-reassign-partitions.sh",
     ]
+
+
+def test_the_ticket_filed_right_after_the_fix_is_part_of_the_run() -> None:
+    t = 1_750_000_000
+    rows = [
+        (t, 20, "cmctl renew api-example-net-tls -n shop"),
+        (t + 25, 2, "kubectl -n shop get certificate api-example-net-tls"),
+        (t + 60, 3, 'jira issue create --project OPS --type Incident --summary "TLS renewal failed" --no-input'),
+    ]  # fmt: skip
+    pf = parse("".join(f": {a}:{d};{c}\n" for a, d, c in rows), "h/.zsh_history", Config())
+    assert pf.executions[0].commands[-1].text.startswith("jira issue create")

@@ -193,6 +193,8 @@ _BUILD = frozenset(
         "tflint", "tfsec", "checkov", "terrascan", "kubeconform", "kubeval",
         "conftest", "hadolint", "shellcheck", "yamllint", "ansible-lint", "golangci-lint",
         "ruff", "flake8", "mypy", "black", "prettier", "sqlfluff", "squawk", "atlas",
+        # recording what was done: tickets, incidents, status pages
+        "jira", "linear", "pd", "pagerduty", "opsgenie", "statuspage", "incident-io",
     }
 )  # fmt: skip
 _CHECKS = frozenset(

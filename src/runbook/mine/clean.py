@@ -12,6 +12,7 @@ Sample run: ``ls``, ``docker push X`` (exit 1), ``aws ecr get-login-password | d
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -200,18 +201,16 @@ def usual_repeats(runs: Sequence[Execution], normalize: Normalizer) -> frozenset
     """Command keys that many runs type twice (``migrate version`` before and after ``up``).
 
     Such a second occurrence is the procedure, not a retry after a failure: at least a
-    third of the runs (and two) have it.
+    third of the runs (and two) type it twice verbatim.
     """
     counts: dict[str, int] = {}
     for e in runs:
-        seen: dict[str, int] = {}
-        for c in e.commands:
-            if c.text.strip():
-                key = normalize(c.text).key
-                seen[key] = seen.get(key, 0) + 1
-        for key, k in seen.items():
-            if k >= 2:
-                counts[key] = counts.get(key, 0) + 1
+        # Only a command typed twice verbatim can be taken for a retry (``_rerun_later``), so
+        # only those are normalized here; clean_run normalizes every command anyway.
+        texts = Counter(c.text.strip() for c in e.commands if c.text.strip())
+        keys = {normalize(text).key for text, k in texts.items() if k >= 2}
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
     need = max(2, len(runs) / 3)
     return frozenset(k for k, v in counts.items() if v >= need)
 

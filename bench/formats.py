@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench.render_evidence import render_run
+from bench.render_evidence import failure_records, render_run
 from bench.simulate import Event, Run, Simulation, fill
 from bench.spec import Scenario
 
@@ -556,13 +556,6 @@ def _mixed_habit(sim: Simulation, author: str) -> str:
     return habits[everyone.index(author) % len(habits)]
 
 
-def _journals_and_failures(sim: Simulation, run: Run) -> list[tuple[str, str | bytes]]:
-    """A run's failure observation and error journal (teams write those whatever they record)."""
-    return [
-        (p, t) for p, t in render_run(sim.scenario, run) if "/failure-" in p or "journals/" in p
-    ]
-
-
 def write_format_corpus(
     sim: Simulation, root: Path, fmt: str, *, duplicates: bool = True, clean: bool = True
 ) -> FormatCorpus:
@@ -605,7 +598,7 @@ def write_format_corpus(
             files += render_run(sc, r)
         for r in runs:
             if habit[r.author] != "observations":
-                files += _journals_and_failures(sim, r)
+                files += failure_records(sc, r)
         files += _ci_files(sim, [r for r in runs if habit[r.author] == "ci-log"])
         files += _cast_files(sim, casts)
         files += _history_files(sim, history)

@@ -301,7 +301,6 @@ def _journal(sc: Scenario, run: Run) -> str:
 def render_run(sc: Scenario, run: Run) -> list[tuple[str, str]]:
     """The evidence files (root-relative path, text) one run leaves behind."""
     files: list[tuple[str, str]] = []
-    occ = run.failure
     if run.outcome == "success" and run.style != "zsh-history":  # histories: see write_corpus
         text = _STYLES[run.style](sc, run)
         if run.style == "session":
@@ -309,6 +308,13 @@ def render_run(sc: Scenario, run: Run) -> list[tuple[str, str]]:
         else:
             path = _obs_path("execution", run.started, sc.slug)
         files.append((path, text))
+    return files + failure_records(sc, run)
+
+
+def failure_records(sc: Scenario, run: Run) -> list[tuple[str, str]]:
+    """The failure observation and error journal a run's failure left (none without one)."""
+    occ = run.failure
+    files: list[tuple[str, str]] = []
     if occ is not None:
         if occ.note:
             files.append((_obs_path("failure", occ.at, sc.slug), _failure_observation(sc, run)))

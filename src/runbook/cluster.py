@@ -85,18 +85,13 @@ class _Group:
         return self._cached
 
 
-def _idf(sets: Sequence[frozenset[str]]) -> dict[str, float]:
+def cluster_weights(sets: Sequence[frozenset[str]]) -> dict[str, float]:
     """Inverse document frequency of every feature: common ones say little about a procedure."""
     df: Counter[str] = Counter(f for s in sets for f in s)
     n = len(sets)
     # Square-rooted: in a small corpus every optional step is "rare", and a full idf would
     # let three optional commands outweigh the five that every run shares.
     return {f: math.sqrt(math.log(1.0 + n / c)) for f, c in df.items()}
-
-
-def cluster_weights(sets: Sequence[frozenset[str]]) -> dict[str, float]:
-    """Feature weights (square-rooted idf) over these command sets, as ``group`` uses them."""
-    return _idf(sets)
 
 
 def command_profile(members: Sequence[Member]) -> dict[str, float]:
@@ -169,8 +164,8 @@ def _merge(groups: list[_Group], weight: Mapping[str, float], join: float) -> li
 
 def group(members: Sequence[Member], *, join: float = JOIN) -> list[list[str]]:
     """Member ids grouped by procedure, largest group first; unplaced members stand alone."""
-    cmd_weight = _idf([m.commands for m in members])
-    name_weight = _idf([m.names for m in members])
+    cmd_weight = cluster_weights([m.commands for m in members])
+    name_weight = cluster_weights([m.names for m in members])
     # Runs recorded the same way look the same: each distinct look is placed once.
     looks: dict[_Look, list[str]] = {}
     full_looks: set[_Look] = set()

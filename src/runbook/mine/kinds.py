@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from runbook.mine import tables as tb
 from runbook.model import Command, CommandTemplate
-from runbook.normalize import normalize
 
 __all__ = [
     "check_kind",
@@ -66,9 +65,6 @@ def _has_file_redirect(words: list[str]) -> bool:
     return False
 
 
-_CHAIN = re.compile(r"&&|\|\||;")
-
-
 def is_noise(t: CommandTemplate, cmd: Command) -> bool:
     """True for typos (exit 127 / command not found) and local navigation or inspection."""
     if cmd.exit_code == 127:
@@ -78,17 +74,13 @@ def is_noise(t: CommandTemplate, cmd: Command) -> bool:
         return True
     if t.program and tb.DOC_FILE.match(t.program):
         return True
-    if tb.SECRET_READ.search(t.raw) and "$(" not in t.raw and "`" not in t.raw:
-        # printing a secret is no step -- unless it is chained to real work
-        # (`vault kv get ... > /dev/null && ./scripts/render-config.sh prod`)
-        rest = [p.strip() for p in _CHAIN.split(t.raw) if p.strip()]
-        rest = [p for p in rest if not tb.SECRET_READ.search(p)]
-        if not rest:
-            return True
-        return is_noise(normalize(" && ".join(rest)), cmd)
+    # Printing a secret is no step -- unless it is chained to real work (`vault kv get ... >
+    # /dev/null && ./scripts/render-config.sh prod`): its segments are skipped below.
+    secret = bool(tb.SECRET_READ.search(t.raw)) and "$(" not in t.raw and "`" not in t.raw
     # Fast path: a meaningful main program and no shell list/pipe to inspect.
     if (
-        t.program
+        not secret
+        and t.program
         and t.program not in tb.NOISE_PROGRAMS
         and t.program not in tb.NOISE_SUBCOMMANDS
         and not _LIST_CHARS.search(t.raw)
@@ -98,6 +90,8 @@ def is_noise(t: CommandTemplate, cmd: Command) -> bool:
     if not segs:
         return True
     for index, seg in enumerate(segs):
+        if secret and tb.SECRET_READ.search(" ".join(seg)):
+            continue
         if _has_file_redirect(seg) or "<<" in seg:
             return False
         program = tb.segment_program(seg)

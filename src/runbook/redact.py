@@ -498,14 +498,24 @@ def _echoes(found: dict[str, str]) -> list[tuple[str, str]]:
     return sorted(values, key=lambda x: (-len(x[0]), x[0]))  # longest first: no partial hits
 
 
-def secret_values(text: str) -> dict[str, str]:
-    """The secret values the rules find in ``text`` (value → marker name), for ``known=``."""
-    found: dict[str, str] = {}
+def _apply_rules(text: str, found: dict[str, str]) -> tuple[str, int]:
+    """Every rule over ``text`` in turn; the secrets replaced are added to ``found``."""
+    total = 0
     lowered = text.lower()
     for rule in RULES:
         if rule.hints and not any(h in lowered for h in rule.hints):
             continue
-        _apply(rule, text, found)
+        text, n = _apply(rule, text, found)
+        if n:
+            total += n
+            lowered = text.lower()
+    return text, total
+
+
+def secret_values(text: str) -> dict[str, str]:
+    """The secret values the rules find in ``text`` (value → marker name), for ``known=``."""
+    found: dict[str, str] = {}
+    _apply_rules(text, found)
     return found
 
 
@@ -515,16 +525,8 @@ def redact(text: str, known: Mapping[str, str] | None = None) -> tuple[str, int]
     ``known`` (value → name, e.g. from ``secret_values`` of a whole document) adds values
     seen elsewhere: they are replaced here too, as is any value a rule finds in ``text``.
     """
-    total = 0
     found: dict[str, str] = dict(known or {})
-    lowered = text.lower()
-    for rule in RULES:
-        if rule.hints and not any(h in lowered for h in rule.hints):
-            continue
-        text, n = _apply(rule, text, found)
-        if n:
-            total += n
-            lowered = text.lower()
+    text, total = _apply_rules(text, found)
     for value, name in _echoes(found):
         if value in text:
             total += text.count(value)
